@@ -1,0 +1,175 @@
+// Command onecse is a oneM2M CSE. Without a subcommand it runs the CSE;
+// "onecse bench" is the load generator and "onecse ceiling" serves the constant
+// answer that performance figures are stated against.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/onecse/onecse/config"
+	"github.com/onecse/onecse/loadgen"
+	"github.com/onecse/onecse/server"
+)
+
+const usage = `onecse: a oneM2M CSE (IN-, MN- or ASN-CSE) over HTTP, JSON and CBOR.
+
+Usage:
+  onecse [flags]                 run the CSE
+  onecse bench [flags]           load generator (onecse bench --help)
+  onecse ceiling [--http ADDR]   constant-answer HTTP server, the reference for benchmark ratios
+
+Flags (each also settable in the --config file under the same name):
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 {
+		switch args[0] {
+		case "bench":
+			return loadgen.Main(args[1:], stdout)
+		case "ceiling":
+			return ceiling(args[1:], stderr)
+		}
+	}
+	cfg := config.Default()
+	fs := flag.NewFlagSet("onecse", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configFile := fs.String("config", "", "YAML configuration file (flags override it)")
+	cfg.Flags(fs)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, usage)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "onecse: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	if *configFile != "" {
+		// The file sits under the flags: load it, then apply again the flags
+		// that were given explicitly.
+		fileCfg := config.Default()
+		if err := fileCfg.LoadFile(*configFile); err != nil {
+			fmt.Fprintf(stderr, "onecse: %v\n", err)
+			return 2
+		}
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		cfg2 := fileCfg
+		fs2 := flag.NewFlagSet("onecse", flag.ContinueOnError)
+		fs2.SetOutput(io.Discard)
+		fs2.String("config", "", "")
+		cfg2.Flags(fs2)
+		var again []string
+		fs.Visit(func(f *flag.Flag) {
+			if f.Name != "config" {
+				again = append(again, "-"+f.Name+"="+f.Value.String())
+			}
+		})
+		// List flags (poa) are re-applied from the original arguments.
+		if set["poa"] {
+			cfg2.PoA = nil
+		}
+		if err := fs2.Parse(filterListFlags(again)); err != nil {
+			fmt.Fprintf(stderr, "onecse: %v\n", err)
+			return 2
+		}
+		if set["poa"] {
+			cfg2.PoA = cfg.PoA
+		}
+		if set["allowed-ae-originators"] {
+			cfg2.AllowedAEOriginators = cfg.AllowedAEOriginators
+		}
+		cfg = cfg2
+	}
+	log, err := newLogger(cfg, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "onecse: %v\n", err)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	srv, err := server.New(ctx, cfg, log)
+	if err != nil {
+		log.Error("cannot start", "err", err)
+		return 1
+	}
+	srv.Start()
+	code := 0
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down", "signal", "received")
+	case err := <-srv.Err():
+		log.Error("serving failed", "err", err)
+		code = 1
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		log.Error("shutdown", "err", err)
+		code = 1
+	}
+	return code
+}
+
+// filterListFlags drops the repeatable flags, whose String() form cannot be
+// parsed back; they are copied over separately.
+func filterListFlags(args []string) []string {
+	out := args[:0]
+	for _, a := range args {
+		if strings.HasPrefix(a, "-poa=") || strings.HasPrefix(a, "-allowed-ae-originators=") {
+			continue
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
+func newLogger(cfg config.Config, w io.Writer) (*slog.Logger, error) {
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(cfg.LogLevel)); err != nil {
+		return nil, fmt.Errorf("log-level %q: %v", cfg.LogLevel, err)
+	}
+	opts := &slog.HandlerOptions{Level: lvl}
+	if strings.EqualFold(cfg.LogFormat, "json") {
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return slog.New(slog.NewTextHandler(w, opts)), nil
+}
+
+func ceiling(args []string, stderr io.Writer) int {
+	fs := flag.NewFlagSet("ceiling", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("http", "127.0.0.1:8081", "listen address")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	url, stopSrv, err := loadgen.StartCeiling(*addr)
+	if err != nil {
+		fmt.Fprintf(stderr, "ceiling: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(stderr, "ceiling server at %s (constant 70-byte JSON answer)\n", url)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	<-ctx.Done()
+	stopSrv()
+	return 0
+}

@@ -1,0 +1,106 @@
+package cse
+
+import (
+	"time"
+
+	"github.com/onecse/onecse/codec"
+	"github.com/onecse/onecse/primitive"
+	"github.com/onecse/onecse/resource"
+	"github.com/onecse/onecse/store"
+)
+
+func jsonLen(v any) int {
+	b, err := codec.Encode(codec.JSON, v)
+	if err != nil {
+		return 0
+	}
+	return len(b)
+}
+
+// addInstance prepares a new <contentInstance> under the container cnt (read
+// in this transaction): contentSize, stateTag, the maxInstanceAge cap, the mbs
+// check, and the container's counters (stored by enforceLimits).
+func (c *CSE) addInstance(tx store.Tx, cnt *resource.Resource, cin *resource.Resource) error {
+	cs := resource.ContentSize(cin.Attrs["con"], jsonLen)
+	if mbs, ok := cnt.Int("mbs"); ok && cs > mbs {
+		return primitive.Errorf(primitive.RSCNotAcceptable, "the content size %d exceeds the container's maxByteSize %d", cs, mbs)
+	}
+	if mia, ok := cnt.Int("mia"); ok {
+		ct, _ := primitive.ParseTime(cin.Str("ct"))
+		if limit := ct.Add(secondsDuration(mia)); cin.ET.IsZero() || cin.ET.After(limit) {
+			cin.ET = limit
+			cin.SetTime("et", limit)
+		}
+	}
+	st, _ := cnt.Int("st")
+	cni, _ := cnt.Int("cni")
+	cbs, _ := cnt.Int("cbs")
+	st++
+	cnt.Attrs["st"], cnt.Attrs["cni"], cnt.Attrs["cbs"] = st, cni+1, cbs+cs
+	cin.Attrs["cs"], cin.Attrs["st"] = cs, st
+	return nil
+}
+
+// enforceLimits deletes the oldest instances of cnt while it holds more than
+// maxNrOfInstances or maxByteSize allow, then stores cnt. Instances removed this
+// way do not count as deleted by a client (no "delete child" event).
+func (c *CSE) enforceLimits(tx store.Tx, cnt *resource.Resource) error {
+	for {
+		cni, _ := cnt.Int("cni")
+		cbs, _ := cnt.Int("cbs")
+		excess := int64(0)
+		if mni, ok := cnt.Int("mni"); ok && cni > mni {
+			excess = cni - mni
+		}
+		if mbs, ok := cnt.Int("mbs"); ok && cbs > mbs && excess == 0 {
+			excess = 1 // size: drop one at a time until it fits
+		}
+		if excess == 0 {
+			return tx.Put(cnt)
+		}
+		old, err := tx.Children(cnt.RI, store.ChildQuery{Types: []int{resource.TyCIN}, Limit: int(excess)})
+		if err != nil {
+			return err
+		}
+		if len(old) == 0 {
+			// Counters disagree with the children: repair rather than loop.
+			cnt.Attrs["cni"], cnt.Attrs["cbs"] = int64(0), int64(0)
+			return tx.Put(cnt)
+		}
+		for _, o := range old {
+			if _, err := tx.DeleteTree(o); err != nil {
+				return err
+			}
+			cs, _ := o.Int("cs")
+			cni--
+			cbs -= cs
+		}
+		cnt.Attrs["cni"], cnt.Attrs["cbs"] = cni, cbs
+	}
+}
+
+// deleteInTx deletes r with its subtree and keeps the parent's counters right.
+func (c *CSE) deleteInTx(tx store.Tx, r *resource.Resource) error {
+	if _, err := tx.DeleteTree(r); err != nil {
+		return err
+	}
+	if r.Ty == resource.TyCIN {
+		p, err := tx.Get(r.PI)
+		if err != nil {
+			return nil // the container went too
+		}
+		cni, _ := p.Int("cni")
+		cbs, _ := p.Int("cbs")
+		cs, _ := r.Int("cs")
+		p.Attrs["cni"], p.Attrs["cbs"] = max(cni-1, 0), max(cbs-cs, 0)
+		return tx.Put(p)
+	}
+	return nil
+}
+
+func secondsDuration(s int64) time.Duration {
+	if s > int64(1<<62)/int64(time.Second) {
+		return time.Duration(1 << 62)
+	}
+	return time.Duration(s) * time.Second
+}

@@ -1,0 +1,254 @@
+package cse
+
+import (
+	"context"
+	"errors"
+	"maps"
+	"time"
+
+	"github.com/onecse/onecse/acp"
+	"github.com/onecse/onecse/primitive"
+	"github.com/onecse/onecse/resource"
+	"github.com/onecse/onecse/store"
+)
+
+// body returns the inner object of a CREATE or UPDATE content, which must be
+// exactly one member named after the resource type.
+func body(req *primitive.Request, t *resource.Type) (map[string]any, error) {
+	if len(req.Content) == 0 {
+		return nil, primitive.Errorf(primitive.RSCBadRequest, "the request has no content: expected %s", t.Key)
+	}
+	if len(req.Content) != 1 {
+		return nil, primitive.Errorf(primitive.RSCBadRequest, "the content must hold exactly one member, %s", t.Key)
+	}
+	v, ok := req.Content[t.Key]
+	if !ok {
+		for k := range req.Content {
+			return nil, primitive.Errorf(primitive.RSCBadRequest, "the content is %q but the resource type is %s", k, t.Key)
+		}
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, primitive.Errorf(primitive.RSCBadRequest, "%s must be an object", t.Key)
+	}
+	return maps.Clone(m), nil
+}
+
+func (c *CSE) create(ctx context.Context, req *primitive.Request, o *originator, tgt *target) (*primitive.Response, error) {
+	if tgt.virtual != "" || tgt.attr != "" {
+		return nil, primitive.Errorf(primitive.RSCOperationNotAllowed, "nothing can be created under %s", req.To)
+	}
+	parent := tgt.res
+	t, ok := resource.Lookup(req.Ty)
+	if !ok {
+		if req.Ty < 1 || (req.Ty > 66 && (req.Ty < 10001 || req.Ty > 10066)) {
+			return nil, primitive.Errorf(primitive.RSCBadRequest, "%d is not a resource type", req.Ty)
+		}
+		return nil, primitive.Errorf(primitive.RSCNotImplemented, "resource type %d is not supported by this CSE", req.Ty)
+	}
+	if !t.Creatable {
+		return nil, primitive.Errorf(primitive.RSCOperationNotAllowed, "%s resources cannot be created through the API", t.Key)
+	}
+	pt, _ := resource.Lookup(parent.Ty)
+	if pt == nil || !pt.AllowsChild(req.Ty) {
+		if req.Ty == resource.TySubscription {
+			return nil, primitive.Errorf(primitive.RSCTargetNotSubscribable, "%s cannot be subscribed to", parent.Path)
+		}
+		return nil, primitive.Errorf(primitive.RSCInvalidChildResourceType, "%s cannot be created under %s (%s)", t.Key, parent.Path, resource.Key(parent.Ty))
+	}
+	b, err := body(req, t)
+	if err != nil {
+		return nil, err
+	}
+	if err := t.Validate(primitive.OpCreate, b); err != nil {
+		return nil, err
+	}
+	if req.Ty == resource.TyAE {
+		return c.registerAE(ctx, req, parent, b)
+	}
+
+	now := c.now()
+	r := &resource.Resource{Ty: req.Ty, PI: parent.RI, Creator: o.id, Owner: parent.Owner, Attrs: b}
+	if parent.Ty == resource.TyAE {
+		r.Owner = parent.RI
+	}
+	if rn, ok := b["rn"].(string); ok {
+		if parent.Ty == resource.TyContainer && (rn == virtLatest || rn == virtOldest) {
+			return nil, primitive.Errorf(primitive.RSCBadRequest, "resource name %q is reserved for a virtual resource", rn)
+		}
+		r.RN = rn
+	}
+	if _, ok := b["cr"]; ok {
+		b["cr"] = o.id
+	}
+	if req.Ty == resource.TyACP {
+		if pvs, _ := acp.ParseAttr("pvs", b["pvs"]); len(pvs) == 0 {
+			return nil, primitive.Errorf(primitive.RSCBadRequest, "selfPrivileges (pvs) must hold at least one rule")
+		}
+	}
+	if req.Ty == resource.TySubscription {
+		if _, ok := b["nct"]; !ok {
+			enc, _ := b["enc"].(map[string]any)
+			b["nct"] = resource.DefaultNCT(enc)
+		}
+		b["cr"] = o.id // the creator receives the deletion notice and is checked at verification
+	}
+
+	var created *resource.Resource
+	err = c.st.Update(ctx, func(tx store.Tx) error {
+		// Re-read the parent inside the transaction: it may have changed or gone
+		// since the target was resolved, and counters must be exact.
+		p, err := tx.Get(parent.RI)
+		if err != nil {
+			return storeErr(err, "parent "+parent.Path)
+		}
+		if c.expired(p) {
+			return primitive.Errorf(primitive.RSCNotFound, "parent %s not found (expired)", parent.Path)
+		}
+		if err := c.authorize(tx, req, o, accessCheck{op: acp.OpCreate, target: p, childType: req.Ty}); err != nil {
+			return err
+		}
+		if req.Ty == resource.TySubscription {
+			// Subscribing needs the right to read what is subscribed to (TS-0004 7.4.8.2.1).
+			if err := c.authorize(tx, req, o, accessCheck{op: acp.OpRetrieve, target: p}); err != nil {
+				return err
+			}
+		}
+		if err := c.checkACPIRefs(tx, b); err != nil {
+			return err
+		}
+		nr := r.Clone()
+		if err := c.fill(nr, p, now); err != nil {
+			return err
+		}
+		if nr.Ty == resource.TyCIN {
+			if err := c.addInstance(tx, p, nr); err != nil {
+				return err
+			}
+		}
+		for attempt := 0; ; attempt++ {
+			err := tx.Create(nr)
+			if !errors.Is(err, store.ErrExists) {
+				if err != nil {
+					return err
+				}
+				break
+			}
+			if r.RN != "" || attempt > 3 {
+				return primitive.Errorf(primitive.RSCConflict, "a resource named %q already exists under %s", nr.RN, p.Path)
+			}
+			nr.RI = newRI(nr.Ty) // a generated ID clashed: draw again
+			nr.RN = nr.RI
+			nr.Path = p.Path + "/" + nr.RN
+			nr.Attrs["ri"], nr.Attrs["rn"] = nr.RI, nr.RN
+		}
+		if nr.Ty == resource.TyCIN {
+			// Counters were advanced by addInstance; drop the oldest instances
+			// beyond mni/mbs and store the container once.
+			if err := c.enforceLimits(tx, p); err != nil {
+				return err
+			}
+		}
+		created = nr
+		return nil
+	})
+	if err != nil {
+		return nil, storeErr(err, "parent "+parent.Path)
+	}
+	return c.createdResponse(req, created, b), nil
+}
+
+// fill sets what the CSE assigns: ri, rn, pi, ct, lt, et, st.
+func (c *CSE) fill(r *resource.Resource, parent *resource.Resource, now time.Time) error {
+	if r.RI == "" {
+		r.RI = newRI(r.Ty)
+	}
+	if r.RN == "" {
+		r.RN = r.RI
+	}
+	r.PI = parent.RI
+	r.Path = parent.Path + "/" + r.RN
+	a := r.Attrs
+	a["ty"], a["ri"], a["rn"], a["pi"] = int64(r.Ty), r.RI, r.RN, parent.RI
+	ct := primitive.FormatTime(now)
+	a["ct"], a["lt"] = ct, ct
+	if t, _ := resource.Lookup(r.Ty); t != nil && t.HasET {
+		et, err := c.expiry(a["et"], parent, now)
+		if err != nil {
+			return err
+		}
+		r.ET = et
+		a["et"] = primitive.FormatTime(et)
+	}
+	switch r.Ty {
+	case resource.TyContainer:
+		a["st"], a["cni"], a["cbs"] = int64(0), int64(0), int64(0)
+	}
+	return nil
+}
+
+func (c *CSE) createdResponse(req *primitive.Request, r *resource.Resource, requested map[string]any) *primitive.Response {
+	resp := &primitive.Response{RSC: primitive.RSCCreated, Location: r.Path}
+	rcn := req.RCN
+	if rcn == primitive.RCNAbsent {
+		rcn = primitive.RCNAttributes
+	}
+	switch rcn {
+	case primitive.RCNAttributes:
+		resp.PC = r.Representation(nil)
+	case primitive.RCNHierarchicalAddress:
+		resp.PC = map[string]any{"m2m:uri": r.Path}
+	case primitive.RCNHierarchicalAddressAttrs:
+		resp.PC = map[string]any{"m2m:rce": map[string]any{resource.Key(r.Ty): r.Attrs, "uri": r.Path}}
+	case primitive.RCNModifiedAttributes:
+		resp.PC = modifiedAttributes(r, requested)
+	}
+	return resp
+}
+
+// modifiedAttributes returns the attributes the CSE set or changed beyond what
+// the request asked for (rcn 9).
+func modifiedAttributes(r *resource.Resource, requested map[string]any) map[string]any {
+	m := map[string]any{}
+	for k, v := range r.Attrs {
+		if rv, ok := requested[k]; !ok || !equalValue(rv, v) {
+			m[k] = v
+		}
+	}
+	for k, v := range requested {
+		if _, ok := r.Attrs[k]; !ok && v == nil {
+			m[k] = nil
+		}
+	}
+	return map[string]any{resource.Key(r.Ty): m}
+}
+
+func equalValue(a, b any) bool {
+	switch x := a.(type) {
+	case string, int64, bool, float64, nil:
+		return a == b
+	case []any:
+		y, ok := b.([]any)
+		if !ok || len(x) != len(y) {
+			return false
+		}
+		for i := range x {
+			if !equalValue(x[i], y[i]) {
+				return false
+			}
+		}
+		return true
+	case map[string]any:
+		y, ok := b.(map[string]any)
+		if !ok || len(x) != len(y) {
+			return false
+		}
+		for k, v := range x {
+			if !equalValue(v, y[k]) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}

@@ -1,0 +1,195 @@
+package cse
+
+import (
+	"context"
+	"slices"
+	"strings"
+
+	"github.com/onecse/onecse/acp"
+	"github.com/onecse/onecse/primitive"
+	"github.com/onecse/onecse/resource"
+	"github.com/onecse/onecse/store"
+)
+
+// maxDiscovery bounds one discovery answer when the request names no limit.
+const maxDiscovery = 10000
+
+// discover answers a RETRIEVE with fu=1: the resources below the target that
+// match the filter criteria and that the originator may discover (TS-0004 7.3.3.14).
+func (c *CSE) discover(ctx context.Context, req *primitive.Request, o *originator, tgt *target) (*primitive.Response, error) {
+	fc := req.FC
+	if tgt.virtual != "" {
+		return nil, primitive.Errorf(primitive.RSCOperationNotAllowed, "discovery is not possible on a virtual resource")
+	}
+	lim := maxDiscovery
+	if fc.Lim >= 0 && fc.Lim < lim {
+		lim = fc.Lim
+	}
+	skip := 0
+	if fc.Ofst > 1 {
+		skip = fc.Ofst - 1
+	}
+	base := tgt.res
+	baseDepth := strings.Count(base.Path, "/")
+	var found []*resource.Resource
+	partial := false
+	err := c.st.View(ctx, func(tx store.Tx) error {
+		var werr error
+		err := tx.Walk(base.Path, fc.Ty, func(r *resource.Resource) bool {
+			if fc.Lvl > 0 && strings.Count(r.Path, "/")-baseDepth > fc.Lvl {
+				return true
+			}
+			if c.expired(r) || !c.matches(tx, fc, r) {
+				return true
+			}
+			ok, err := c.allowed(tx, req, o, accessCheck{op: acp.OpDiscovery, target: r})
+			if err != nil {
+				werr = err
+				return false
+			}
+			if !ok {
+				return true
+			}
+			if skip > 0 {
+				skip--
+				return true
+			}
+			if len(found) == lim {
+				partial = true
+				return false
+			}
+			found = append(found, r)
+			return true
+		})
+		if werr != nil {
+			return werr
+		}
+		return err
+	})
+	if err != nil {
+		return nil, storeErr(err, req.To)
+	}
+	resp := &primitive.Response{RSC: primitive.RSCOK}
+	if partial {
+		resp.CNST = 1
+	}
+	if req.RCN == primitive.RCNChildRefs {
+		resp.PC = map[string]any{"m2m:rrl": map[string]any{"rrf": childRefs(found, req.DRT)}}
+		return resp, nil
+	}
+	uris := make([]any, 0, len(found))
+	for _, r := range found {
+		if req.DRT == 2 {
+			uris = append(uris, r.RI)
+		} else {
+			uris = append(uris, r.Path)
+		}
+	}
+	resp.PC = map[string]any{"m2m:uril": uris}
+	return resp, nil
+}
+
+// matches evaluates the matching conditions of fc on r: conditions with the
+// same tag are OR-ed, different tags are combined with fo (AND by default).
+func (c *CSE) matches(tx store.Tx, fc *primitive.FilterCriteria, r *resource.Resource) bool {
+	var results []bool
+	add := func(ok bool) { results = append(results, ok) }
+	ct, _ := primitive.ParseTime(r.Str("ct"))
+	lt, _ := primitive.ParseTime(r.Str("lt"))
+	if !fc.CRB.IsZero() {
+		add(ct.Before(fc.CRB))
+	}
+	if !fc.CRA.IsZero() {
+		add(!ct.Before(fc.CRA))
+	}
+	if !fc.MS.IsZero() {
+		add(!lt.Before(fc.MS))
+	}
+	if !fc.US.IsZero() {
+		add(lt.Before(fc.US))
+	}
+	if !fc.EXB.IsZero() {
+		add(!r.ET.IsZero() && r.ET.Before(fc.EXB))
+	}
+	if !fc.EXA.IsZero() {
+		add(r.ET.IsZero() || !r.ET.Before(fc.EXA))
+	}
+	st, hasST := r.Int("st")
+	if fc.STS != nil {
+		add(hasST && st < *fc.STS)
+	}
+	if fc.STB != nil {
+		add(hasST && st >= *fc.STB)
+	}
+	cs, hasCS := r.Int("cs")
+	if fc.SZA != nil {
+		add(hasCS && cs >= *fc.SZA)
+	}
+	if fc.SZB != nil {
+		add(hasCS && cs < *fc.SZB)
+	}
+	if len(fc.Labels) > 0 {
+		lbl := r.Strings("lbl")
+		ok := false
+		for _, l := range fc.Labels {
+			ok = ok || slices.Contains(lbl, l)
+		}
+		add(ok)
+	}
+	if len(fc.Ty) > 0 {
+		add(slices.Contains(fc.Ty, r.Ty))
+	}
+	if len(fc.ContentTypes) > 0 {
+		cnf := r.Str("cnf")
+		mt, _, _ := strings.Cut(cnf, ":")
+		add(cnf != "" && slices.Contains(fc.ContentTypes, mt))
+	}
+	if len(fc.Attrs) > 0 {
+		ok := false
+		for _, a := range fc.Attrs {
+			ok = ok || attrMatches(r.Attrs[a.Name], a.Value)
+		}
+		add(ok)
+	}
+	if len(results) == 0 {
+		return true
+	}
+	if fc.FO == 2 {
+		return slices.Contains(results, true)
+	}
+	return !slices.Contains(results, false)
+}
+
+// attrMatches compares a resource attribute with a condition value; a string
+// condition may use '*' wildcards and matches list members too.
+func attrMatches(have, want any) bool {
+	switch h := have.(type) {
+	case nil:
+		return false
+	case []any:
+		for _, e := range h {
+			if attrMatches(e, want) {
+				return true
+			}
+		}
+		return false
+	case string:
+		w, ok := want.(string)
+		return ok && matchWildcard(w, h)
+	case int64:
+		switch w := want.(type) {
+		case int64:
+			return h == w
+		case string:
+			return w == formatInt(h)
+		}
+	case bool:
+		switch w := want.(type) {
+		case bool:
+			return h == w
+		case string:
+			return (w == "true") == h && (w == "true" || w == "false")
+		}
+	}
+	return equalValue(have, want)
+}

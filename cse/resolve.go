@@ -1,0 +1,136 @@
+package cse
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/onecse/onecse/primitive"
+	"github.com/onecse/onecse/resource"
+	"github.com/onecse/onecse/store"
+)
+
+// Virtual resource names (TS-0004 Table 6.8-1).
+const (
+	virtLatest = "la"
+	virtOldest = "ol"
+)
+
+// target is a resolved To.
+type target struct {
+	res     *resource.Resource // the addressed resource; for a virtual resource its parent
+	virtual string             // "la" or "ol", else ""
+	attr    string             // attribute named after '#'
+}
+
+func (c *CSE) expired(r *resource.Resource) bool {
+	return !r.ET.IsZero() && !r.ET.After(c.now())
+}
+
+// resolve finds the resource a To names (TS-0004 7.3.2.8 for the address forms).
+// An address of another CSE cannot be forwarded yet: 4004.
+func (c *CSE) resolve(ctx context.Context, to string) (*target, error) {
+	if to == "" {
+		return nil, primitive.Errorf(primitive.RSCBadRequest, "the target (to) is missing")
+	}
+	a, ok := primitive.ParseAddress(to)
+	if !ok {
+		return nil, primitive.Errorf(primitive.RSCBadRequest, "%q is not a valid address", to)
+	}
+	if a.Scope == primitive.ScopeAbsolute && a.SPID != c.cfg.SPID {
+		return nil, primitive.Errorf(primitive.RSCNotFound, "no route to the service provider %s", a.SPID)
+	}
+	if a.Scope != primitive.ScopeCSERelative && a.CSEID != c.cfg.CSEID {
+		return nil, primitive.Errorf(primitive.RSCNotFound, "no route to the CSE %s", a.CSEID)
+	}
+	path := strings.TrimSuffix(a.Path, "/")
+	if path == "" {
+		return &target{res: c.base, attr: a.Attr}, nil
+	}
+	segs := strings.Split(path, "/")
+	for _, s := range segs {
+		if s == "" || s == "." || s == ".." {
+			return nil, primitive.Errorf(primitive.RSCBadRequest, "%q is not a valid address", to)
+		}
+	}
+	t := &target{attr: a.Attr}
+	err := c.st.View(ctx, func(tx store.Tx) error {
+		var base *resource.Resource
+		rest := segs
+		switch segs[0] {
+		case c.cfg.CSEName, "-":
+			base, rest = c.base, segs[1:]
+		default:
+			// Unstructured (resource ID), possibly followed by a structured
+			// remainder: the hybrid form "cnt123/la".
+			r, err := tx.Get(segs[0])
+			if err != nil {
+				return err
+			}
+			base, rest = r, segs[1:]
+		}
+		if len(rest) == 0 {
+			t.res = base
+			return nil
+		}
+		last := rest[len(rest)-1]
+		full := base.Path
+		if len(rest) > 1 {
+			full += "/" + strings.Join(rest[:len(rest)-1], "/")
+		}
+		if last == virtLatest || last == virtOldest {
+			p := base
+			if len(rest) > 1 {
+				var err error
+				if p, err = tx.GetByPath(full); err != nil {
+					return err
+				}
+			}
+			if p.Ty == resource.TyContainer {
+				t.res, t.virtual = p, last
+				return nil
+			}
+		}
+		r, err := tx.GetByPath(full + "/" + last)
+		if err != nil {
+			return err
+		}
+		t.res = r
+		return nil
+	})
+	if err != nil {
+		return nil, storeErr(err, "resource "+to)
+	}
+	if c.expired(t.res) {
+		return nil, primitive.Errorf(primitive.RSCNotFound, "resource %s not found (expired)", to)
+	}
+	return t, nil
+}
+
+// parentOf loads the parent of r.
+func (c *CSE) parentOf(tx store.Tx, r *resource.Resource) (*resource.Resource, error) {
+	if r.PI == c.base.RI {
+		return c.base, nil
+	}
+	return tx.Get(r.PI)
+}
+
+// expiry computes the expiration time for a new or updated resource: the
+// requested one (or the default), capped by the maximum and by the parent's.
+func (c *CSE) expiry(requested any, parent *resource.Resource, now time.Time) (time.Time, error) {
+	et := now.Add(c.cfg.DefaultET)
+	if s, ok := requested.(string); ok {
+		t, _ := primitive.ParseTime(s)
+		if !t.After(now) {
+			return time.Time{}, primitive.Errorf(primitive.RSCBadRequest, "expirationTime %s is in the past", s)
+		}
+		et = t
+	}
+	if max := now.Add(c.cfg.MaxET); et.After(max) {
+		et = max
+	}
+	if parent != nil && !parent.ET.IsZero() && et.After(parent.ET) {
+		et = parent.ET
+	}
+	return et, nil
+}

@@ -1,0 +1,199 @@
+package cse
+
+import (
+	"context"
+
+	"github.com/onecse/onecse/acp"
+	"github.com/onecse/onecse/primitive"
+	"github.com/onecse/onecse/resource"
+	"github.com/onecse/onecse/store"
+)
+
+// instance returns the newest (la) or oldest (ol) live contentInstance of cnt.
+func (c *CSE) instance(tx store.Tx, cnt *resource.Resource, virtual string) (*resource.Resource, error) {
+	kids, err := tx.Children(cnt.RI, store.ChildQuery{Types: []int{resource.TyCIN}, Limit: 8, Newest: virtual == virtLatest})
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range kids {
+		if !c.expired(k) {
+			return k, nil
+		}
+	}
+	return nil, primitive.Errorf(primitive.RSCNotFound, "%s has no contentInstance", cnt.Path)
+}
+
+// attrList returns the attributes a partial RETRIEVE asks for (To#attr or
+// atrl), or nil for all. Names the type does not have are a bad request.
+func attrList(req *primitive.Request, tgt *target, ty int) ([]string, error) {
+	names := req.ATRL
+	if tgt.attr != "" {
+		names = append([]string{tgt.attr}, names...)
+	}
+	if len(names) == 0 {
+		return nil, nil
+	}
+	t, _ := resource.Lookup(ty)
+	for _, n := range names {
+		if t == nil || t.Attrs[n] == nil {
+			return nil, primitive.Errorf(primitive.RSCBadRequest, "%q is not an attribute of %s", n, resource.Key(ty))
+		}
+	}
+	return names, nil
+}
+
+func (c *CSE) retrieve(ctx context.Context, req *primitive.Request, o *originator, tgt *target) (*primitive.Response, error) {
+	if req.FC.IsDiscovery() {
+		return c.discover(ctx, req, o, tgt)
+	}
+	resp := &primitive.Response{RSC: primitive.RSCOK}
+	err := c.st.View(ctx, func(tx store.Tx) error {
+		r := tgt.res
+		if err := c.authorize(tx, req, o, accessCheck{op: acp.OpRetrieve, target: r}); err != nil {
+			return err
+		}
+		if tgt.virtual != "" || r.Ty == resource.TyCIN {
+			cnt := r
+			if tgt.virtual == "" {
+				p, err := c.parentOf(tx, r)
+				if err != nil {
+					return storeErr(err, "container")
+				}
+				cnt = p
+			}
+			if cnt.Bool("disr") {
+				return primitive.Errorf(primitive.RSCOperationNotAllowed, "retrieval of the instances of %s is disabled (disr)", cnt.Path)
+			}
+			if tgt.virtual != "" {
+				inst, err := c.instance(tx, cnt, tgt.virtual)
+				if err != nil {
+					return err
+				}
+				r = inst
+			}
+		}
+		names, err := attrList(req, tgt, r.Ty)
+		if err != nil {
+			return err
+		}
+		if req.FC != nil && req.RCN == primitive.RCNAbsent || req.RCN == primitive.RCNAttributes {
+			if req.FC != nil && !c.matches(tx, req.FC, r) {
+				return primitive.Errorf(primitive.RSCNotFound, "%s does not match the filter criteria", r.Path)
+			}
+		}
+		rcn := req.RCN
+		if rcn == primitive.RCNAbsent {
+			rcn = primitive.RCNAttributes
+		}
+		switch rcn {
+		case primitive.RCNAttributes:
+			resp.PC = r.Representation(names)
+			return nil
+		}
+		kids, partial, err := c.children(tx, req, o, r)
+		if err != nil {
+			return err
+		}
+		if partial {
+			resp.CNST = 1
+		}
+		drt := req.DRT
+		switch rcn {
+		case primitive.RCNAttributesAndChildren, primitive.RCNChildResources:
+			var m map[string]any
+			if rcn == primitive.RCNAttributesAndChildren {
+				m = copyAttrs(r.Representation(names)[resource.Key(r.Ty)])
+			} else {
+				m = map[string]any{}
+			}
+			for _, k := range kids {
+				key := resource.Key(k.Ty)
+				l, _ := m[key].([]any)
+				m[key] = append(l, k.Attrs)
+			}
+			resp.PC = map[string]any{resource.Key(r.Ty): m}
+		case primitive.RCNAttributesAndChildRefs:
+			m := copyAttrs(r.Representation(names)[resource.Key(r.Ty)])
+			m["ch"] = childRefs(kids, drt)
+			resp.PC = map[string]any{resource.Key(r.Ty): m}
+		case primitive.RCNChildRefs:
+			resp.PC = map[string]any{"m2m:rrl": map[string]any{"rrf": childRefs(kids, drt)}}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, storeErr(err, req.To)
+	}
+	return resp, nil
+}
+
+func copyAttrs(v any) map[string]any {
+	src, _ := v.(map[string]any)
+	m := make(map[string]any, len(src)+1)
+	for k, e := range src {
+		m[k] = e
+	}
+	return m
+}
+
+func childRefs(kids []*resource.Resource, drt int) []any {
+	out := make([]any, 0, len(kids))
+	for _, k := range kids {
+		val := k.Path
+		if drt == 2 {
+			val = k.RI
+		}
+		out = append(out, map[string]any{"nm": k.RN, "typ": int64(k.Ty), "val": val})
+	}
+	return out
+}
+
+// maxChildren bounds one answer with child resources; more is flagged partial.
+const maxChildren = 1000
+
+// children returns the direct children of r that the filter criteria select
+// and the originator may retrieve.
+func (c *CSE) children(tx store.Tx, req *primitive.Request, o *originator, r *resource.Resource) ([]*resource.Resource, bool, error) {
+	q := store.ChildQuery{}
+	lim := maxChildren
+	fc := req.FC
+	if fc != nil {
+		if len(fc.Ty) > 0 {
+			q.Types = fc.Ty
+		}
+		if fc.Lim >= 0 && fc.Lim < lim {
+			lim = fc.Lim
+		}
+	}
+	all, err := tx.Children(r.RI, q)
+	if err != nil {
+		return nil, false, err
+	}
+	skip := 0
+	if fc != nil && fc.Ofst > 1 {
+		skip = fc.Ofst - 1
+	}
+	var out []*resource.Resource
+	partial := false
+	for _, k := range all {
+		if c.expired(k) || (fc != nil && !c.matches(tx, fc, k)) {
+			continue
+		}
+		if ok, err := c.allowed(tx, req, o, accessCheck{op: acp.OpRetrieve, target: k}); err != nil || !ok {
+			if err != nil {
+				return nil, false, err
+			}
+			continue
+		}
+		if skip > 0 {
+			skip--
+			continue
+		}
+		if len(out) == lim {
+			partial = true
+			break
+		}
+		out = append(out, k)
+	}
+	return out, partial, nil
+}

@@ -1,0 +1,195 @@
+package cse
+
+import (
+	"context"
+	"strconv"
+
+	"github.com/onecse/onecse/acp"
+	"github.com/onecse/onecse/primitive"
+	"github.com/onecse/onecse/resource"
+	"github.com/onecse/onecse/store"
+)
+
+func formatInt(n int64) string { return strconv.FormatInt(n, 10) }
+
+func (c *CSE) update(ctx context.Context, req *primitive.Request, o *originator, tgt *target) (*primitive.Response, error) {
+	if tgt.virtual != "" {
+		return nil, primitive.Errorf(primitive.RSCOperationNotAllowed, "the virtual resource %s cannot be updated", tgt.virtual)
+	}
+	if tgt.attr != "" {
+		return nil, primitive.Errorf(primitive.RSCBadRequest, "an UPDATE addresses a resource, not one attribute")
+	}
+	r := tgt.res
+	t, _ := resource.Lookup(r.Ty)
+	if t == nil || !t.Updatable {
+		return nil, primitive.Errorf(primitive.RSCOperationNotAllowed, "%s resources cannot be updated", resource.Key(r.Ty))
+	}
+	b, err := body(req, t)
+	if err != nil {
+		return nil, err
+	}
+	if err := t.Validate(primitive.OpUpdate, b); err != nil {
+		return nil, err
+	}
+	if r.Ty == resource.TyACP {
+		if v, ok := b["pvs"]; ok {
+			if pvs, _ := acp.ParseAttr("pvs", v); len(pvs) == 0 {
+				return nil, primitive.Errorf(primitive.RSCBadRequest, "selfPrivileges (pvs) must keep at least one rule")
+			}
+		}
+	}
+	now := c.now()
+	var updated *resource.Resource
+	err = c.st.Update(ctx, func(tx store.Tx) error {
+		cur, err := tx.Get(r.RI)
+		if err != nil {
+			return storeErr(err, req.To)
+		}
+		if c.expired(cur) {
+			return primitive.Errorf(primitive.RSCNotFound, "%s not found (expired)", req.To)
+		}
+		// Changing acpi is governed by the selfPrivileges of the policies that
+		// apply now (TS-0001 9.6.1.3.2); any other attribute by privileges.
+		if _, ok := b["acpi"]; ok && cur.Ty != resource.TyACP && len(cur.Strings("acpi")) > 0 {
+			if err := c.authorize(tx, req, o, accessCheck{op: acp.OpUpdate, target: cur, selfPrivileges: true}); err != nil {
+				return err
+			}
+			if len(b) > 1 {
+				if err := c.authorize(tx, req, o, accessCheck{op: acp.OpUpdate, target: cur}); err != nil {
+					return err
+				}
+			}
+		} else if err := c.authorize(tx, req, o, accessCheck{op: acp.OpUpdate, target: cur}); err != nil {
+			return err
+		}
+		if err := c.checkACPIRefs(tx, b); err != nil {
+			return err
+		}
+		for k, v := range b {
+			if v == nil {
+				delete(cur.Attrs, k)
+			} else {
+				cur.Attrs[k] = v
+			}
+		}
+		if v, ok := b["et"]; ok && t.HasET {
+			p, err := c.parentOf(tx, cur)
+			if err != nil {
+				return storeErr(err, "parent")
+			}
+			et, err := c.expiry(v, p, now)
+			if err != nil {
+				return err
+			}
+			cur.ET = et
+			cur.SetTime("et", et)
+		}
+		if cur.Ty == resource.TySubscription {
+			if err := t.Check(primitive.OpCreate, cur.Attrs); err != nil {
+				return err
+			}
+		}
+		cur.SetTime("lt", now)
+		if cur.Ty == resource.TyContainer {
+			st, _ := cur.Int("st")
+			cur.Attrs["st"] = st + 1
+			updated = cur
+			return c.enforceLimits(tx, cur) // mni/mbs may have shrunk
+		}
+		updated = cur
+		return tx.Put(cur)
+	})
+	if err != nil {
+		return nil, storeErr(err, req.To)
+	}
+	resp := &primitive.Response{RSC: primitive.RSCUpdated}
+	switch req.RCN {
+	case primitive.RCNAbsent, primitive.RCNAttributes:
+		resp.PC = updated.Representation(nil)
+	case primitive.RCNModifiedAttributes:
+		resp.PC = modifiedAttributes(updated, b)
+	}
+	return resp, nil
+}
+
+func (c *CSE) delete(ctx context.Context, req *primitive.Request, o *originator, tgt *target) (*primitive.Response, error) {
+	if tgt.attr != "" {
+		return nil, primitive.Errorf(primitive.RSCBadRequest, "a DELETE addresses a resource, not one attribute")
+	}
+	r := tgt.res
+	t, _ := resource.Lookup(r.Ty)
+	if tgt.virtual == "" && (t == nil || !t.Deletable) {
+		return nil, primitive.Errorf(primitive.RSCOperationNotAllowed, "%s resources cannot be deleted", resource.Key(r.Ty))
+	}
+	var deleted *resource.Resource
+	err := c.st.Update(ctx, func(tx store.Tx) error {
+		cur, err := tx.Get(r.RI)
+		if err != nil {
+			return storeErr(err, req.To)
+		}
+		if err := c.authorize(tx, req, o, accessCheck{op: acp.OpDelete, target: cur}); err != nil {
+			return err
+		}
+		if tgt.virtual != "" || cur.Ty == resource.TyCIN {
+			cnt := cur
+			if tgt.virtual == "" {
+				if cnt, err = tx.Get(cur.PI); err != nil {
+					return storeErr(err, "container")
+				}
+			}
+			if cnt.Bool("disr") {
+				return primitive.Errorf(primitive.RSCOperationNotAllowed, "the instances of %s cannot be deleted while retrieval is disabled (disr)", cnt.Path)
+			}
+			if tgt.virtual != "" {
+				if cur, err = c.instance(tx, cnt, tgt.virtual); err != nil {
+					return err
+				}
+			}
+		}
+		if err := c.deleteInTx(tx, cur); err != nil {
+			return storeErr(err, req.To)
+		}
+		deleted = cur
+		return nil
+	})
+	if err != nil {
+		return nil, storeErr(err, req.To)
+	}
+	c.forget(deleted)
+	if deleted.Ty == resource.TyAE {
+		c.log.Info("AE deregistered", "aei", deleted.RI, "rqi", req.RQI)
+	}
+	resp := &primitive.Response{RSC: primitive.RSCDeleted}
+	if req.RCN == primitive.RCNAttributes {
+		resp.PC = deleted.Representation(nil)
+	}
+	return resp, nil
+}
+
+// forget drops what the core caches about a deleted resource.
+func (c *CSE) forget(r *resource.Resource) {
+	if r != nil && r.Ty == resource.TyACP {
+		c.acps.drop(r.RI)
+	}
+}
+
+// notify handles a NOTIFY addressed to this CSE. A notification to the
+// <CSEBase> (for example a verification request) is accepted. Relaying a
+// notification to an AE through its point of access is the notification
+// service's job.
+func (c *CSE) notify(ctx context.Context, req *primitive.Request, o *originator, tgt *target) (*primitive.Response, error) {
+	r := tgt.res
+	if r.Ty == resource.TyCSEBase && tgt.virtual == "" {
+		return &primitive.Response{RSC: primitive.RSCOK}, nil
+	}
+	err := c.st.View(ctx, func(tx store.Tx) error {
+		return c.authorize(tx, req, o, accessCheck{op: acp.OpNotify, target: r})
+	})
+	if err != nil {
+		return nil, storeErr(err, req.To)
+	}
+	if r.Ty == resource.TyAE {
+		return nil, primitive.Errorf(primitive.RSCTargetNotReachable, "the AE %s cannot be reached from this CSE", r.RI)
+	}
+	return nil, primitive.Errorf(primitive.RSCOperationNotAllowed, "%s resources do not take notifications", resource.Key(r.Ty))
+}

@@ -1,0 +1,185 @@
+// Package loadgen is onecse's load generator: it drives a oneM2M CSE over
+// the oneM2M HTTP binding (TS-0009) with closed-loop workers (create
+// contentInstances, retrieve them, retrieve the latest one) and measures
+// requests per second and latency percentiles. It also provides the
+// "ceiling" reference server (a net/http server answering a constant JSON
+// body) against which a CSE's throughput is stated as a percentage.
+package loadgen
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Main runs the load generator with command-line args (without the "bench"
+// word); it writes its report to out and returns an exit code: 0 when every
+// request succeeded, 1 when the run failed or some request failed, 2 for a
+// usage error.
+func Main(args []string, out io.Writer) int {
+	fs := flag.NewFlagSet("onecse bench", flag.ContinueOnError)
+	fs.SetOutput(out)
+	var cfg Config
+	var ops string
+	var asJSON bool
+	fs.StringVar(&cfg.Target, "target", "", "CSEBase URL, e.g. http://127.0.0.1:8080/cse-in (required unless --ceiling-only)")
+	fs.IntVar(&cfg.Connections, "c", 32, "connections (= closed-loop workers)")
+	fs.DurationVar(&cfg.Duration, "d", 10*time.Second, "duration of each phase")
+	fs.StringVar(&cfg.Origin, "origin", "", `originator to register the AE with (default "C": the CSE assigns the AE-ID)`)
+	fs.StringVar(&ops, "ops", "create,retrieve,la", "phases to run, comma-separated: create, retrieve, la")
+	fs.IntVar(&cfg.Prefill, "prefill", 0, "create `N` contentInstances before the phases")
+	fs.IntVar(&cfg.Size, "size", 32, "content size in `bytes` of each contentInstance")
+	fs.BoolVar(&cfg.Ceiling, "ceiling", false, "first run the same load against the in-process ceiling server and report the CSE as a % of it")
+	fs.BoolVar(&cfg.CeilingOnly, "ceiling-only", false, "run against the ceiling server only")
+	fs.BoolVar(&asJSON, "json", false, "also print the results as one JSON object at the end")
+	fs.DurationVar(&cfg.Timeout, "timeout", 5*time.Second, "per-request timeout")
+	fs.BoolVar(&cfg.Keep, "keep", false, "do not delete the AE at the end")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "usage: onecse bench --target http://host:port/<csebase> [flags]\n       onecse bench --ceiling-only [flags]\n\nflags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(out, "bench: unexpected argument %q\n", fs.Arg(0))
+		fs.Usage()
+		return 2
+	}
+	cfg.Ops = strings.Split(ops, ",")
+	if err := cfg.normalize(); err != nil {
+		fmt.Fprintf(out, "bench: %v\n", err)
+		return 2
+	}
+	cfg.Log = out
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	rep, err := Run(ctx, cfg)
+	if err != nil {
+		if errors.Is(err, context.Canceled) {
+			err = errors.New("interrupted")
+		}
+		rep.Error = err.Error()
+	}
+	WriteText(out, rep)
+	if asJSON {
+		b, jerr := json.Marshal(rep)
+		if jerr != nil {
+			fmt.Fprintf(out, "bench: %v\n", jerr)
+			return 1
+		}
+		fmt.Fprintf(out, "%s\n", b)
+	}
+	if err != nil || rep.TotalErrors() > 0 {
+		return 1
+	}
+	return 0
+}
+
+// WriteText writes the human-readable report.
+func WriteText(out io.Writer, r *Report) {
+	fmt.Fprintf(out, "\nonecse bench: %d connections, %s per phase, con %d bytes\n", r.Connections, r.Duration, r.Size)
+	if r.CeilingURL != "" {
+		fmt.Fprintf(out, "  ceiling: %s (in-process net/http, constant %d-byte JSON answer)\n", r.CeilingURL, len(ceilingBody))
+	}
+	if r.Target != "" {
+		fmt.Fprintf(out, "  cse:     %s", r.Target)
+		if r.AE != "" {
+			fmt.Fprintf(out, "  (AE %s, aei %s, container data)", r.AE, r.AEI)
+		}
+		fmt.Fprintln(out)
+	}
+	if p := r.Prefill; p != nil {
+		fmt.Fprintf(out, "  prefill: %d/%d contentInstances created in %s (%.0f req/s), %d errors%s\n",
+			p.Created, p.Requested, fmtDur(p.Elapsed), p.RPS, p.Errors, fmtKinds(p.ErrorKinds))
+	}
+	if len(r.Phases) > 0 {
+		fmt.Fprintf(out, "\n%-8s %-8s %10s %10s %9s %9s %9s %9s %8s %9s\n",
+			"target", "phase", "requests", "req/s", "p50", "p90", "p99", "max", "errors", "%ceiling")
+		for _, p := range r.Phases {
+			if p.Skipped != "" {
+				fmt.Fprintf(out, "%-8s %-8s skipped: %s\n", p.Target, p.Phase, p.Skipped)
+				continue
+			}
+			pct := "-"
+			if p.PctOfCeiling > 0 {
+				pct = fmt.Sprintf("%.1f%%", p.PctOfCeiling)
+			}
+			fmt.Fprintf(out, "%-8s %-8s %10d %10.1f %9s %9s %9s %9s %8d %9s\n",
+				p.Target, p.Phase, p.Requests, p.RPS, fmtDur(p.P50), fmtDur(p.P90), fmtDur(p.P99), fmtDur(p.Max), p.Errors, pct)
+		}
+		for _, p := range r.Phases {
+			if p.Errors == 0 {
+				continue
+			}
+			fmt.Fprintf(out, "  %s %s errors:%s", p.Target, p.Phase, fmtKinds(p.ErrorKinds))
+			if len(p.RSC) > 0 {
+				fmt.Fprintf(out, "; statuses:%s; X-M2M-RSC:%s", fmtKinds(p.Statuses), fmtKinds(p.RSC))
+			} else {
+				fmt.Fprintf(out, "; statuses:%s", fmtKinds(p.Statuses))
+			}
+			fmt.Fprintln(out)
+		}
+	}
+	for _, w := range r.Warnings {
+		fmt.Fprintf(out, "warning: %s\n", w)
+	}
+	if r.Error != "" {
+		fmt.Fprintf(out, "error: %s\n", r.Error)
+	}
+}
+
+// fmtKinds formats a counter map as " k×n, k×n" sorted by key.
+func fmtKinds(m map[string]uint64) string {
+	if len(m) == 0 {
+		return ""
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, " %s×%d", k, m[k])
+	}
+	return b.String()
+}
+
+// fmtDur formats a duration with 3 significant digits.
+func fmtDur(d time.Duration) string {
+	f := float64(d)
+	unit, div := "ns", 1.0
+	switch {
+	case d >= time.Second:
+		unit, div = "s", 1e9
+	case d >= time.Millisecond:
+		unit, div = "ms", 1e6
+	case d >= time.Microsecond:
+		unit, div = "µs", 1e3
+	}
+	v := f / div
+	switch {
+	case div == 1 || v >= 100:
+		return fmt.Sprintf("%.0f%s", v, unit)
+	case v >= 10:
+		return fmt.Sprintf("%.1f%s", v, unit)
+	default:
+		return fmt.Sprintf("%.2f%s", v, unit)
+	}
+}

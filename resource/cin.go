@@ -1,0 +1,70 @@
+package resource
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/onecse/onecse/primitive"
+)
+
+// <contentInstance> (TS-0001 9.6.7, TS-0004 7.4.7, Table 7.4.7.1-3). It has no
+// acpi (access follows the parent container) and cannot be updated.
+func init() {
+	Register(&Type{
+		Ty: TyCIN, SN: "cin",
+		Attrs: attrs(universal(), []*Attr{
+			{SN: "et", Kind: KTime, Create: O, Update: NP, Single: true},
+			{SN: "lbl", Kind: KStrList, Create: O, Update: NP},
+			{SN: "at", Kind: KStrList, Create: O, Update: NP},
+			{SN: "aa", Kind: KStrList, Create: O, Update: NP},
+			creator(),
+			ro("st", KInt),
+			{SN: "cnf", Kind: KString, Create: O, Update: NP, Check: checkCNF},
+			ro("cs", KInt),
+			{SN: "conr", Kind: KAnyList, Create: O, Update: NP},
+			{SN: "con", Kind: KAny, Create: O, Update: NP},
+			{SN: "or", Kind: KString, Create: O, Update: NP},
+		}),
+		HasET:     true,
+		Creatable: true, Deletable: true,
+		Check: func(op primitive.Operation, body map[string]any) error {
+			_, con := body["con"]
+			_, conr := body["conr"]
+			if op == primitive.OpCreate && !con && !conr {
+				return primitive.Errorf(primitive.RSCBadRequest, "mandatory attribute \"con\" of m2m:cin is missing")
+			}
+			return nil
+		},
+	})
+}
+
+// checkCNF checks contentInfo: <media type>:<encodingType 0|1|2>[:<contentSecurity>].
+func checkCNF(v any) error {
+	s := v.(string)
+	parts := strings.Split(s, ":")
+	if len(parts) < 1 || len(parts) > 3 || !strings.Contains(parts[0], "/") {
+		return fmt.Errorf("%q is not <media type>[:<encoding>[:<security>]]", s)
+	}
+	if len(parts) >= 2 {
+		switch parts[1] {
+		case "0", "1", "2":
+		default:
+			return fmt.Errorf("%q has encoding %q, not 0, 1 or 2", s, parts[1])
+		}
+	}
+	return nil
+}
+
+// ContentSize returns the size in bytes the CSE reports as cs for a content value:
+// the length of a string, else the length of its JSON form.
+func ContentSize(con any, encodedLen func(any) int) int64 {
+	switch x := con.(type) {
+	case nil:
+		return 0
+	case string:
+		return int64(len(x))
+	case []byte:
+		return int64(len(x))
+	}
+	return int64(encodedLen(con))
+}

@@ -1,0 +1,529 @@
+// Package sqlite is the embedded default store: one SQLite database file in WAL
+// mode (modernc.org/sqlite, pure Go, so no C toolchain is needed).
+//
+// Writes go through one writer goroutine that commits whatever transactions are
+// waiting together (group commit): each caller's function runs inside its own
+// SAVEPOINT, so one caller's failure rolls back only its own writes, and one
+// fsync makes the whole group durable. With synchronous=FULL an acknowledged
+// write survives a crash of the process or the machine.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/onecse/onecse/codec"
+	"github.com/onecse/onecse/primitive"
+	"github.com/onecse/onecse/resource"
+	"github.com/onecse/onecse/store"
+	sqlite3 "modernc.org/sqlite"
+	sqlite3lib "modernc.org/sqlite/lib"
+)
+
+const schema = `
+CREATE TABLE IF NOT EXISTS resources (
+	seq  INTEGER PRIMARY KEY,
+	ri   TEXT NOT NULL UNIQUE,
+	pi   TEXT NOT NULL,
+	ty   INTEGER NOT NULL,
+	path TEXT NOT NULL UNIQUE,
+	et   TEXT,
+	data BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS resources_children ON resources(pi, ty, seq);
+CREATE INDEX IF NOT EXISTS resources_expiry ON resources(et) WHERE et IS NOT NULL;
+`
+
+const cols = "seq, ri, pi, ty, path, et, data"
+
+// Options tune the store.
+type Options struct {
+	// Sync is the SQLite synchronous level: "full" (default, durable against
+	// power loss) or "normal" (durable against a process crash only).
+	Sync string
+	// MaxBatch bounds how many transactions one commit groups (default 256).
+	MaxBatch int
+}
+
+// Store is the SQLite store.
+type Store struct {
+	rdb, wdb *sql.DB
+	ops      chan *op
+	closing  chan struct{}
+	done     chan struct{}
+	once     sync.Once
+	maxBatch int
+	reads    *stmts
+}
+
+type op struct {
+	ctx  context.Context
+	fn   func(store.Tx) error
+	done chan error
+}
+
+// Open opens (creating if needed) the database in dir.
+func Open(dir string, o Options) (*Store, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	sync := "FULL"
+	if strings.EqualFold(o.Sync, "normal") {
+		sync = "NORMAL"
+	}
+	path := filepath.Join(dir, "onecse.db")
+	q := url.Values{}
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous("+sync+")")
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "cache_size(-65536)")
+	dsn := "file:" + path + "?" + q.Encode()
+	wdb, err := sql.Open("sqlite", dsn+"&_txlock=immediate")
+	if err != nil {
+		return nil, err
+	}
+	wdb.SetMaxOpenConns(1)
+	wdb.SetMaxIdleConns(1)
+	wdb.SetConnMaxLifetime(0)
+	if _, err := wdb.Exec(schema); err != nil {
+		wdb.Close()
+		return nil, fmt.Errorf("sqlite schema: %w", err)
+	}
+	rdb, err := sql.Open("sqlite", dsn+"&_pragma=query_only(1)")
+	if err != nil {
+		wdb.Close()
+		return nil, err
+	}
+	n := runtime.GOMAXPROCS(0) * 4
+	rdb.SetMaxOpenConns(n)
+	rdb.SetMaxIdleConns(n)
+	rdb.SetConnMaxLifetime(0)
+	s := &Store{rdb: rdb, wdb: wdb, ops: make(chan *op, 1024), closing: make(chan struct{}), done: make(chan struct{}), maxBatch: o.MaxBatch}
+	if s.maxBatch <= 0 {
+		s.maxBatch = 256
+	}
+	if s.reads, err = prepare(rdb); err != nil {
+		s.rdb.Close()
+		s.wdb.Close()
+		return nil, err
+	}
+	go s.writer()
+	return s, nil
+}
+
+// Close stops the writer after the queued transactions and closes the database.
+func (s *Store) Close() error {
+	s.once.Do(func() { close(s.closing) })
+	<-s.done
+	s.reads.close()
+	err1 := s.rdb.Close()
+	err2 := s.wdb.Close()
+	return errors.Join(err1, err2)
+}
+
+// View runs fn on the read pool.
+func (s *Store) View(ctx context.Context, fn func(store.Tx) error) error {
+	select {
+	case <-s.closing:
+		return store.ErrClosed
+	default:
+	}
+	return fn(&tx{ctx: ctx, st: s.reads, readOnly: true})
+}
+
+// Update queues fn for the writer and waits for its commit.
+func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
+	o := &op{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	select {
+	case s.ops <- o:
+	case <-s.closing:
+		return store.ErrClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	// Once queued the outcome must be awaited: the writer may already have
+	// committed it, and the caller must not report a failure for a kept write.
+	return <-o.done
+}
+
+func (s *Store) writer() {
+	defer close(s.done)
+	wst, err := prepare(s.wdb)
+	if err != nil {
+		panic(fmt.Sprintf("sqlite: prepare writer statements: %v", err))
+	}
+	defer wst.close()
+	batch := make([]*op, 0, s.maxBatch)
+	for {
+		var first *op
+		select {
+		case first = <-s.ops:
+		case <-s.closing:
+			// Drain what was queued before Close.
+			for {
+				select {
+				case o := <-s.ops:
+					s.run(wst, []*op{o})
+				default:
+					return
+				}
+			}
+		}
+		batch = append(batch[:0], first)
+	fill:
+		for len(batch) < s.maxBatch {
+			select {
+			case o := <-s.ops:
+				batch = append(batch, o)
+			default:
+				break fill
+			}
+		}
+		s.run(wst, batch)
+	}
+}
+
+func (s *Store) run(wst *stmts, batch []*op) {
+	results := make([]error, len(batch))
+	ctx := context.Background()
+	sqlTx, err := s.wdb.BeginTx(ctx, nil)
+	if err != nil {
+		for _, o := range batch {
+			o.done <- fmt.Errorf("sqlite begin: %w", err)
+		}
+		return
+	}
+	bound := wst.bind(ctx, sqlTx)
+	for i, o := range batch {
+		if err := o.ctx.Err(); err != nil {
+			results[i] = err
+			continue
+		}
+		if _, err := sqlTx.Exec("SAVEPOINT op"); err != nil {
+			results[i] = err
+			continue
+		}
+		t := &tx{ctx: o.ctx, st: bound}
+		err := safeCall(o.fn, t)
+		if err != nil {
+			if _, rerr := sqlTx.Exec("ROLLBACK TO op"); rerr != nil {
+				err = errors.Join(err, rerr)
+			}
+		}
+		if _, rerr := sqlTx.Exec("RELEASE op"); rerr != nil && err == nil {
+			err = rerr
+		}
+		results[i] = err
+	}
+	if err := sqlTx.Commit(); err != nil {
+		for i := range results {
+			if results[i] == nil {
+				results[i] = fmt.Errorf("sqlite commit: %w", err)
+			}
+		}
+	}
+	for i, o := range batch {
+		o.done <- results[i]
+	}
+}
+
+// safeCall turns a panic in a transaction function into an error, so that one
+// bad request cannot take the writer (and every other request) down.
+func safeCall(fn func(store.Tx) error, t store.Tx) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("panic in transaction: %v", r)
+		}
+	}()
+	return fn(t)
+}
+
+// stmts are the prepared statements of one database handle.
+type stmts struct {
+	get, getPath, insert, update, delTree, walk, expired *sql.Stmt
+	children, childrenTy, childrenDesc, childrenTyDesc   *sql.Stmt
+	tx                                                   *sql.Tx
+	ctx                                                  context.Context
+}
+
+func prepare(db *sql.DB) (*stmts, error) {
+	s := &stmts{}
+	var err error
+	p := func(q string) *sql.Stmt {
+		if err != nil {
+			return nil
+		}
+		var st *sql.Stmt
+		st, err = db.Prepare(q)
+		return st
+	}
+	s.get = p("SELECT " + cols + " FROM resources WHERE ri = ?")
+	s.getPath = p("SELECT " + cols + " FROM resources WHERE path = ?")
+	s.insert = p("INSERT INTO resources (ri, pi, ty, path, et, data) VALUES (?, ?, ?, ?, ?, ?)")
+	s.update = p("UPDATE resources SET et = ?, data = ? WHERE ri = ?")
+	s.delTree = p("DELETE FROM resources WHERE path = ? OR (path > ? AND path < ?)")
+	s.children = p("SELECT " + cols + " FROM resources WHERE pi = ? ORDER BY seq LIMIT ? OFFSET ?")
+	s.childrenTy = p("SELECT " + cols + " FROM resources WHERE pi = ? AND ty = ? ORDER BY seq LIMIT ? OFFSET ?")
+	s.childrenDesc = p("SELECT " + cols + " FROM resources WHERE pi = ? ORDER BY seq DESC LIMIT ? OFFSET ?")
+	s.childrenTyDesc = p("SELECT " + cols + " FROM resources WHERE pi = ? AND ty = ? ORDER BY seq DESC LIMIT ? OFFSET ?")
+	s.walk = p("SELECT " + cols + " FROM resources WHERE path > ? AND path < ? ORDER BY path")
+	s.expired = p("SELECT " + cols + " FROM resources WHERE et IS NOT NULL AND et < ? ORDER BY et LIMIT ?")
+	return s, err
+}
+
+func (s *stmts) all() []*sql.Stmt {
+	return []*sql.Stmt{s.get, s.getPath, s.insert, s.update, s.delTree, s.children, s.childrenTy, s.childrenDesc, s.childrenTyDesc, s.walk, s.expired}
+}
+
+func (s *stmts) close() {
+	for _, st := range s.all() {
+		if st != nil {
+			st.Close()
+		}
+	}
+}
+
+// bind returns statements that run inside tx.
+func (s *stmts) bind(ctx context.Context, tx *sql.Tx) *stmts {
+	b := &stmts{tx: tx, ctx: ctx}
+	b.get, b.getPath, b.insert, b.update = tx.StmtContext(ctx, s.get), tx.StmtContext(ctx, s.getPath), tx.StmtContext(ctx, s.insert), tx.StmtContext(ctx, s.update)
+	b.delTree, b.children, b.childrenTy = tx.StmtContext(ctx, s.delTree), tx.StmtContext(ctx, s.children), tx.StmtContext(ctx, s.childrenTy)
+	b.childrenDesc, b.childrenTyDesc = tx.StmtContext(ctx, s.childrenDesc), tx.StmtContext(ctx, s.childrenTyDesc)
+	b.walk, b.expired = tx.StmtContext(ctx, s.walk), tx.StmtContext(ctx, s.expired)
+	return b
+}
+
+type tx struct {
+	ctx      context.Context
+	st       *stmts
+	readOnly bool
+}
+
+// envelope is what the data column holds: the attributes and the internal
+// fields that clients never see.
+func encode(r *resource.Resource) ([]byte, error) {
+	return codec.Encode(codec.CBOR, map[string]any{"a": r.Attrs, "c": r.Creator, "o": r.Owner})
+}
+
+func scan(row interface{ Scan(...any) error }) (*resource.Resource, error) {
+	var (
+		r    resource.Resource
+		et   sql.NullString
+		data []byte
+	)
+	if err := row.Scan(&r.Seq, &r.RI, &r.PI, &r.Ty, &r.Path, &et, &data); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, store.ErrNotFound
+		}
+		return nil, err
+	}
+	m, err := codec.Decode(codec.CBOR, data)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: corrupt resource %s: %w", r.RI, err)
+	}
+	r.Attrs, _ = m["a"].(map[string]any)
+	if r.Attrs == nil {
+		r.Attrs = map[string]any{}
+	}
+	r.Creator, _ = m["c"].(string)
+	r.Owner, _ = m["o"].(string)
+	r.RN, _ = r.Attrs["rn"].(string)
+	if et.Valid {
+		r.ET, _ = primitive.ParseTime(et.String)
+	}
+	return &r, nil
+}
+
+func etValue(r *resource.Resource) any {
+	if r.ET.IsZero() {
+		return nil
+	}
+	return primitive.FormatTime(r.ET)
+}
+
+func (t *tx) Get(ri string) (*resource.Resource, error) {
+	return scan(t.st.get.QueryRowContext(t.ctx, ri))
+}
+
+func (t *tx) GetByPath(path string) (*resource.Resource, error) {
+	return scan(t.st.getPath.QueryRowContext(t.ctx, path))
+}
+
+func isConstraint(err error) bool {
+	var se *sqlite3.Error
+	if errors.As(err, &se) {
+		return se.Code() == sqlite3lib.SQLITE_CONSTRAINT_UNIQUE || se.Code() == sqlite3lib.SQLITE_CONSTRAINT_PRIMARYKEY || se.Code()&0xff == sqlite3lib.SQLITE_CONSTRAINT
+	}
+	return false
+}
+
+func (t *tx) Create(r *resource.Resource) error {
+	if t.readOnly {
+		return store.ErrReadOnly
+	}
+	data, err := encode(r)
+	if err != nil {
+		return err
+	}
+	res, err := t.st.insert.ExecContext(t.ctx, r.RI, r.PI, r.Ty, r.Path, etValue(r), data)
+	if err != nil {
+		if isConstraint(err) {
+			return store.ErrExists
+		}
+		return err
+	}
+	r.Seq, err = res.LastInsertId()
+	return err
+}
+
+func (t *tx) Put(r *resource.Resource) error {
+	if t.readOnly {
+		return store.ErrReadOnly
+	}
+	data, err := encode(r)
+	if err != nil {
+		return err
+	}
+	res, err := t.st.update.ExecContext(t.ctx, etValue(r), data, r.RI)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return store.ErrNotFound
+	}
+	return nil
+}
+
+func (t *tx) DeleteTree(r *resource.Resource) (int, error) {
+	if t.readOnly {
+		return 0, store.ErrReadOnly
+	}
+	// Descendants' paths sort between "path/" and "path0" ('0' follows '/').
+	res, err := t.st.delTree.ExecContext(t.ctx, r.Path, r.Path+"/", r.Path+"0")
+	if err != nil {
+		return 0, err
+	}
+	n, _ := res.RowsAffected()
+	if n == 0 {
+		return 0, store.ErrNotFound
+	}
+	return int(n), nil
+}
+
+func (t *tx) Children(pi string, q store.ChildQuery) ([]*resource.Resource, error) {
+	limit := q.Limit
+	if limit <= 0 {
+		limit = -1
+	}
+	var out []*resource.Resource
+	query := func(rows *sql.Rows, err error) error {
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			r, err := scan(rows)
+			if err != nil {
+				return err
+			}
+			out = append(out, r)
+		}
+		return rows.Err()
+	}
+	children, childrenTy := t.st.children, t.st.childrenTy
+	if q.Newest {
+		children, childrenTy = t.st.childrenDesc, t.st.childrenTyDesc
+	}
+	if len(q.Types) == 1 {
+		err := query(childrenTy.QueryContext(t.ctx, pi, q.Types[0], limit, q.Offset))
+		return out, err
+	}
+	if len(q.Types) == 0 {
+		err := query(children.QueryContext(t.ctx, pi, limit, q.Offset))
+		return out, err
+	}
+	// Several types: filter in Go, then apply offset and limit.
+	if err := query(children.QueryContext(t.ctx, pi, -1, 0)); err != nil {
+		return nil, err
+	}
+	out = filterTypes(out, q.Types)
+	if q.Offset > 0 {
+		if q.Offset >= len(out) {
+			return nil, nil
+		}
+		out = out[q.Offset:]
+	}
+	if q.Limit > 0 && len(out) > q.Limit {
+		out = out[:q.Limit]
+	}
+	return out, nil
+}
+
+func filterTypes(in []*resource.Resource, types []int) []*resource.Resource {
+	if len(types) <= 1 {
+		return in
+	}
+	out := in[:0]
+	for _, r := range in {
+		for _, ty := range types {
+			if r.Ty == ty {
+				out = append(out, r)
+				break
+			}
+		}
+	}
+	return out
+}
+
+func (t *tx) Walk(path string, types []int, fn func(*resource.Resource) bool) error {
+	rows, err := t.st.walk.QueryContext(t.ctx, path+"/", path+"0")
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		r, err := scan(rows)
+		if err != nil {
+			return err
+		}
+		if len(types) > 0 {
+			ok := false
+			for _, ty := range types {
+				ok = ok || r.Ty == ty
+			}
+			if !ok {
+				continue
+			}
+		}
+		if !fn(r) {
+			return nil
+		}
+	}
+	return rows.Err()
+}
+
+func (t *tx) Expired(now time.Time, limit int) ([]*resource.Resource, error) {
+	rows, err := t.st.expired.QueryContext(t.ctx, primitive.FormatTime(now), limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*resource.Resource
+	for rows.Next() {
+		r, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}

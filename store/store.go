@@ -1,0 +1,64 @@
+// Package store defines how the core keeps resources: a Store runs functions in
+// transactions over a Tx. Every backend (store/sqlite, the embedded default, and
+// later store/postgres) must pass the shared conformance suite in storetest.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/onecse/onecse/resource"
+)
+
+var (
+	// ErrNotFound: no resource with that ID or path.
+	ErrNotFound = errors.New("store: not found")
+	// ErrExists: a resource with the same ri, or the same name under the same
+	// parent, already exists.
+	ErrExists = errors.New("store: already exists")
+	// ErrReadOnly: a write was attempted in a View.
+	ErrReadOnly = errors.New("store: write in a read-only transaction")
+	// ErrClosed: the store was closed.
+	ErrClosed = errors.New("store: closed")
+)
+
+// Store runs transactions.
+type Store interface {
+	// View runs fn with read access. Each read sees committed data.
+	View(ctx context.Context, fn func(Tx) error) error
+	// Update runs fn in a read-write transaction. If fn returns an error nothing
+	// it wrote is kept. When Update returns nil the transaction is durably
+	// committed: it survives a crash of the process or the machine.
+	Update(ctx context.Context, fn func(Tx) error) error
+	Close() error
+}
+
+// ChildQuery selects direct children.
+type ChildQuery struct {
+	Types  []int // empty: every type
+	Limit  int   // 0: no limit
+	Offset int   // skip this many
+	Newest bool  // newest first (default: oldest first, i.e. creation order)
+}
+
+// Tx is what a transaction can do.
+type Tx interface {
+	Get(ri string) (*resource.Resource, error)
+	GetByPath(path string) (*resource.Resource, error)
+	// Create inserts r and sets r.Seq. ErrExists when r.RI or r.Path is taken.
+	Create(r *resource.Resource) error
+	// Put replaces the stored r (same RI). ErrNotFound when it does not exist.
+	Put(r *resource.Resource) error
+	// DeleteTree deletes r and every resource below it; it returns how many
+	// resources were deleted.
+	DeleteTree(r *resource.Resource) (int, error)
+	// Children returns direct children of the resource pi in creation order.
+	Children(pi string, q ChildQuery) ([]*resource.Resource, error)
+	// Walk calls fn for every resource below path (not path itself), in path
+	// order, optionally only those of the given types, until fn returns false.
+	Walk(path string, types []int, fn func(*resource.Resource) bool) error
+	// Expired returns up to limit resources whose expiration time is before t,
+	// earliest first.
+	Expired(t time.Time, limit int) ([]*resource.Resource, error)
+}
