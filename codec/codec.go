@@ -309,13 +309,6 @@ func Encode(f Format, v any) ([]byte, error) {
 	case CBOR:
 		return cborEnc.Marshal(v)
 	default:
-		var b bytes.Buffer
-		enc := json.NewEncoder(&b)
-		enc.SetEscapeHTML(false)
-		if err := enc.Encode(v); err != nil {
-			return nil, err
-		}
-		out := b.Bytes()
-		return out[:len(out)-1], nil // drop the newline Encoder adds
+		return appendJSON(make([]byte, 0, 512), v)
 	}
 }

@@ -11,13 +11,20 @@ import (
 
 // instance returns the newest (la) or oldest (ol) live contentInstance of cnt.
 func (c *CSE) instance(tx store.Tx, cnt *resource.Resource, virtual string) (*resource.Resource, error) {
-	kids, err := tx.Children(cnt.RI, store.ChildQuery{Types: []int{resource.TyCIN}, Limit: 8, Newest: virtual == virtLatest})
-	if err != nil {
-		return nil, err
-	}
-	for _, k := range kids {
-		if !c.expired(k) {
-			return k, nil
+	// Almost always the first one is live; expired ones wait for the expiry
+	// loop, so step over them a few at a time.
+	for off, n := 0, 1; off < 1024; off, n = off+n, 16 {
+		kids, err := tx.Children(cnt.RI, store.ChildQuery{Types: []int{resource.TyCIN}, Limit: n, Offset: off, Newest: virtual == virtLatest})
+		if err != nil {
+			return nil, err
+		}
+		for _, k := range kids {
+			if !c.expired(k) {
+				return k, nil
+			}
+		}
+		if len(kids) < n {
+			break
 		}
 	}
 	return nil, primitive.Errorf(primitive.RSCNotFound, "%s has no contentInstance", cnt.Path)

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -31,6 +32,12 @@ Flags (each also settable in the --config file under the same name):
 `
 
 func main() {
+	if os.Getenv("GOGC") == "" {
+		// The store's resource cache keeps many small objects alive; collecting
+		// at 4x the live heap instead of 2x cuts GC work on the request path by
+		// more than half for a bounded amount of memory. GOGC overrides it.
+		debug.SetGCPercent(400)
+	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 

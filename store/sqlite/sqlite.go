@@ -52,6 +52,9 @@ type Options struct {
 	Sync string
 	// MaxBatch bounds how many transactions one commit groups (default 256).
 	MaxBatch int
+	// CacheSize is how many decoded resources are kept in memory (default
+	// 100,000; negative disables the cache).
+	CacheSize int
 }
 
 // Store is the SQLite store.
@@ -63,6 +66,7 @@ type Store struct {
 	once     sync.Once
 	maxBatch int
 	reads    *stmts
+	cache    *cache
 }
 
 type op struct {
@@ -111,6 +115,14 @@ func Open(dir string, o Options) (*Store, error) {
 	if s.maxBatch <= 0 {
 		s.maxBatch = 256
 	}
+	switch {
+	case o.CacheSize == 0:
+		s.cache = newCache(100000)
+	case o.CacheSize < 0:
+		s.cache = newCache(0)
+	default:
+		s.cache = newCache(o.CacheSize)
+	}
 	if s.reads, err = prepare(rdb); err != nil {
 		s.rdb.Close()
 		s.wdb.Close()
@@ -137,7 +149,7 @@ func (s *Store) View(ctx context.Context, fn func(store.Tx) error) error {
 		return store.ErrClosed
 	default:
 	}
-	return fn(&tx{ctx: ctx, st: s.reads, readOnly: true})
+	return fn(&tx{ctx: ctx, st: s.reads, readOnly: true, cache: s.cache})
 }
 
 // Update queues fn for the writer and waits for its commit.
@@ -203,6 +215,7 @@ func (s *Store) run(wst *stmts, batch []*op) {
 		return
 	}
 	bound := wst.bind(ctx, sqlTx)
+	batchOv, opOv := newOverlay(), newOverlay()
 	for i, o := range batch {
 		if err := o.ctx.Err(); err != nil {
 			results[i] = err
@@ -212,12 +225,15 @@ func (s *Store) run(wst *stmts, batch []*op) {
 			results[i] = err
 			continue
 		}
-		t := &tx{ctx: o.ctx, st: bound}
+		opOv.reset()
+		t := &tx{ctx: o.ctx, st: bound, cache: s.cache, op: opOv, batch: batchOv}
 		err := safeCall(o.fn, t)
 		if err != nil {
 			if _, rerr := sqlTx.Exec("ROLLBACK TO op"); rerr != nil {
 				err = errors.Join(err, rerr)
 			}
+		} else {
+			batchOv.merge(opOv)
 		}
 		if _, rerr := sqlTx.Exec("RELEASE op"); rerr != nil && err == nil {
 			err = rerr
@@ -230,6 +246,9 @@ func (s *Store) run(wst *stmts, batch []*op) {
 				results[i] = fmt.Errorf("sqlite commit: %w", err)
 			}
 		}
+		s.cache.clear()
+	} else {
+		s.cache.apply(batchOv)
 	}
 	for i, o := range batch {
 		o.done <- results[i]
@@ -306,6 +325,66 @@ type tx struct {
 	ctx      context.Context
 	st       *stmts
 	readOnly bool
+	cache    *cache
+	// op and batch are the writer's overlays: this caller's writes and the
+	// writes of the callers before it in the same commit.
+	op, batch *overlay
+}
+
+// fromOverlay looks ri (or path) up in the writer's overlays.
+func (t *tx) fromOverlay(ri, path string) (*resource.Resource, bool) {
+	if t.readOnly {
+		return nil, false
+	}
+	for _, o := range []*overlay{t.op, t.batch} {
+		var r *resource.Resource
+		var ok bool
+		if ri != "" {
+			r, ok = o.lookup(ri)
+		} else {
+			r, ok = o.lookupPath(path)
+		}
+		if ok {
+			return r, true
+		}
+	}
+	return nil, false
+}
+
+// fromCache returns a clone of the cached resource, unless the writer has
+// deleted the subtree it lies in.
+func (t *tx) fromCache(r *resource.Resource) *resource.Resource {
+	if r == nil {
+		return nil
+	}
+	if !t.readOnly && (t.op.under(r.Path) || t.batch.under(r.Path)) {
+		return nil
+	}
+	return r.Clone()
+}
+
+func (t *tx) lookup(ri, path string, row func() *sql.Row) (*resource.Resource, error) {
+	if r, ok := t.fromOverlay(ri, path); ok {
+		if r == nil {
+			return nil, store.ErrNotFound
+		}
+		return r.Clone(), nil
+	}
+	var cached *resource.Resource
+	if ri != "" {
+		cached = t.cache.get(ri)
+	} else {
+		cached = t.cache.getPath(path)
+	}
+	if r := t.fromCache(cached); r != nil {
+		return r, nil
+	}
+	gen := t.cache.generation()
+	r, err := scan(row())
+	if err == nil && t.readOnly {
+		t.cache.fill(r, gen)
+	}
+	return r, err
 }
 
 // envelope is what the data column holds: the attributes and the internal
@@ -326,6 +405,10 @@ func scan(row interface{ Scan(...any) error }) (*resource.Resource, error) {
 		}
 		return nil, err
 	}
+	return decode(r, et, data)
+}
+
+func decode(r resource.Resource, et sql.NullString, data []byte) (*resource.Resource, error) {
 	m, err := codec.Decode(codec.CBOR, data)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: corrupt resource %s: %w", r.RI, err)
@@ -351,11 +434,49 @@ func etValue(r *resource.Resource) any {
 }
 
 func (t *tx) Get(ri string) (*resource.Resource, error) {
-	return scan(t.st.get.QueryRowContext(t.ctx, ri))
+	return t.lookup(ri, "", func() *sql.Row { return t.st.get.QueryRowContext(t.ctx, ri) })
 }
 
 func (t *tx) GetByPath(path string) (*resource.Resource, error) {
-	return scan(t.st.getPath.QueryRowContext(t.ctx, path))
+	return t.lookup("", path, func() *sql.Row { return t.st.getPath.QueryRowContext(t.ctx, path) })
+}
+
+// rows turns result rows into resources, taking each from the overlay or the
+// cache when it is there, so that only misses are decoded.
+func (t *tx) rows(rows *sql.Rows, fn func(*resource.Resource) bool) error {
+	defer rows.Close()
+	gen := t.cache.generation()
+	var (
+		raw  resource.Resource
+		et   sql.NullString
+		data []byte
+	)
+	for rows.Next() {
+		if err := rows.Scan(&raw.Seq, &raw.RI, &raw.PI, &raw.Ty, &raw.Path, &et, &data); err != nil {
+			return err
+		}
+		var r *resource.Resource
+		if o, ok := t.fromOverlay(raw.RI, ""); ok {
+			if o == nil {
+				continue
+			}
+			r = o.Clone()
+		} else if c := t.fromCache(t.cache.get(raw.RI)); c != nil {
+			r = c
+		} else {
+			var err error
+			if r, err = decode(raw, et, data); err != nil {
+				return err
+			}
+			if t.readOnly {
+				t.cache.fill(r, gen)
+			}
+		}
+		if !fn(r) {
+			return nil
+		}
+	}
+	return rows.Err()
 }
 
 func isConstraint(err error) bool {
@@ -381,8 +502,11 @@ func (t *tx) Create(r *resource.Resource) error {
 		}
 		return err
 	}
-	r.Seq, err = res.LastInsertId()
-	return err
+	if r.Seq, err = res.LastInsertId(); err != nil {
+		return err
+	}
+	t.op.set(r.Clone())
+	return nil
 }
 
 func (t *tx) Put(r *resource.Resource) error {
@@ -400,6 +524,7 @@ func (t *tx) Put(r *resource.Resource) error {
 	if n, _ := res.RowsAffected(); n == 0 {
 		return store.ErrNotFound
 	}
+	t.op.set(r.Clone())
 	return nil
 }
 
@@ -416,6 +541,10 @@ func (t *tx) DeleteTree(r *resource.Resource) (int, error) {
 	if n == 0 {
 		return 0, store.ErrNotFound
 	}
+	t.op.del(r.RI, r.Path)
+	if n > 1 {
+		t.op.delTree(r.Path) // only a resource with descendants costs a subtree sweep
+	}
 	return int(n), nil
 }
 
@@ -429,15 +558,10 @@ func (t *tx) Children(pi string, q store.ChildQuery) ([]*resource.Resource, erro
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
-		for rows.Next() {
-			r, err := scan(rows)
-			if err != nil {
-				return err
-			}
+		return t.rows(rows, func(r *resource.Resource) bool {
 			out = append(out, r)
-		}
-		return rows.Err()
+			return true
+		})
 	}
 	children, childrenTy := t.st.children, t.st.childrenTy
 	if q.Newest {
@@ -489,26 +613,18 @@ func (t *tx) Walk(path string, types []int, fn func(*resource.Resource) bool) er
 	if err != nil {
 		return err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		r, err := scan(rows)
-		if err != nil {
-			return err
-		}
+	return t.rows(rows, func(r *resource.Resource) bool {
 		if len(types) > 0 {
 			ok := false
 			for _, ty := range types {
 				ok = ok || r.Ty == ty
 			}
 			if !ok {
-				continue
+				return true
 			}
 		}
-		if !fn(r) {
-			return nil
-		}
-	}
-	return rows.Err()
+		return fn(r)
+	})
 }
 
 func (t *tx) Expired(now time.Time, limit int) ([]*resource.Resource, error) {
@@ -516,14 +632,10 @@ func (t *tx) Expired(now time.Time, limit int) ([]*resource.Resource, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
 	var out []*resource.Resource
-	for rows.Next() {
-		r, err := scan(rows)
-		if err != nil {
-			return nil, err
-		}
+	err = t.rows(rows, func(r *resource.Resource) bool {
 		out = append(out, r)
-	}
-	return out, rows.Err()
+		return true
+	})
+	return out, err
 }

@@ -1,0 +1,224 @@
+package sqlite
+
+import (
+	"strings"
+	"sync"
+
+	"github.com/onecse/onecse/resource"
+)
+
+// cache keeps decoded resources in memory so that the hot reads of a request
+// (the originator's <AE>, the target, its parent) cost a map lookup instead of
+// a query and a CBOR decode. It holds committed state only: the writer applies
+// a batch's changes after the commit, before it acknowledges the batch, so a
+// read that starts after an acknowledged write sees that write.
+//
+// A reader that misses fills the cache with what it read from the database,
+// unless a commit was applied meanwhile (gen changed): its row might then be
+// older than the cached state, and caching it would hide the newer one.
+//
+// Cached resources are never handed out: readers get a Clone, so a caller may
+// change what it got.
+type cache struct {
+	mu     sync.RWMutex
+	gen    uint64
+	byRI   map[string]*resource.Resource
+	byPath map[string]string
+	max    int
+}
+
+func newCache(max int) *cache {
+	return &cache{byRI: map[string]*resource.Resource{}, byPath: map[string]string{}, max: max}
+}
+
+func (c *cache) get(ri string) *resource.Resource {
+	c.mu.RLock()
+	r := c.byRI[ri]
+	c.mu.RUnlock()
+	return r
+}
+
+func (c *cache) getPath(path string) *resource.Resource {
+	c.mu.RLock()
+	var r *resource.Resource
+	if ri, ok := c.byPath[path]; ok {
+		r = c.byRI[ri]
+	}
+	c.mu.RUnlock()
+	return r
+}
+
+func (c *cache) generation() uint64 {
+	c.mu.RLock()
+	g := c.gen
+	c.mu.RUnlock()
+	return g
+}
+
+// fill caches r, read from the database at generation gen.
+func (c *cache) fill(r *resource.Resource, gen uint64) {
+	if c.max <= 0 {
+		return
+	}
+	cp := r.Clone()
+	c.mu.Lock()
+	if c.gen == gen {
+		c.put(cp)
+	}
+	c.mu.Unlock()
+}
+
+func (c *cache) put(r *resource.Resource) {
+	if old, ok := c.byRI[r.RI]; ok && old.Path != r.Path {
+		delete(c.byPath, old.Path)
+	}
+	c.byRI[r.RI] = r
+	c.byPath[r.Path] = r.RI
+	if len(c.byRI) > c.max {
+		// Evict about 1% at random (map order is random): cheap, and good enough
+		// for a cache whose hot set is the registered AEs and their containers.
+		n := c.max/100 + 1
+		for ri, e := range c.byRI {
+			delete(c.byRI, ri)
+			delete(c.byPath, e.Path)
+			if n--; n == 0 {
+				break
+			}
+		}
+	}
+}
+
+func (c *cache) remove(ri, path string) {
+	delete(c.byRI, ri)
+	delete(c.byPath, path)
+}
+
+// apply makes a committed batch visible.
+func (c *cache) apply(o *overlay) {
+	if c.max <= 0 || o.empty() {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen++
+	for _, ch := range o.log {
+		switch {
+		case ch.tree:
+			for path, ri := range c.byPath {
+				if strings.HasPrefix(path, ch.path) {
+					c.remove(ri, path)
+				}
+			}
+		case ch.r == nil:
+			c.remove(ch.ri, ch.path)
+		default:
+			c.put(ch.r)
+		}
+	}
+}
+
+// clear drops everything (after a failed commit, when it is not known what the
+// database holds).
+func (c *cache) clear() {
+	c.mu.Lock()
+	c.gen++
+	clear(c.byRI)
+	clear(c.byPath)
+	c.mu.Unlock()
+}
+
+// overlay records the writes of the writer's open transaction, so that reads
+// inside it see them before the cache (which only has committed state) does.
+type overlay struct {
+	res      map[string]*resource.Resource // ri → resource; nil: deleted
+	paths    map[string]string             // path → ri; "": deleted
+	prefixes []string                      // deleted subtrees, "path/"
+	log      []change                      // in order, for the cache
+}
+
+type change struct {
+	ri, path string
+	r        *resource.Resource // nil: deleted
+	tree     bool               // path (ending in "/") is a deleted subtree
+}
+
+func newOverlay() *overlay {
+	return &overlay{res: map[string]*resource.Resource{}, paths: map[string]string{}}
+}
+
+func (o *overlay) empty() bool { return len(o.log) == 0 }
+
+func (o *overlay) reset() {
+	clear(o.res)
+	clear(o.paths)
+	o.prefixes = o.prefixes[:0]
+	o.log = o.log[:0]
+}
+
+func (o *overlay) set(r *resource.Resource) {
+	o.res[r.RI] = r
+	o.paths[r.Path] = r.RI
+	o.log = append(o.log, change{ri: r.RI, path: r.Path, r: r})
+}
+
+func (o *overlay) del(ri, path string) {
+	o.res[ri] = nil
+	o.paths[path] = ""
+	o.log = append(o.log, change{ri: ri, path: path})
+}
+
+// delTree records the deletion of everything below path; what o itself holds
+// there is deleted too.
+func (o *overlay) delTree(path string) {
+	p := path + "/"
+	o.prefixes = append(o.prefixes, p)
+	for q, ri := range o.paths {
+		if ri != "" && strings.HasPrefix(q, p) {
+			o.res[ri] = nil
+			o.paths[q] = ""
+		}
+	}
+	o.log = append(o.log, change{path: p, tree: true})
+}
+
+// merge appends other's changes (a successful caller's) to o, in order.
+func (o *overlay) merge(other *overlay) {
+	for _, ch := range other.log {
+		switch {
+		case ch.tree:
+			o.delTree(strings.TrimSuffix(ch.path, "/"))
+		case ch.r == nil:
+			o.del(ch.ri, ch.path)
+		default:
+			o.set(ch.r)
+		}
+	}
+}
+
+// lookup returns what o knows of ri: (resource, true) when written,
+// (nil, true) when deleted, (nil, false) when o does not know it.
+func (o *overlay) lookup(ri string) (*resource.Resource, bool) {
+	r, ok := o.res[ri]
+	return r, ok
+}
+
+func (o *overlay) lookupPath(path string) (*resource.Resource, bool) {
+	ri, ok := o.paths[path]
+	if !ok {
+		return nil, false
+	}
+	if ri == "" {
+		return nil, true
+	}
+	return o.res[ri], true
+}
+
+// under reports whether path lies in a subtree deleted in o.
+func (o *overlay) under(path string) bool {
+	for _, p := range o.prefixes {
+		if strings.HasPrefix(path, p) {
+			return true
+		}
+	}
+	return false
+}

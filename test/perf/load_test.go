@@ -1,0 +1,37 @@
+// Package perf drives a whole in-process onecse with the load generator, so
+// that a CPU profile of a realistic load can be taken with
+//
+//	go test -run '^$' -bench BenchmarkHTTPLoad -benchtime 1x -cpuprofile cpu.out ./test/perf/
+//
+// The figures to quote are those of `onecse bench --ceiling` against a
+// separate onecse process (README, Performance); this benchmark is for
+// profiling and for catching regressions in one command.
+package perf
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/onecse/onecse/config"
+	"github.com/onecse/onecse/internal/testcse"
+	"github.com/onecse/onecse/loadgen"
+)
+
+func BenchmarkHTTPLoad(b *testing.B) {
+	c := testcse.Start(b, func(cfg *config.Config) { cfg.Sync = "full" })
+	for i := 0; i < b.N; i++ {
+		rep, err := loadgen.Run(context.Background(), loadgen.Config{
+			Target: c.URL + "/cse-in", Connections: 32, Duration: 3 * time.Second, Size: 32, Timeout: 5 * time.Second,
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, p := range rep.Phases {
+			b.ReportMetric(p.RPS, p.Phase+"-req/s")
+			if p.Errors > 0 {
+				b.Errorf("%s: %d errors %v", p.Phase, p.Errors, p.ErrorKinds)
+			}
+		}
+	}
+}
