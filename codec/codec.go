@@ -180,13 +180,13 @@ var (
 func init() {
 	var err error
 	cborDec, err = cbor.DecOptions{
-		DupMapKey:         cbor.DupMapKeyEnforcedAPF,
-		MaxNestedLevels:   MaxDepth,
-		MaxArrayElements:  1 << 20,
-		MaxMapPairs:       1 << 20,
-		IndefLength:       cbor.IndefLengthAllowed,
-		IntDec:            cbor.IntDecConvertNone,
-		DefaultMapType:    nil,
+		DupMapKey:             cbor.DupMapKeyEnforcedAPF,
+		MaxNestedLevels:       MaxDepth,
+		MaxArrayElements:      1 << 20,
+		MaxMapPairs:           1 << 20,
+		IndefLength:           cbor.IndefLengthAllowed,
+		IntDec:                cbor.IntDecConvertNone,
+		DefaultMapType:        nil,
 		DefaultByteStringType: nil,
 	}.DecMode()
 	if err != nil {

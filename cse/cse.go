@@ -96,12 +96,12 @@ func (c *Config) validate() error {
 
 // CSE is the core.
 type CSE struct {
-	cfg   Config
-	st    store.Store
-	log   *slog.Logger
-	now   func() time.Time
-	base  *resource.Resource // the CSEBase as of start-up (it never changes through the API)
-	acps  *acpCache
+	cfg  Config
+	st   store.Store
+	log  *slog.Logger
+	now  func() time.Time
+	base *resource.Resource // the CSEBase as of start-up (it never changes through the API)
+	acps *acpCache
 }
 
 // New opens the core on st, creating the CSEBase on first start.
