@@ -1,0 +1,127 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func TestHelpListsEveryFlag(t *testing.T) {
+	var out bytes.Buffer
+	if code := run([]string{"--help"}, &out, &out); code != 0 {
+		t.Fatalf("--help exit %d", code)
+	}
+	for _, f := range []string{"-config", "-http", "-cse-id", "-cse-name", "-sp-id", "-cse-type", "-data", "-admin", "-sync", "-max-body"} {
+		if !strings.Contains(out.String(), f) {
+			t.Errorf("--help does not mention %s:\n%s", f, out.String())
+		}
+	}
+}
+
+func TestBadArguments(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(bad, []byte("htp: 127.0.0.1:1\n"), 0o600)
+	for _, args := range [][]string{
+		{"--no-such-flag"},
+		{"extra-arg"},
+		{"--config", filepath.Join(dir, "missing.yaml")},
+		{"--config", bad}, // unknown key: a typo must not silently keep a default
+	} {
+		var out bytes.Buffer
+		if code := run(args, &out, &out); code != 2 {
+			t.Errorf("%v: exit %d, want 2\n%s", args, code, out.String())
+		}
+	}
+	var out bytes.Buffer
+	if code := run([]string{"--cse-type", "XX", "--data", dir, "--http", "127.0.0.1:0"}, &out, &out); code != 1 {
+		t.Errorf("bad cse-type: exit %d, want 1\n%s", code, out.String())
+	}
+}
+
+// TestBinaryServesAndStopsOnSIGTERM builds the binary, starts it with a config
+// file whose values a flag overrides, checks that it serves, and that SIGTERM
+// stops it cleanly (exit 0) with its store closed.
+func TestBinaryServesAndStopsOnSIGTERM(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "onecse")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	cfg := filepath.Join(dir, "onecse.yaml")
+	os.WriteFile(cfg, []byte("cse-name: from-file\ncse-id: /id-file\nhttp: 127.0.0.1:1\n"), 0o600)
+	cmd := exec.Command(bin, "--config", cfg, "--http", "127.0.0.1:0", "--data", filepath.Join(dir, "data"), "--cse-id", "/id-flag")
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	addr := waitForAddr(t, stderr)
+	req, _ := http.NewRequest("GET", "http://"+addr+"/from-file", nil)
+	req.Header["X-M2M-Origin"] = []string{"CAdmin"}
+	req.Header["X-M2M-RI"] = []string{"1"}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), `"csi":"/id-flag"`) {
+		t.Fatalf("CSEBase from the file's name with the flag's CSE-ID: %d %s", resp.StatusCode, body)
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("exit after SIGTERM: %v", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("no exit 15 s after SIGTERM")
+	}
+}
+
+var startedRE = regexp.MustCompile(`onecse started.*http=([0-9.:]+)`)
+
+func waitForAddr(t *testing.T, r io.Reader) string {
+	t.Helper()
+	lines := make(chan string)
+	go func() {
+		sc := bufio.NewScanner(r)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	deadline := time.After(20 * time.Second)
+	for {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				t.Fatal("onecse exited before it listened")
+			}
+			if m := startedRE.FindStringSubmatch(l); m != nil {
+				go func() {
+					for range lines {
+					}
+				}()
+				return m[1]
+			}
+		case <-deadline:
+			t.Fatal("onecse did not log its address")
+		}
+	}
+}
