@@ -32,15 +32,3 @@ func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
 		}
 	}
 }
-
-func BenchmarkEncodeJSON(b *testing.B) {
-	v := map[string]any{"m2m:cin": map[string]any{"ri": "cin0abcdefghi12345", "rn": "cin0abcdefghi12345", "pi": "cnt0abcdefghi12345", "ty": int64(4),
-		"ct": "20261127T122209,475022", "lt": "20261127T122209,475022", "et": "20271127T122209,315464", "st": int64(5), "cs": int64(32),
-		"cnf": "text/plain:0", "con": "0123456789abcdef0123456789abcdef"}}
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := Encode(JSON, v); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
