@@ -174,19 +174,20 @@ func (c *CSE) forget(r *resource.Resource) {
 }
 
 // notify handles a NOTIFY addressed to this CSE. A notification to the
-// <CSEBase> (for example a verification request) is accepted. Relaying a
+// <CSEBase> (for example a verification request) is accepted from an
+// originator with the NOTIFY privilege on it, like any other target. Relaying a
 // notification to an AE through its point of access is the notification
 // service's job.
 func (c *CSE) notify(ctx context.Context, req *primitive.Request, o *originator, tgt *target) (*primitive.Response, error) {
 	r := tgt.res
-	if r.Ty == resource.TyCSEBase && tgt.virtual == "" {
-		return &primitive.Response{RSC: primitive.RSCOK}, nil
-	}
 	err := c.st.View(ctx, func(tx store.Tx) error {
 		return c.authorize(tx, req, o, accessCheck{op: acp.OpNotify, target: r})
 	})
 	if err != nil {
 		return nil, storeErr(err, req.To)
+	}
+	if r.Ty == resource.TyCSEBase {
+		return &primitive.Response{RSC: primitive.RSCOK}, nil
 	}
 	if r.Ty == resource.TyAE {
 		return nil, primitive.Errorf(primitive.RSCTargetNotReachable, "the AE %s cannot be reached from this CSE", r.RI)
