@@ -3,6 +3,7 @@ package cse
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/onecse/onecse/acp"
@@ -201,7 +202,11 @@ func (c *CSE) lookupACP(tx store.Tx, id string) (*resource.Resource, error) {
 	}
 	var r *resource.Resource
 	var err error
-	if len(local) > len(c.cfg.CSEName) && local[:len(c.cfg.CSEName)+1] == c.cfg.CSEName+"/" {
+	if rest, ok := strings.CutPrefix(local, "-/"); ok {
+		// "-" stands for the CSEBase's name in a structured ID, as in a To.
+		local = c.cfg.CSEName + "/" + rest
+	}
+	if strings.HasPrefix(local, c.cfg.CSEName+"/") {
 		r, err = tx.GetByPath(local)
 	} else {
 		r, err = tx.Get(local)
