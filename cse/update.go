@@ -3,6 +3,7 @@ package cse
 import (
 	"context"
 	"strconv"
+	"time"
 
 	"github.com/onecse/onecse/acp"
 	"github.com/onecse/onecse/primitive"
@@ -89,7 +90,15 @@ func (c *CSE) update(ctx context.Context, req *primitive.Request, o *originator,
 				return err
 			}
 		}
-		cur.SetTime("lt", now)
+		// lastModifiedTime strictly increases at its microsecond resolution,
+		// even for two updates within one microsecond or after the clock
+		// stepped back: the parsed-rules cache of an <accessControlPolicy> is
+		// keyed by it.
+		lt := now.Truncate(time.Microsecond)
+		if prev, ok := primitive.ParseTime(cur.Str("lt")); ok && !lt.After(prev) {
+			lt = prev.Add(time.Microsecond)
+		}
+		cur.SetTime("lt", lt)
 		if cur.Ty == resource.TyContainer {
 			st, _ := cur.Int("st")
 			cur.Attrs["st"] = st + 1
