@@ -20,6 +20,7 @@ func (r Rules) Allows(env Env, req Request) bool {
 // (e.g. the pv of every ACP listed in a resource's acpi).
 func AllowsAny(env Env, req Request, sets ...Rules) bool {
 	n := newIDs(env)
+	co := "" // the canonical originator, computed once when first needed
 	// Pass 1: everything except group membership.
 	pending := false
 	for _, rules := range sets {
@@ -28,7 +29,10 @@ func AllowsAny(env Env, req Request, sets ...Rules) bool {
 			if !rule.matchesRequest(req) {
 				continue
 			}
-			if rule.matchesOriginatorID(n, req) {
+			if co == "" && req.Originator != "" {
+				co = n.canon(req.Originator)
+			}
+			if rule.matchesOriginatorID(n, req, co) {
 				return true
 			}
 			pending = true
@@ -56,7 +60,11 @@ func (r *Rule) Matches(env Env, req Request) bool {
 		return false
 	}
 	n := newIDs(env)
-	return r.matchesOriginatorID(n, req) || r.matchesGroup(n, env, req)
+	co := ""
+	if req.Originator != "" {
+		co = n.canon(req.Originator)
+	}
+	return r.matchesOriginatorID(n, req, co) || r.matchesGroup(n, env, req)
 }
 
 // matchesRequest checks every condition that does not involve the originator
@@ -75,9 +83,11 @@ func (r *Rule) matchesRequest(req Request) bool {
 	return r.contextsMatch(req)
 }
 
-func (r *Rule) matchesOriginatorID(n ids, req Request) bool {
+// matchesOriginatorID matches the acor entries against the originator in
+// canonical form co ("" when there is no originator: nothing matches).
+func (r *Rule) matchesOriginatorID(n ids, req Request, co string) bool {
 	for _, pat := range r.Originators {
-		if n.matchID(pat, req.Originator) {
+		if co != "" && n.matchCanon(pat, co) {
 			return true
 		}
 		if isRoleID(pat) && slices.Contains(req.RoleIDs, pat) {

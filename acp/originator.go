@@ -15,10 +15,12 @@ func newIDs(env Env) ids {
 	sp := strings.ToLower(strings.Trim(env.SPID, "/"))
 	cse := strings.TrimRight(env.CSEID, "/")
 	// Tolerate "id-mn" as well as "/id-mn", but never produce "//x" which
-	// would be read as an SP-ID.
-	cse = "/" + strings.TrimLeft(cse, "/")
-	if cse == "/" {
+	// would be read as an SP-ID. The usual spelling "/id-mn" is kept as it
+	// is: this runs on every decision and should not allocate.
+	if name := strings.TrimLeft(cse, "/"); name == "" {
 		cse = ""
+	} else if len(cse)-len(name) != 1 {
+		cse = "/" + name
 	}
 	return ids{sp: sp, cse: cse}
 }
@@ -36,10 +38,14 @@ func (n ids) canon(id string) string {
 	switch {
 	case strings.HasPrefix(id, "//"):
 		dom, rest, hasRest := strings.Cut(id[2:], "/")
-		if hasRest {
-			return "//" + strings.ToLower(dom) + "/" + rest
+		low := strings.ToLower(dom)
+		if low == dom {
+			return id // already canonical: no copy
 		}
-		return "//" + strings.ToLower(dom)
+		if hasRest {
+			return "//" + low + "/" + rest
+		}
+		return "//" + low
 	case strings.HasPrefix(id, "/"):
 		return "//" + n.sp + id
 	case strings.HasPrefix(id, "S"):
@@ -51,9 +57,10 @@ func (n ids) canon(id string) string {
 	}
 }
 
-// isDomain reports whether an absolute ID is a bare M2M-SP-ID ("//domain").
-func isDomain(abs string) bool {
-	return !strings.Contains(abs[2:], "/")
+// isDomain reports whether an ID is a bare M2M-SP-ID ("//domain"). Only
+// an absolute ID can be one: canon never turns another form into one.
+func isDomain(id string) bool {
+	return strings.HasPrefix(id, "//") && !strings.Contains(id[2:], "/")
 }
 
 // domainOf returns the domain part of an absolute ID.
@@ -81,7 +88,19 @@ func MatchOriginator(env Env, pattern, originator string) bool {
 // matchID is the cheap, purely syntactic part of originator matching:
 // "all", equality, SP domain and wildcard patterns.
 func (n ids) matchID(pattern, originator string) bool {
-	if originator == "" || pattern == "" {
+	if originator == "" {
+		return false
+	}
+	return n.matchCanon(pattern, n.canon(originator))
+}
+
+// matchCanon is matchID for an originator already in canonical form (see
+// canon), so that a decision canonicalises the originator once. It compares
+// the pattern with the originator as if the pattern had been canonicalised
+// too, without building that string: only a pattern whose SP domain has
+// upper-case letters is copied.
+func (n ids) matchCanon(pattern, co string) bool {
+	if pattern == "" {
 		return false
 	}
 	if pattern == keywordAll {
@@ -90,17 +109,55 @@ func (n ids) matchID(pattern, originator string) bool {
 	if isRoleID(pattern) {
 		return false // Role-IDs are matched against Request.RoleIDs
 	}
-	p, o := n.canon(pattern), n.canon(originator)
 	wild := strings.Contains(pattern, "*")
-	if isDomain(p) {
-		// Wildcards are not applicable to SP domains (TS-0003 7.1.3).
-		dom := domainOf(p)
-		return !wild && dom != "" && dom == domainOf(o)
+	var rest string // co after the canonical prefix the pattern omits
+	var ok bool
+	switch {
+	case strings.HasPrefix(pattern, "//"):
+		p := n.canon(pattern)
+		if isDomain(p) {
+			// Wildcards are not applicable to SP domains (TS-0003 7.1.3).
+			dom := domainOf(p)
+			return !wild && dom != "" && dom == domainOf(co)
+		}
+		if !wild {
+			return p == co
+		}
+		return segmentsMatch(p[2:], co[2:])
+	case strings.HasPrefix(pattern, "/"): // canonical: "//" + sp + pattern
+		if rest, ok = cutPrefixes(co, "//", n.sp); !ok || !strings.HasPrefix(rest, "/") {
+			return false
+		}
+		if !wild {
+			return rest == pattern
+		}
+		return segmentsMatch(pattern[1:], rest[1:])
+	case strings.HasPrefix(pattern, "S"): // canonical: "//" + sp + "/" + pattern
+		rest, ok = cutPrefixes(co, "//", n.sp, "/")
+	default: // canonical: "//" + sp + cse + "/" + pattern
+		rest, ok = cutPrefixes(co, "//", n.sp, n.cse, "/")
+	}
+	// The prefix cut ends at a segment boundary and holds no wildcard, so
+	// matching the remainders is matching the whole canonical forms.
+	if !ok {
+		return false
 	}
 	if !wild {
-		return p == o
+		return rest == pattern
 	}
-	return segmentsMatch(p[2:], o[2:])
+	return segmentsMatch(pattern, rest)
+}
+
+// cutPrefixes removes the prefixes from s in turn, reporting whether s
+// started with all of them.
+func cutPrefixes(s string, prefixes ...string) (string, bool) {
+	for _, p := range prefixes {
+		var ok bool
+		if s, ok = strings.CutPrefix(s, p); !ok {
+			return "", false
+		}
+	}
+	return s, true
 }
 
 // matchGroup asks the core whether pattern names a <group> that contains the
@@ -109,7 +166,7 @@ func (n ids) matchID(pattern, originator string) bool {
 func (n ids) matchGroup(env Env, pattern, originator string) bool {
 	if env.IsGroupMember == nil || originator == "" || pattern == "" ||
 		pattern == keywordAll || isRoleID(pattern) ||
-		strings.Contains(pattern, "*") || isDomain(n.canon(pattern)) {
+		strings.Contains(pattern, "*") || isDomain(pattern) {
 		return false
 	}
 	return env.IsGroupMember(pattern, originator)

@@ -3,6 +3,7 @@ package cse
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/onecse/onecse/acp"
@@ -120,62 +121,81 @@ func (c *CSE) allowed(tx store.Tx, req *primitive.Request, o *originator, chk ac
 	if o.admin {
 		return true, nil
 	}
-	areq := acp.Request{
-		Originator:    o.id,
-		Operation:     chk.op,
-		Time:          c.now(),
-		Addr:          req.Peer.Addr,
-		Authenticated: req.Peer.Authenticated,
-		ChildType:     int64(chk.childType),
-		TargetType:    int64(chk.target.Ty),
-	}
-	env := acp.Env{CSEID: c.cfg.CSEID, SPID: c.cfg.SPID}
-
+	areq := c.acpRequest(req, o, chk)
 	// An <accessControlPolicy> is governed by its own selfPrivileges.
 	if chk.target.Ty == resource.TyACP {
-		cr, err := c.acps.rules(chk.target)
-		if err != nil {
-			return false, err
-		}
-		return cr.pvs.Allows(env, areq), nil
+		return c.decide(areq, []*resource.Resource{chk.target}, true)
 	}
-	// Types without acpi (contentInstance, ...) are governed by their parent.
-	g := chk.target
-	for {
-		t, ok := resource.Lookup(g.Ty)
-		if !ok || t.HasACPI {
-			break
-		}
-		p, err := c.parentOf(tx, g)
-		if err != nil {
-			return false, storeErr(err, "parent of "+g.Path)
-		}
-		g = p
+	g, err := c.governing(tx, chk.target)
+	if err != nil {
+		return false, err
 	}
-	ids := g.Strings("acpi")
+	ids, _ := g.Attrs["acpi"].([]any)
 	if len(ids) == 0 {
 		return c.defaultAccess(o, chk, g), nil
 	}
-	sets := make([]acp.Rules, 0, len(ids))
+	var buf [4]*resource.Resource
+	acps := buf[:0]
 	for _, id := range ids {
-		p, err := c.lookupACP(tx, id)
+		s, _ := id.(string)
+		p, err := c.lookupACP(tx, s)
 		if err != nil {
 			if errors.Is(err, store.ErrNotFound) {
 				continue // a dangling acpi entry grants nothing
 			}
 			return false, err
 		}
+		acps = append(acps, p)
+	}
+	return c.decide(areq, acps, chk.selfPrivileges)
+}
+
+// acpRequest describes the request to the decision library.
+func (c *CSE) acpRequest(req *primitive.Request, o *originator, chk accessCheck) acp.Request {
+	return acp.Request{
+		Originator:    o.id,
+		Operation:     chk.op,
+		Time:          c.now(),
+		Addr:          req.Peer.Addr, // the binding's view of the peer, for acip
+		Authenticated: req.Peer.Authenticated,
+		ChildType:     int64(chk.childType),
+		TargetType:    int64(chk.target.Ty),
+	}
+}
+
+// governing returns the resource whose acpi decides about r: r itself, or for
+// a type without acpi (contentInstance, ...) its nearest ancestor with one.
+func (c *CSE) governing(tx store.Tx, r *resource.Resource) (*resource.Resource, error) {
+	for {
+		t, ok := resource.Lookup(r.Ty)
+		if !ok || t.HasACPI {
+			return r, nil
+		}
+		p, err := c.parentOf(tx, r)
+		if err != nil {
+			return nil, storeErr(err, "parent of "+r.Path)
+		}
+		r = p
+	}
+}
+
+// decide applies permit-overrides across the privileges (or, with self, the
+// selfPrivileges) of the given policies.
+func (c *CSE) decide(areq acp.Request, acps []*resource.Resource, self bool) (bool, error) {
+	var buf [4]acp.Rules
+	sets := buf[:0]
+	for _, p := range acps {
 		cr, err := c.acps.rules(p)
 		if err != nil {
 			return false, err
 		}
-		if chk.selfPrivileges {
+		if self {
 			sets = append(sets, cr.pvs)
 		} else {
 			sets = append(sets, cr.pv)
 		}
 	}
-	return acp.AllowsAny(env, areq, sets...), nil
+	return acp.AllowsAny(acp.Env{CSEID: c.cfg.CSEID, SPID: c.cfg.SPID}, areq, sets...), nil
 }
 
 // defaultAccess is the rule for a resource without acpi (TS-0001 9.6.1.3.2):
@@ -201,7 +221,11 @@ func (c *CSE) lookupACP(tx store.Tx, id string) (*resource.Resource, error) {
 	}
 	var r *resource.Resource
 	var err error
-	if len(local) > len(c.cfg.CSEName) && local[:len(c.cfg.CSEName)+1] == c.cfg.CSEName+"/" {
+	if rest, ok := strings.CutPrefix(local, "-/"); ok {
+		// "-" stands for the CSEBase's name in a structured ID, as in a To.
+		local = c.cfg.CSEName + "/" + rest
+	}
+	if strings.HasPrefix(local, c.cfg.CSEName+"/") {
 		r, err = tx.GetByPath(local)
 	} else {
 		r, err = tx.Get(local)
@@ -233,4 +257,43 @@ func (c *CSE) checkACPIRefs(tx store.Tx, body map[string]any) error {
 		}
 	}
 	return nil
+}
+
+// decider answers the same question (one operation, one originator) about
+// many resources of one request: the children in a RETRIEVE result, the hits
+// of a discovery. Resources governed by the same policies share one decision,
+// so the contentInstances of a container cost one evaluation, not one each.
+// It must not be used for CREATE, whose decision depends on the child type.
+type decider struct {
+	c    *CSE
+	tx   store.Tx
+	req  *primitive.Request
+	o    *originator
+	op   uint32
+	memo map[string]bool // by the ID of the governing resource
+}
+
+func (c *CSE) newDecider(tx store.Tx, req *primitive.Request, o *originator, op uint32) *decider {
+	return &decider{c: c, tx: tx, req: req, o: o, op: op, memo: map[string]bool{}}
+}
+
+func (d *decider) allowed(r *resource.Resource) (bool, error) {
+	if d.o.admin {
+		return true, nil
+	}
+	key := r.RI
+	if t, ok := resource.Lookup(r.Ty); ok && !t.HasACPI && r.Ty != resource.TyACP {
+		// Decided like its parent: share the parent's entry without reading
+		// the parent first.
+		key = r.PI
+	}
+	if ok, hit := d.memo[key]; hit {
+		return ok, nil
+	}
+	ok, err := d.c.allowed(d.tx, d.req, d.o, accessCheck{op: d.op, target: r})
+	if err != nil {
+		return false, err
+	}
+	d.memo[key] = ok
+	return ok, nil
 }

@@ -35,6 +35,7 @@ func (c *CSE) discover(ctx context.Context, req *primitive.Request, o *originato
 	partial := false
 	err := c.st.View(ctx, func(tx store.Tx) error {
 		var werr error
+		may := c.newDecider(tx, req, o, acp.OpDiscovery)
 		err := tx.Walk(base.Path, fc.Ty, func(r *resource.Resource) bool {
 			if fc.Lvl > 0 && strings.Count(r.Path, "/")-baseDepth > fc.Lvl {
 				return true
@@ -42,7 +43,7 @@ func (c *CSE) discover(ctx context.Context, req *primitive.Request, o *originato
 			if c.expired(r) || !c.matches(tx, fc, r) {
 				return true
 			}
-			ok, err := c.allowed(tx, req, o, accessCheck{op: acp.OpDiscovery, target: r})
+			ok, err := may.allowed(r)
 			if err != nil {
 				werr = err
 				return false

@@ -182,11 +182,12 @@ func (c *CSE) children(tx store.Tx, req *primitive.Request, o *originator, r *re
 	}
 	var out []*resource.Resource
 	partial := false
+	may := c.newDecider(tx, req, o, acp.OpRetrieve)
 	for _, k := range all {
 		if c.expired(k) || (fc != nil && !c.matches(tx, fc, k)) {
 			continue
 		}
-		if ok, err := c.allowed(tx, req, o, accessCheck{op: acp.OpRetrieve, target: k}); err != nil || !ok {
+		if ok, err := may.allowed(k); err != nil || !ok {
 			if err != nil {
 				return nil, false, err
 			}

@@ -3,6 +3,7 @@ package cse
 import (
 	"context"
 	"strconv"
+	"time"
 
 	"github.com/onecse/onecse/acp"
 	"github.com/onecse/onecse/primitive"
@@ -89,7 +90,15 @@ func (c *CSE) update(ctx context.Context, req *primitive.Request, o *originator,
 				return err
 			}
 		}
-		cur.SetTime("lt", now)
+		// lastModifiedTime strictly increases at its microsecond resolution,
+		// even for two updates within one microsecond or after the clock
+		// stepped back: the parsed-rules cache of an <accessControlPolicy> is
+		// keyed by it.
+		lt := now.Truncate(time.Microsecond)
+		if prev, ok := primitive.ParseTime(cur.Str("lt")); ok && !lt.After(prev) {
+			lt = prev.Add(time.Microsecond)
+		}
+		cur.SetTime("lt", lt)
 		if cur.Ty == resource.TyContainer {
 			st, _ := cur.Int("st")
 			cur.Attrs["st"] = st + 1
@@ -174,19 +183,20 @@ func (c *CSE) forget(r *resource.Resource) {
 }
 
 // notify handles a NOTIFY addressed to this CSE. A notification to the
-// <CSEBase> (for example a verification request) is accepted. Relaying a
+// <CSEBase> (for example a verification request) is accepted from an
+// originator with the NOTIFY privilege on it, like any other target. Relaying a
 // notification to an AE through its point of access is the notification
 // service's job.
 func (c *CSE) notify(ctx context.Context, req *primitive.Request, o *originator, tgt *target) (*primitive.Response, error) {
 	r := tgt.res
-	if r.Ty == resource.TyCSEBase && tgt.virtual == "" {
-		return &primitive.Response{RSC: primitive.RSCOK}, nil
-	}
 	err := c.st.View(ctx, func(tx store.Tx) error {
 		return c.authorize(tx, req, o, accessCheck{op: acp.OpNotify, target: r})
 	})
 	if err != nil {
 		return nil, storeErr(err, req.To)
+	}
+	if r.Ty == resource.TyCSEBase {
+		return &primitive.Response{RSC: primitive.RSCOK}, nil
 	}
 	if r.Ty == resource.TyAE {
 		return nil, primitive.Errorf(primitive.RSCTargetNotReachable, "the AE %s cannot be reached from this CSE", r.RI)
