@@ -21,7 +21,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/onecse/onecse/codec"
 	"github.com/onecse/onecse/primitive"
 	"github.com/onecse/onecse/resource"
 	"github.com/onecse/onecse/store"
@@ -31,7 +30,9 @@ import (
 
 const schema = `
 CREATE TABLE IF NOT EXISTS resources (
-	seq  INTEGER PRIMARY KEY,
+	-- AUTOINCREMENT: a seq is never handed out again, not even after the
+	-- newest row was deleted (see resource.Resource.Seq).
+	seq  INTEGER PRIMARY KEY AUTOINCREMENT,
 	ri   TEXT NOT NULL UNIQUE,
 	pi   TEXT NOT NULL,
 	ty   INTEGER NOT NULL,
@@ -60,9 +61,16 @@ type Store struct {
 	ops      chan *op
 	closing  chan struct{}
 	done     chan struct{}
-	once     sync.Once
 	maxBatch int
-	reads    *stmts
+	// mu orders Close after every Update that is queueing its op: Update
+	// holds it shared from the closed check until its op is in s.ops, so
+	// once Close has set closed no op can arrive after the writer's final
+	// drain (it would wait forever for an answer).
+	mu        sync.RWMutex
+	closed    bool
+	closeOnce sync.Once
+	closeErr  error
+	reads     *stmts
 }
 
 type op struct {
@@ -121,21 +129,29 @@ func Open(dir string, o Options) (*Store, error) {
 }
 
 // Close stops the writer after the queued transactions and closes the database.
+// Closing again returns what the first Close returned.
 func (s *Store) Close() error {
-	s.once.Do(func() { close(s.closing) })
-	<-s.done
-	s.reads.close()
-	err1 := s.rdb.Close()
-	err2 := s.wdb.Close()
-	return errors.Join(err1, err2)
+	s.mu.Lock()
+	if !s.closed {
+		s.closed = true
+		close(s.closing)
+	}
+	s.mu.Unlock()
+	s.closeOnce.Do(func() {
+		<-s.done
+		s.reads.close()
+		s.closeErr = errors.Join(s.rdb.Close(), s.wdb.Close())
+	})
+	return s.closeErr
 }
 
 // View runs fn on the read pool.
 func (s *Store) View(ctx context.Context, fn func(store.Tx) error) error {
-	select {
-	case <-s.closing:
+	s.mu.RLock()
+	closed := s.closed
+	s.mu.RUnlock()
+	if closed {
 		return store.ErrClosed
-	default:
 	}
 	return fn(&tx{ctx: ctx, st: s.reads, readOnly: true})
 }
@@ -143,13 +159,20 @@ func (s *Store) View(ctx context.Context, fn func(store.Tx) error) error {
 // Update queues fn for the writer and waits for its commit.
 func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
 	o := &op{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	s.mu.RLock()
+	if s.closed {
+		s.mu.RUnlock()
+		return store.ErrClosed
+	}
+	// The writer keeps taking ops until closed is set, which waits for this
+	// read lock: the send cannot block for good.
 	select {
 	case s.ops <- o:
-	case <-s.closing:
-		return store.ErrClosed
 	case <-ctx.Done():
+		s.mu.RUnlock()
 		return ctx.Err()
 	}
+	s.mu.RUnlock()
 	// Once queued the outcome must be awaited: the writer may already have
 	// committed it, and the caller must not report a failure for a kept write.
 	return <-o.done
@@ -168,14 +191,12 @@ func (s *Store) writer() {
 		select {
 		case first = <-s.ops:
 		case <-s.closing:
-			// Drain what was queued before Close.
-			for {
-				select {
-				case o := <-s.ops:
-					s.run(wst, []*op{o})
-				default:
-					return
-				}
+			// Close waited for every Update that was queueing, so what is in
+			// s.ops now is all there will ever be: commit it, then stop.
+			select {
+			case first = <-s.ops:
+			default:
+				return
 			}
 		}
 		batch = append(batch[:0], first)
@@ -203,28 +224,55 @@ func (s *Store) run(wst *stmts, batch []*op) {
 		return
 	}
 	bound := wst.bind(ctx, sqlTx)
+	// broken is set when the savepoint bookkeeping fails: SQLite may then
+	// have rolled the whole transaction back on its own (it does so on
+	// SQLITE_INTERRUPT, _FULL, _IOERR, _NOMEM), and going on would run the
+	// next callers outside any transaction, each committed on its own.
+	var broken error
 	for i, o := range batch {
+		if broken != nil {
+			results[i] = broken
+			continue
+		}
 		if err := o.ctx.Err(); err != nil {
 			results[i] = err
 			continue
 		}
 		if _, err := sqlTx.Exec("SAVEPOINT op"); err != nil {
-			results[i] = err
+			broken = fmt.Errorf("sqlite savepoint: %w", err)
+			results[i] = broken
 			continue
 		}
-		t := &tx{ctx: o.ctx, st: bound}
+		// Once the function runs, its statements must not be interrupted by
+		// the caller's context: the driver answers a cancelled context with
+		// sqlite3_interrupt, which rolls back the whole group's transaction.
+		// The caller waits for the outcome anyway (see Update).
+		t := &tx{ctx: context.WithoutCancel(o.ctx), st: bound}
 		err := safeCall(o.fn, t)
 		if err != nil {
 			if _, rerr := sqlTx.Exec("ROLLBACK TO op"); rerr != nil {
-				err = errors.Join(err, rerr)
+				broken = fmt.Errorf("sqlite rollback to savepoint: %w", rerr)
+				err = errors.Join(err, broken)
 			}
 		}
-		if _, rerr := sqlTx.Exec("RELEASE op"); rerr != nil && err == nil {
-			err = rerr
+		if broken == nil {
+			if _, rerr := sqlTx.Exec("RELEASE op"); rerr != nil {
+				broken = fmt.Errorf("sqlite release savepoint: %w", rerr)
+				err = errors.Join(err, broken)
+			}
 		}
 		results[i] = err
 	}
-	if err := sqlTx.Commit(); err != nil {
+	if broken != nil {
+		// Nothing of this group is kept: every caller that had succeeded
+		// so far learns it failed.
+		sqlTx.Rollback()
+		for i := range results {
+			if results[i] == nil {
+				results[i] = broken
+			}
+		}
+	} else if err := sqlTx.Commit(); err != nil {
 		for i := range results {
 			if results[i] == nil {
 				results[i] = fmt.Errorf("sqlite commit: %w", err)
@@ -311,7 +359,7 @@ type tx struct {
 // envelope is what the data column holds: the attributes and the internal
 // fields that clients never see.
 func encode(r *resource.Resource) ([]byte, error) {
-	return codec.Encode(codec.CBOR, map[string]any{"a": r.Attrs, "c": r.Creator, "o": r.Owner})
+	return encodeEnvelope(&envelope{Attrs: r.Attrs, Creator: r.Creator, Owner: r.Owner})
 }
 
 func scan(row interface{ Scan(...any) error }) (*resource.Resource, error) {
@@ -326,16 +374,11 @@ func scan(row interface{ Scan(...any) error }) (*resource.Resource, error) {
 		}
 		return nil, err
 	}
-	m, err := codec.Decode(codec.CBOR, data)
+	e, err := decodeEnvelope(data)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: corrupt resource %s: %w", r.RI, err)
 	}
-	r.Attrs, _ = m["a"].(map[string]any)
-	if r.Attrs == nil {
-		r.Attrs = map[string]any{}
-	}
-	r.Creator, _ = m["c"].(string)
-	r.Owner, _ = m["o"].(string)
+	r.Attrs, r.Creator, r.Owner = e.Attrs, e.Creator, e.Owner
 	r.RN, _ = r.Attrs["rn"].(string)
 	if et.Valid {
 		r.ET, _ = primitive.ParseTime(et.String)
