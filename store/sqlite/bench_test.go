@@ -15,8 +15,7 @@ import (
 //
 //	go test -run '^$' -bench . -benchmem ./store/sqlite/
 //
-// The figures measured are in the report of the change that added them and
-// in the README's performance section.
+// The last figures measured, and on what, are in BENCHMARKS.md.
 
 // benchRes is a contentInstance-sized resource.
 func benchRes(pi, parentPath string, i int) *resource.Resource {
