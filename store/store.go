@@ -27,14 +27,21 @@ var (
 type Store interface {
 	// View runs fn with read access. Each read sees committed data.
 	View(ctx context.Context, fn func(Tx) error) error
-	// Update runs fn in a read-write transaction. If fn returns an error nothing
-	// it wrote is kept. When Update returns nil the transaction is durably
-	// committed: it survives a crash of the process or the machine.
+	// Update runs fn in a read-write transaction. If fn returns an error (or
+	// panics) nothing it wrote is kept, and Update returns that error. When
+	// Update returns nil the transaction is durably committed: it survives a
+	// crash of the process or the machine. Updates are serialisable, and one
+	// caller's failure never affects another's, even when a backend commits
+	// several callers together. Once fn has started, ctx no longer interrupts
+	// it: the outcome is all or nothing either way.
 	Update(ctx context.Context, fn func(Tx) error) error
+	// Close commits what is queued and closes the store; View and Update
+	// then return ErrClosed. Closing again is harmless.
 	Close() error
 }
 
-// ChildQuery selects direct children.
+// ChildQuery selects direct children. Offset and Limit apply after the type
+// filter, in the order asked for.
 type ChildQuery struct {
 	Types  []int // empty: every type
 	Limit  int   // 0: no limit
@@ -42,23 +49,28 @@ type ChildQuery struct {
 	Newest bool  // newest first (default: oldest first, i.e. creation order)
 }
 
-// Tx is what a transaction can do.
+// Tx is what a transaction can do. Resources read are the caller's to change;
+// attribute values round-trip exactly in the canonical shape of package codec.
 type Tx interface {
 	Get(ri string) (*resource.Resource, error)
 	GetByPath(path string) (*resource.Resource, error)
-	// Create inserts r and sets r.Seq. ErrExists when r.RI or r.Path is taken.
+	// Create inserts r and sets r.Seq, which is greater than any Seq handed
+	// out before (never reused, not even after deletions). ErrExists when
+	// r.RI or r.Path is taken; the transaction stays usable after it.
 	Create(r *resource.Resource) error
-	// Put replaces the stored r (same RI). ErrNotFound when it does not exist.
+	// Put replaces the stored r (same RI; Path, PI, Ty and Seq do not change).
+	// ErrNotFound when it does not exist.
 	Put(r *resource.Resource) error
-	// DeleteTree deletes r and every resource below it; it returns how many
-	// resources were deleted.
+	// DeleteTree deletes r and every resource below it (by path: r.Path and
+	// the paths that start with r.Path+"/"); it returns how many resources
+	// were deleted, ErrNotFound when r does not exist.
 	DeleteTree(r *resource.Resource) (int, error)
 	// Children returns direct children of the resource pi in creation order.
 	Children(pi string, q ChildQuery) ([]*resource.Resource, error)
 	// Walk calls fn for every resource below path (not path itself), in path
 	// order, optionally only those of the given types, until fn returns false.
 	Walk(path string, types []int, fn func(*resource.Resource) bool) error
-	// Expired returns up to limit resources whose expiration time is before t,
-	// earliest first.
+	// Expired returns up to limit resources whose expiration time is before t
+	// (strictly), earliest first. A zero expiration time never expires.
 	Expired(t time.Time, limit int) ([]*resource.Resource, error)
 }

@@ -19,9 +19,9 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
-	"github.com/onecse/onecse/codec"
 	"github.com/onecse/onecse/primitive"
 	"github.com/onecse/onecse/resource"
 	"github.com/onecse/onecse/store"
@@ -31,7 +31,9 @@ import (
 
 const schema = `
 CREATE TABLE IF NOT EXISTS resources (
-	seq  INTEGER PRIMARY KEY,
+	-- AUTOINCREMENT: a seq is never handed out again, not even after the
+	-- newest row was deleted (see resource.Resource.Seq).
+	seq  INTEGER PRIMARY KEY AUTOINCREMENT,
 	ri   TEXT NOT NULL UNIQUE,
 	pi   TEXT NOT NULL,
 	ty   INTEGER NOT NULL,
@@ -39,7 +41,11 @@ CREATE TABLE IF NOT EXISTS resources (
 	et   TEXT,
 	data BLOB NOT NULL
 );
+-- (pi, ty, seq) serves the children of one type in creation order, so that
+-- la/ol (newest/oldest contentInstance) cost the same with 10 or 1,000,000
+-- instances; (pi, seq) the same for children of any type.
 CREATE INDEX IF NOT EXISTS resources_children ON resources(pi, ty, seq);
+CREATE INDEX IF NOT EXISTS resources_children_seq ON resources(pi, seq);
 CREATE INDEX IF NOT EXISTS resources_expiry ON resources(et) WHERE et IS NOT NULL;
 `
 
@@ -63,10 +69,20 @@ type Store struct {
 	ops      chan *op
 	closing  chan struct{}
 	done     chan struct{}
-	once     sync.Once
 	maxBatch int
-	reads    *stmts
-	cache    *cache
+	// mu orders Close after every Update that is queueing its op: Update
+	// holds it shared from the closed check until its op is in s.ops, so
+	// once Close has set closed no op can arrive after the writer's final
+	// drain (it would wait forever for an answer).
+	mu        sync.RWMutex
+	closed    bool
+	closeOnce sync.Once
+	closeErr  error
+	reads     *stmts
+	// commits counts group commits, so that a benchmark can show how many
+	// transactions one commit (one fsync) carries.
+	commits atomic.Int64
+	cache   *cache
 }
 
 type op struct {
@@ -133,21 +149,29 @@ func Open(dir string, o Options) (*Store, error) {
 }
 
 // Close stops the writer after the queued transactions and closes the database.
+// Closing again returns what the first Close returned.
 func (s *Store) Close() error {
-	s.once.Do(func() { close(s.closing) })
-	<-s.done
-	s.reads.close()
-	err1 := s.rdb.Close()
-	err2 := s.wdb.Close()
-	return errors.Join(err1, err2)
+	s.mu.Lock()
+	if !s.closed {
+		s.closed = true
+		close(s.closing)
+	}
+	s.mu.Unlock()
+	s.closeOnce.Do(func() {
+		<-s.done
+		s.reads.close()
+		s.closeErr = errors.Join(s.rdb.Close(), s.wdb.Close())
+	})
+	return s.closeErr
 }
 
 // View runs fn on the read pool.
 func (s *Store) View(ctx context.Context, fn func(store.Tx) error) error {
-	select {
-	case <-s.closing:
+	s.mu.RLock()
+	closed := s.closed
+	s.mu.RUnlock()
+	if closed {
 		return store.ErrClosed
-	default:
 	}
 	return fn(&tx{ctx: ctx, st: s.reads, readOnly: true, cache: s.cache})
 }
@@ -155,13 +179,20 @@ func (s *Store) View(ctx context.Context, fn func(store.Tx) error) error {
 // Update queues fn for the writer and waits for its commit.
 func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
 	o := &op{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	s.mu.RLock()
+	if s.closed {
+		s.mu.RUnlock()
+		return store.ErrClosed
+	}
+	// The writer keeps taking ops until closed is set, which waits for this
+	// read lock: the send cannot block for good.
 	select {
 	case s.ops <- o:
-	case <-s.closing:
-		return store.ErrClosed
 	case <-ctx.Done():
+		s.mu.RUnlock()
 		return ctx.Err()
 	}
+	s.mu.RUnlock()
 	// Once queued the outcome must be awaited: the writer may already have
 	// committed it, and the caller must not report a failure for a kept write.
 	return <-o.done
@@ -180,14 +211,12 @@ func (s *Store) writer() {
 		select {
 		case first = <-s.ops:
 		case <-s.closing:
-			// Drain what was queued before Close.
-			for {
-				select {
-				case o := <-s.ops:
-					s.run(wst, []*op{o})
-				default:
-					return
-				}
+			// Close waited for every Update that was queueing, so what is in
+			// s.ops now is all there will ever be: commit it, then stop.
+			select {
+			case first = <-s.ops:
+			default:
+				return
 			}
 		}
 		batch = append(batch[:0], first)
@@ -216,39 +245,67 @@ func (s *Store) run(wst *stmts, batch []*op) {
 	}
 	bound := wst.bind(ctx, sqlTx)
 	batchOv, opOv := newOverlay(), newOverlay()
+	// broken is set when the savepoint bookkeeping fails: SQLite may then
+	// have rolled the whole transaction back on its own (it does so on
+	// SQLITE_INTERRUPT, _FULL, _IOERR, _NOMEM), and going on would run the
+	// next callers outside any transaction, each committed on its own.
+	var broken error
 	for i, o := range batch {
+		if broken != nil {
+			results[i] = broken
+			continue
+		}
 		if err := o.ctx.Err(); err != nil {
 			results[i] = err
 			continue
 		}
 		if _, err := sqlTx.Exec("SAVEPOINT op"); err != nil {
-			results[i] = err
+			broken = fmt.Errorf("sqlite savepoint: %w", err)
+			results[i] = broken
 			continue
 		}
 		opOv.reset()
-		t := &tx{ctx: o.ctx, st: bound, cache: s.cache, op: opOv, batch: batchOv}
+		// Once the function runs, its statements must not be interrupted by
+		// the caller's context: the driver answers a cancelled context with
+		// sqlite3_interrupt, which rolls back the whole group's transaction.
+		// The caller waits for the outcome anyway (see Update).
+		t := &tx{ctx: context.WithoutCancel(o.ctx), st: bound, cache: s.cache, op: opOv, batch: batchOv}
 		err := safeCall(o.fn, t)
 		if err != nil {
 			if _, rerr := sqlTx.Exec("ROLLBACK TO op"); rerr != nil {
-				err = errors.Join(err, rerr)
+				broken = fmt.Errorf("sqlite rollback to savepoint: %w", rerr)
+				err = errors.Join(err, broken)
 			}
 		} else {
 			batchOv.merge(opOv)
 		}
-		if _, rerr := sqlTx.Exec("RELEASE op"); rerr != nil && err == nil {
-			err = rerr
+		if broken == nil {
+			if _, rerr := sqlTx.Exec("RELEASE op"); rerr != nil {
+				broken = fmt.Errorf("sqlite release savepoint: %w", rerr)
+				err = errors.Join(err, broken)
+			}
 		}
 		results[i] = err
 	}
-	if err := sqlTx.Commit(); err != nil {
+	if broken != nil {
+		// Nothing of this group is kept: every caller that had succeeded
+		// so far learns it failed.
+		sqlTx.Rollback()
+		for i := range results {
+			if results[i] == nil {
+				results[i] = broken
+			}
+		}
+	} else if err := sqlTx.Commit(); err == nil {
+		s.commits.Add(1)
+		s.cache.apply(batchOv)
+	} else {
 		for i := range results {
 			if results[i] == nil {
 				results[i] = fmt.Errorf("sqlite commit: %w", err)
 			}
 		}
 		s.cache.clear()
-	} else {
-		s.cache.apply(batchOv)
 	}
 	for i, o := range batch {
 		o.done <- results[i]
@@ -272,10 +329,15 @@ type stmts struct {
 	children, childrenTy, childrenDesc, childrenTyDesc   *sql.Stmt
 	tx                                                   *sql.Tx
 	ctx                                                  context.Context
+	// q runs the statements that are not prepared (children of several
+	// types): the read pool, or the writer's transaction.
+	q interface {
+		QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	}
 }
 
 func prepare(db *sql.DB) (*stmts, error) {
-	s := &stmts{}
+	s := &stmts{q: db}
 	var err error
 	p := func(q string) *sql.Stmt {
 		if err != nil {
@@ -313,7 +375,7 @@ func (s *stmts) close() {
 
 // bind returns statements that run inside tx.
 func (s *stmts) bind(ctx context.Context, tx *sql.Tx) *stmts {
-	b := &stmts{tx: tx, ctx: ctx}
+	b := &stmts{tx: tx, ctx: ctx, q: tx}
 	b.get, b.getPath, b.insert, b.update = tx.StmtContext(ctx, s.get), tx.StmtContext(ctx, s.getPath), tx.StmtContext(ctx, s.insert), tx.StmtContext(ctx, s.update)
 	b.delTree, b.children, b.childrenTy = tx.StmtContext(ctx, s.delTree), tx.StmtContext(ctx, s.children), tx.StmtContext(ctx, s.childrenTy)
 	b.childrenDesc, b.childrenTyDesc = tx.StmtContext(ctx, s.childrenDesc), tx.StmtContext(ctx, s.childrenTyDesc)
@@ -390,7 +452,7 @@ func (t *tx) lookup(ri, path string, row func() *sql.Row) (*resource.Resource, e
 // envelope is what the data column holds: the attributes and the internal
 // fields that clients never see.
 func encode(r *resource.Resource) ([]byte, error) {
-	return codec.Encode(codec.CBOR, map[string]any{"a": r.Attrs, "c": r.Creator, "o": r.Owner})
+	return encodeEnvelope(&envelope{Attrs: r.Attrs, Creator: r.Creator, Owner: r.Owner})
 }
 
 func scan(row interface{ Scan(...any) error }) (*resource.Resource, error) {
@@ -409,16 +471,11 @@ func scan(row interface{ Scan(...any) error }) (*resource.Resource, error) {
 }
 
 func decode(r resource.Resource, et sql.NullString, data []byte) (*resource.Resource, error) {
-	m, err := codec.Decode(codec.CBOR, data)
+	e, err := decodeEnvelope(data)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: corrupt resource %s: %w", r.RI, err)
 	}
-	r.Attrs, _ = m["a"].(map[string]any)
-	if r.Attrs == nil {
-		r.Attrs = map[string]any{}
-	}
-	r.Creator, _ = m["c"].(string)
-	r.Owner, _ = m["o"].(string)
+	r.Attrs, r.Creator, r.Owner = e.Attrs, e.Creator, e.Owner
 	r.RN, _ = r.Attrs["rn"].(string)
 	if et.Valid {
 		r.ET, _ = primitive.ParseTime(et.String)
@@ -575,37 +632,25 @@ func (t *tx) Children(pi string, q store.ChildQuery) ([]*resource.Resource, erro
 		err := query(children.QueryContext(t.ctx, pi, limit, q.Offset))
 		return out, err
 	}
-	// Several types: filter in Go, then apply offset and limit.
-	if err := query(children.QueryContext(t.ctx, pi, -1, 0)); err != nil {
-		return nil, err
-	}
-	out = filterTypes(out, q.Types)
-	if q.Offset > 0 {
-		if q.Offset >= len(out) {
-			return nil, nil
+	// Several types: an IN list, which the (pi, seq) index serves in order.
+	var b strings.Builder
+	b.WriteString("SELECT " + cols + " FROM resources WHERE pi = ? AND ty IN (")
+	args := []any{pi}
+	for i, ty := range q.Types {
+		if i > 0 {
+			b.WriteByte(',')
 		}
-		out = out[q.Offset:]
+		b.WriteByte('?')
+		args = append(args, ty)
 	}
-	if q.Limit > 0 && len(out) > q.Limit {
-		out = out[:q.Limit]
+	b.WriteString(") ORDER BY seq")
+	if q.Newest {
+		b.WriteString(" DESC")
 	}
-	return out, nil
-}
-
-func filterTypes(in []*resource.Resource, types []int) []*resource.Resource {
-	if len(types) <= 1 {
-		return in
-	}
-	out := in[:0]
-	for _, r := range in {
-		for _, ty := range types {
-			if r.Ty == ty {
-				out = append(out, r)
-				break
-			}
-		}
-	}
-	return out
+	b.WriteString(" LIMIT ? OFFSET ?")
+	args = append(args, limit, q.Offset)
+	err := query(t.st.q.QueryContext(t.ctx, b.String(), args...))
+	return out, err
 }
 
 func (t *tx) Walk(path string, types []int, fn func(*resource.Resource) bool) error {

@@ -1,0 +1,82 @@
+package sqlite
+
+import (
+	"math"
+	"reflect"
+
+	"github.com/fxamacker/cbor/v2"
+)
+
+// The data column holds one CBOR map: the attributes ("a") and the internal
+// fields clients never see ("c" creator, "o" owner).
+//
+// The store decodes only what it wrote itself, so it does not use the limits
+// that package codec puts on documents from clients: a value the codec
+// accepted at its deepest nesting, or a string that is not valid UTF-8 (from a
+// header, say), must read back exactly, or one resource becomes unreadable and
+// takes every listing and discovery of its parent down with it.
+type envelope struct {
+	Attrs   map[string]any `cbor:"a"`
+	Creator string         `cbor:"c,omitempty"`
+	Owner   string         `cbor:"o,omitempty"`
+}
+
+var (
+	envEnc cbor.EncMode
+	envDec cbor.DecMode
+)
+
+func init() {
+	var err error
+	envEnc, err = cbor.EncOptions{Sort: cbor.SortCanonical}.EncMode()
+	if err != nil {
+		panic(err)
+	}
+	envDec, err = cbor.DecOptions{
+		MaxNestedLevels:  65535,
+		MaxArrayElements: math.MaxInt32,
+		MaxMapPairs:      math.MaxInt32,
+		IntDec:           cbor.IntDecConvertNone,
+		DefaultMapType:   reflect.TypeOf(map[string]any(nil)),
+		UTF8:             cbor.UTF8DecodeInvalid,
+	}.DecMode()
+	if err != nil {
+		panic(err)
+	}
+}
+
+func encodeEnvelope(e *envelope) ([]byte, error) { return envEnc.Marshal(e) }
+
+func decodeEnvelope(data []byte) (*envelope, error) {
+	var e envelope
+	if err := envDec.Unmarshal(data, &e); err != nil {
+		return nil, err
+	}
+	for k, v := range e.Attrs {
+		e.Attrs[k] = canonical(v)
+	}
+	if e.Attrs == nil {
+		e.Attrs = map[string]any{}
+	}
+	return &e, nil
+}
+
+// canonical turns what CBOR decoding gives into the shape the rest of onecse
+// uses (see package codec): integers are int64, uint64 only beyond int64.
+func canonical(v any) any {
+	switch x := v.(type) {
+	case uint64:
+		if x <= math.MaxInt64 {
+			return int64(x)
+		}
+	case map[string]any:
+		for k, e := range x {
+			x[k] = canonical(e)
+		}
+	case []any:
+		for i, e := range x {
+			x[i] = canonical(e)
+		}
+	}
+	return v
+}
