@@ -1,0 +1,90 @@
+package sqlite
+
+import (
+	"context"
+	"sync"
+	"testing"
+
+	"github.com/onecse/onecse/resource"
+	"github.com/onecse/onecse/store"
+)
+
+// TestCacheNoStaleFill races readers that miss the cache (it holds two
+// entries for three hot resources, so they miss all the time) against a writer.
+// A reader that read a row before a commit must not put it into the cache
+// after the commit was applied: once the writer is done, every read must see
+// the last value.
+func TestCacheNoStaleFill(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(t.TempDir(), Options{Sync: "normal", CacheSize: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ris := []string{"a", "b", "c"}
+	err = s.Update(ctx, func(tx store.Tx) error {
+		for _, ri := range ris {
+			if err := tx.Create(&resource.Resource{Ty: 3, RI: ri, PI: "root", RN: ri, Path: "cb/" + ri, Attrs: map[string]any{"n": int64(0)}}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const writes = 300
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				s.View(ctx, func(tx store.Tx) error {
+					for _, ri := range ris {
+						tx.Get(ri)
+					}
+					return nil
+				})
+			}
+		}()
+	}
+	for i := 1; i <= writes; i++ {
+		err := s.Update(ctx, func(tx store.Tx) error {
+			for _, ri := range ris {
+				cur, err := tx.Get(ri)
+				if err != nil {
+					return err
+				}
+				cur.Attrs["n"] = int64(i)
+				if err := tx.Put(cur); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(stop)
+	wg.Wait()
+	for _, ri := range ris {
+		s.View(ctx, func(tx store.Tx) error {
+			r, err := tx.Get(ri)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Attrs["n"] != int64(writes) {
+				t.Errorf("%s: n = %v after the writes, want %d (a stale row was cached)", ri, r.Attrs["n"], writes)
+			}
+			return nil
+		})
+	}
+}
