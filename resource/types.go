@@ -24,15 +24,15 @@ type Kind uint8
 const (
 	KString Kind = iota
 	KBool
-	KInt       // integer within [Min, Max]
-	KTime      // m2m:timestamp
-	KAbsRel    // m2m:absRelTimestamp: timestamp or integer milliseconds
-	KStrList   // list of strings
-	KIntList   // list of integers within [Min, Max]
-	KAny       // any value (content)
-	KObject    // an object, checked by Check
-	KAnyList   // list of anything, checked by Check when set
-	KDuration  // xs:duration (ISO 8601)
+	KInt      // integer within [Min, Max]
+	KTime     // m2m:timestamp
+	KAbsRel   // m2m:absRelTimestamp: timestamp or integer milliseconds
+	KStrList  // list of strings
+	KIntList  // list of integers within [Min, Max]
+	KAny      // any value (content)
+	KObject   // an object, checked by Check
+	KAnyList  // list of anything, checked by Check when set
+	KDuration // xs:duration (ISO 8601)
 )
 
 // Attr describes one attribute of a type.
