@@ -83,7 +83,7 @@ func (c *CSE) create(ctx context.Context, req *primitive.Request, o *originator,
 	}
 	if req.Ty == resource.TyACP {
 		if pvs, _ := acp.ParseAttr("pvs", b["pvs"]); len(pvs) == 0 {
-			return nil, primitive.Errorf(primitive.RSCBadRequest, "selfPrivileges (pvs) must hold at least one rule")
+			return nil, primitive.Errorf(primitive.RSCBadRequest, "attribute \"pvs\" (selfPrivileges) must hold at least one rule (TS-0004 7.4.2.2.1)")
 		}
 	}
 	if req.Ty == resource.TySubscription {

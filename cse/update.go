@@ -34,7 +34,7 @@ func (c *CSE) update(ctx context.Context, req *primitive.Request, o *originator,
 	if r.Ty == resource.TyACP {
 		if v, ok := b["pvs"]; ok {
 			if pvs, _ := acp.ParseAttr("pvs", v); len(pvs) == 0 {
-				return nil, primitive.Errorf(primitive.RSCBadRequest, "selfPrivileges (pvs) must keep at least one rule")
+				return nil, primitive.Errorf(primitive.RSCBadRequest, "attribute \"pvs\" (selfPrivileges) must keep at least one rule (TS-0004 7.4.2.2.3)")
 			}
 		}
 	}
