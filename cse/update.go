@@ -3,6 +3,7 @@ package cse
 import (
 	"context"
 	"strconv"
+	"time"
 
 	"github.com/onecse/onecse/acp"
 	"github.com/onecse/onecse/primitive"
@@ -81,6 +82,11 @@ func (c *CSE) update(ctx context.Context, req *primitive.Request, o *originator,
 			if err != nil {
 				return err
 			}
+			if v != nil && (cur.ET.IsZero() || et.Before(cur.ET)) {
+				if err := c.checkChildrenET(tx, cur, et); err != nil {
+					return err
+				}
+			}
 			cur.ET = et
 			cur.SetTime("et", et)
 		}
@@ -110,6 +116,22 @@ func (c *CSE) update(ctx context.Context, req *primitive.Request, o *originator,
 		resp.PC = modifiedAttributes(updated, b)
 	}
 	return resp, nil
+}
+
+// checkChildrenET refuses to shorten the expirationTime of r to et when a
+// child would outlive it (TS-0004 7.3.3.4). Direct children suffice: every
+// resource's et is capped by its parent's when it is set.
+func (c *CSE) checkChildrenET(tx store.Tx, r *resource.Resource, et time.Time) error {
+	kids, err := tx.Children(r.RI, store.ChildQuery{})
+	if err != nil {
+		return err
+	}
+	for _, k := range kids {
+		if !c.expired(k) && (k.ET.IsZero() || k.ET.After(et)) {
+			return primitive.Errorf(primitive.RSCBadRequest, "attribute \"et\" (expirationTime) %s is earlier than that of the child %s", primitive.FormatTime(et), k.Path)
+		}
+	}
+	return nil
 }
 
 func (c *CSE) delete(ctx context.Context, req *primitive.Request, o *originator, tgt *target) (*primitive.Response, error) {
