@@ -201,23 +201,32 @@ func (c *CSE) createdResponse(req *primitive.Request, r *resource.Resource, requ
 	case primitive.RCNHierarchicalAddressAttrs:
 		resp.PC = map[string]any{"m2m:rce": map[string]any{resource.Key(r.Ty): r.Attrs, "uri": r.Path}}
 	case primitive.RCNModifiedAttributes:
-		resp.PC = modifiedAttributes(r, requested)
+		resp.PC = modifiedAttributes(r, nil, requested)
 	}
 	return resp
 }
 
-// modifiedAttributes returns the attributes the CSE set or changed beyond what
-// the request asked for (rcn 9).
-func modifiedAttributes(r *resource.Resource, requested map[string]any) map[string]any {
+// modifiedAttributes is the rcn=9 answer: the attributes the CSE set or
+// changed beyond what the request asked for, and those it removed as null.
+// before is the resource as it was ahead of an UPDATE (nil for a CREATE, where
+// everything the request did not give was set by the CSE).
+func modifiedAttributes(r *resource.Resource, before, requested map[string]any) map[string]any {
 	m := map[string]any{}
 	for k, v := range r.Attrs {
-		if rv, ok := requested[k]; !ok || !equalValue(rv, v) {
-			m[k] = v
+		if rv, ok := requested[k]; ok && equalValue(rv, v) {
+			continue // as the request asked
 		}
+		if ov, ok := before[k]; ok && equalValue(ov, v) {
+			continue // unchanged by this UPDATE
+		}
+		m[k] = v
 	}
-	for k, v := range requested {
-		if _, ok := r.Attrs[k]; !ok && v == nil {
-			m[k] = nil
+	for k := range before {
+		if _, still := r.Attrs[k]; still {
+			continue
+		}
+		if rv, asked := requested[k]; !asked || rv != nil {
+			m[k] = nil // removed by the CSE, not by the request
 		}
 	}
 	return map[string]any{resource.Key(r.Ty): m}

@@ -2,6 +2,7 @@ package cse
 
 import (
 	"context"
+	"maps"
 	"strconv"
 	"time"
 
@@ -41,11 +42,15 @@ func (c *CSE) update(ctx context.Context, req *primitive.Request, o *originator,
 	}
 	now := c.now()
 	var updated *resource.Resource
+	var before map[string]any
 	err = c.st.Update(ctx, func(tx store.Tx) error {
 		cur, err := tx.Get(r.RI)
 		if err != nil {
 			return storeErr(err, req.To)
 		}
+		// Attribute values are replaced, never changed in place, so a shallow
+		// copy keeps the old state for the rcn=9 answer.
+		before = maps.Clone(cur.Attrs)
 		if c.expired(cur) {
 			return primitive.Errorf(primitive.RSCNotFound, "%s not found (expired)", req.To)
 		}
@@ -113,7 +118,7 @@ func (c *CSE) update(ctx context.Context, req *primitive.Request, o *originator,
 	case primitive.RCNAbsent, primitive.RCNAttributes:
 		resp.PC = updated.Representation(nil)
 	case primitive.RCNModifiedAttributes:
-		resp.PC = modifiedAttributes(updated, b)
+		resp.PC = modifiedAttributes(updated, before, b)
 	}
 	return resp, nil
 }
