@@ -96,12 +96,12 @@ func (c *Config) validate() error {
 
 // CSE is the core.
 type CSE struct {
-	cfg   Config
-	st    store.Store
-	log   *slog.Logger
-	now   func() time.Time
-	base  *resource.Resource // the CSEBase as of start-up (it never changes through the API)
-	acps  *acpCache
+	cfg  Config
+	st   store.Store
+	log  *slog.Logger
+	now  func() time.Time
+	base *resource.Resource // the CSEBase as of start-up (it never changes through the API)
+	acps *acpCache
 }
 
 // New opens the core on st, creating the CSEBase on first start.
@@ -310,7 +310,10 @@ func (c *CSE) handle(ctx context.Context, req *primitive.Request) (*primitive.Re
 	}
 }
 
-// checkRCN enforces which result content each operation allows (TS-0001 Table 8.1.2-1).
+// checkRCN enforces which result content each operation allows (TS-0001
+// Table 8.1.2-1, protocol.md 1.5). rcn 7 (original resource) needs announced
+// resources and 10 (semantic content) semantic support, neither of which
+// onecse has: both are refused like any value the operation does not take.
 func checkRCN(req *primitive.Request) error {
 	if req.RCN == primitive.RCNAbsent {
 		return nil
@@ -331,7 +334,10 @@ func checkRCN(req *primitive.Request) error {
 	case primitive.OpUpdate:
 		ok = req.RCN == 0 || req.RCN == 1 || req.RCN == primitive.RCNModifiedAttributes
 	case primitive.OpDelete:
-		ok = req.RCN == 0 || req.RCN == 1
+		switch req.RCN {
+		case 0, 1, 4, 5, 6, 8:
+			ok = true
+		}
 	}
 	if !ok {
 		return primitive.Errorf(primitive.RSCBadRequest, "result content %d is not allowed for %s", req.RCN, req.Op)

@@ -149,6 +149,7 @@ func (c *CSE) delete(ctx context.Context, req *primitive.Request, o *originator,
 		return nil, primitive.Errorf(primitive.RSCOperationNotAllowed, "%s resources cannot be deleted", resource.Key(r.Ty))
 	}
 	var deleted *resource.Resource
+	var kids []*resource.Resource
 	err := c.st.Update(ctx, func(tx store.Tx) error {
 		cur, err := tx.Get(r.RI)
 		if err != nil {
@@ -173,6 +174,13 @@ func (c *CSE) delete(ctx context.Context, req *primitive.Request, o *originator,
 				}
 			}
 		}
+		switch req.RCN {
+		case primitive.RCNAttributesAndChildren, primitive.RCNAttributesAndChildRefs, primitive.RCNChildRefs, primitive.RCNChildResources:
+			// The answer describes the children that go with it.
+			if kids, _, err = c.children(tx, req, o, cur); err != nil {
+				return err
+			}
+		}
 		if err := c.deleteInTx(tx, cur); err != nil {
 			return storeErr(err, req.To)
 		}
@@ -187,8 +195,8 @@ func (c *CSE) delete(ctx context.Context, req *primitive.Request, o *originator,
 		c.log.Info("AE deregistered", "aei", deleted.RI, "rqi", req.RQI)
 	}
 	resp := &primitive.Response{RSC: primitive.RSCDeleted}
-	if req.RCN == primitive.RCNAttributes {
-		resp.PC = deleted.Representation(nil)
+	if req.RCN > primitive.RCNNothing {
+		resp.PC = childContent(deleted, nil, kids, req.RCN, req.DRT)
 	}
 	return resp, nil
 }
