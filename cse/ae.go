@@ -19,7 +19,10 @@ type AERegistration struct {
 }
 
 // assignStem picks the AE-ID-Stem for a registration from its From, for every
-// case of TS-0001 10.2.2.2 step 002 (registration-security.md 3.3).
+// case of TS-0001 10.2.2.2 step 002 (registration-security.md 3.3). It also
+// makes the From checks of TS-0004 7.3.2.1 for an AE CREATE: a CSE-ID or an
+// entity of another CSE → 4107 (onecse has no security associations yet), any
+// other form that is not a stem → 4000.
 func (c *CSE) assignStem(from string) (string, error) {
 	switch from {
 	case "", "C":
@@ -47,6 +50,24 @@ func (c *CSE) assignStem(from string) (string, error) {
 	return id, nil
 }
 
+// upToRelease3 reports whether rvi is Release 3 or older ("" is Release 1).
+func upToRelease3(rvi string) bool {
+	switch rvi {
+	case "", "1", "2", "2a", "3":
+		return true
+	}
+	return false
+}
+
+// checkAppID applies the App-ID rule of TS-0004 7.4.5.2.1 that depends on the
+// release: a lower-case 'r' was tolerated up to Release 3.
+func checkAppID(api, rvi string) error {
+	if api[0] == 'r' && !upToRelease3(rvi) {
+		return primitive.Errorf(primitive.RSCBadRequest, "attribute \"api\": App-ID %q starts with a lower-case 'r', which is only allowed up to Release 3", api)
+	}
+	return nil
+}
+
 // allowAE is the fallback registration policy: the stem must match one of
 // the configured patterns. A failure is 4126 APP_RULE_VALIDATION_FAILED
 // (TS-0004 7.3.2.7).
@@ -61,14 +82,11 @@ func (c *CSE) allowAE(reg AERegistration) error {
 
 // registerAE creates an <AE>: AE registration (TS-0001 10.2.2.2, TS-0004
 // 7.4.5.2.1). No access control policy is evaluated; the registration policy is.
-func (c *CSE) registerAE(ctx context.Context, req *primitive.Request, parent *resource.Resource, b map[string]any) (*primitive.Response, error) {
-	stem, err := c.assignStem(req.From)
-	if err != nil {
-		return nil, err
-	}
+// stem comes from assignStem, which create calls before anything else.
+func (c *CSE) registerAE(ctx context.Context, req *primitive.Request, parent *resource.Resource, stem string, b map[string]any) (*primitive.Response, error) {
 	api := b["api"].(string)
-	if api[0] == 'r' && req.RVI != "2a" && req.RVI != "3" && req.RVI != "" && req.RVI != "2" {
-		return nil, primitive.Errorf(primitive.RSCBadRequest, "App-ID %q: a lower-case 'r' is only allowed up to Release 3", api)
+	if err := checkAppID(api, req.RVI); err != nil {
+		return nil, err
 	}
 	reg := AERegistration{From: req.From, Stem: stem, AppID: api, CredentialID: req.Peer.CredentialID}
 	if err := c.allowAE(reg); err != nil {
@@ -81,7 +99,7 @@ func (c *CSE) registerAE(ctx context.Context, req *primitive.Request, parent *re
 	}
 	b["aei"] = stem
 	var created *resource.Resource
-	err = c.st.Update(ctx, func(tx store.Tx) error {
+	err := c.st.Update(ctx, func(tx store.Tx) error {
 		if old, err := tx.Get(stem); err == nil {
 			if !c.expired(old) {
 				return primitive.Errorf(primitive.RSCOriginatorHasAlreadyRegistered, "an AE with the AE-ID %q is already registered", stem)

@@ -38,6 +38,15 @@ func (c *CSE) create(ctx context.Context, req *primitive.Request, o *originator,
 	if tgt.virtual != "" || tgt.attr != "" {
 		return nil, primitive.Errorf(primitive.RSCOperationNotAllowed, "nothing can be created under %s", req.To)
 	}
+	var stem string
+	if req.Ty == resource.TyAE {
+		// From is checked before anything else (TS-0004 7.3.2.1; step 3 of
+		// protocol.md 1.12): a CSE-ID is 4107 whatever the content says.
+		var err error
+		if stem, err = c.assignStem(req.From); err != nil {
+			return nil, err
+		}
+	}
 	parent := tgt.res
 	t, ok := resource.Lookup(req.Ty)
 	if !ok {
@@ -64,7 +73,7 @@ func (c *CSE) create(ctx context.Context, req *primitive.Request, o *originator,
 		return nil, err
 	}
 	if req.Ty == resource.TyAE {
-		return c.registerAE(ctx, req, parent, b)
+		return c.registerAE(ctx, req, parent, stem, b)
 	}
 
 	now := c.now()

@@ -39,7 +39,8 @@ func init() {
 }
 
 // checkAppID: an App-ID starts with R (registered) or N (non-registered);
-// lower-case r was tolerated up to Release 3 (TS-0004 7.4.5.2.1).
+// lower-case r was tolerated up to Release 3 (TS-0004 7.4.5.2.1), which the
+// core checks against the request's release.
 func checkAppID(v any) error {
 	s := v.(string)
 	if len(s) < 2 || (s[0] != 'R' && s[0] != 'N' && s[0] != 'r') {
