@@ -42,6 +42,10 @@ type Config struct {
 	// service subscription applies: patterns ('*' wildcard) the requested AE-ID
 	// stem must match. Empty means C* and S*.
 	AllowedAEOriginators []string
+	// AEPolicy decides AE registrations beyond the core's own checks (service
+	// subscriptions, S-type AE-IDs on an MN or ASN); nil means
+	// AllowList(AllowedAEOriginators).
+	AEPolicy AEPolicy
 }
 
 // Defaults fills zero fields with the defaults of a stand-alone IN-CSE.
@@ -72,6 +76,9 @@ func (c *Config) Defaults() {
 	}
 	if len(c.AllowedAEOriginators) == 0 {
 		c.AllowedAEOriginators = []string{"C*", "S*"}
+	}
+	if c.AEPolicy == nil {
+		c.AEPolicy = AllowList(c.AllowedAEOriginators)
 	}
 }
 
@@ -218,6 +225,7 @@ func (c *CSE) ExpireNow(ctx context.Context) (int, error) {
 				return total, err
 			}
 			c.forget(r)
+			c.aeGone(ctx, r)
 			total++
 		}
 		if len(batch) < 256 {

@@ -193,6 +193,7 @@ func (c *CSE) delete(ctx context.Context, req *primitive.Request, o *originator,
 	c.forget(deleted)
 	if deleted.Ty == resource.TyAE {
 		c.log.Info("AE deregistered", "aei", deleted.RI, "rqi", req.RQI)
+		c.aeGone(ctx, deleted)
 	}
 	resp := &primitive.Response{RSC: primitive.RSCDeleted}
 	if req.RCN > primitive.RCNNothing {
