@@ -100,7 +100,12 @@ func (c *CSE) create(ctx context.Context, req *primitive.Request, o *originator,
 			enc, _ := b["enc"].(map[string]any)
 			b["nct"] = resource.DefaultNCT(enc)
 		}
-		b["cr"] = o.id // the creator receives the deletion notice and is checked at verification
+		// TS-0004 7.4.8.2.1 Recv-6.5: the subscriber becomes the creator when
+		// it asks for it or when a notification target is somebody else.
+		// (Resource.Creator keeps the subscriber in any case.)
+		if c.notifiesOthers(b["nu"], o.id) {
+			b["cr"] = o.id
+		}
 	}
 
 	var created *resource.Resource
@@ -165,6 +170,19 @@ func (c *CSE) create(ctx context.Context, req *primitive.Request, o *originator,
 		return nil, storeErr(err, "parent "+parent.Path)
 	}
 	return c.createdResponse(req, created, b), nil
+}
+
+// notifiesOthers reports whether a notificationURI list names a target other
+// than the originator id (in any of its address forms).
+func (c *CSE) notifiesOthers(nu any, id string) bool {
+	l, _ := nu.([]any)
+	for _, e := range l {
+		s, _ := e.(string)
+		if local, ok := c.localID(s); !ok || local != id {
+			return true
+		}
+	}
+	return false
 }
 
 // fill sets what the CSE assigns: ri, rn, pi, ct, lt, et, st.
