@@ -211,7 +211,9 @@ func (c *CSE) ExpireNow(ctx context.Context) (int, error) {
 			return total, err
 		}
 		for _, r := range batch {
+			gone := false
 			err := c.st.Update(ctx, func(tx store.Tx) error {
+				gone = false
 				cur, err := tx.Get(r.RI)
 				if err != nil {
 					return err
@@ -219,14 +221,20 @@ func (c *CSE) ExpireNow(ctx context.Context) (int, error) {
 				if cur.ET.IsZero() || cur.ET.After(c.now()) {
 					return nil // renewed meanwhile
 				}
-				return c.deleteInTx(tx, cur)
+				if err := c.deleteInTx(tx, cur); err != nil {
+					return err
+				}
+				gone = true
+				return nil
 			})
 			if err != nil && !errors.Is(err, store.ErrNotFound) {
 				return total, err
 			}
-			c.forget(r)
-			c.aeGone(ctx, r)
-			total++
+			if gone {
+				c.forget(r)
+				c.aeGone(ctx, r)
+				total++
+			}
 		}
 		if len(batch) < 256 {
 			return total, nil
