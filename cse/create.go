@@ -38,6 +38,15 @@ func (c *CSE) create(ctx context.Context, req *primitive.Request, o *originator,
 	if tgt.virtual != "" || tgt.attr != "" {
 		return nil, primitive.Errorf(primitive.RSCOperationNotAllowed, "nothing can be created under %s", req.To)
 	}
+	var stem string
+	if req.Ty == resource.TyAE {
+		// From is checked before anything else (TS-0004 7.3.2.1; step 3 of
+		// protocol.md 1.12): a CSE-ID is 4107 whatever the content says.
+		var err error
+		if stem, err = c.assignStem(req.From); err != nil {
+			return nil, err
+		}
+	}
 	parent := tgt.res
 	t, ok := resource.Lookup(req.Ty)
 	if !ok {
@@ -64,7 +73,7 @@ func (c *CSE) create(ctx context.Context, req *primitive.Request, o *originator,
 		return nil, err
 	}
 	if req.Ty == resource.TyAE {
-		return c.registerAE(ctx, req, parent, b)
+		return c.registerAE(ctx, req, parent, stem, b)
 	}
 
 	now := c.now()
@@ -83,7 +92,7 @@ func (c *CSE) create(ctx context.Context, req *primitive.Request, o *originator,
 	}
 	if req.Ty == resource.TyACP {
 		if pvs, _ := acp.ParseAttr("pvs", b["pvs"]); len(pvs) == 0 {
-			return nil, primitive.Errorf(primitive.RSCBadRequest, "selfPrivileges (pvs) must hold at least one rule")
+			return nil, primitive.Errorf(primitive.RSCBadRequest, "attribute \"pvs\" (selfPrivileges) must hold at least one rule (TS-0004 7.4.2.2.1)")
 		}
 	}
 	if req.Ty == resource.TySubscription {
@@ -91,7 +100,12 @@ func (c *CSE) create(ctx context.Context, req *primitive.Request, o *originator,
 			enc, _ := b["enc"].(map[string]any)
 			b["nct"] = resource.DefaultNCT(enc)
 		}
-		b["cr"] = o.id // the creator receives the deletion notice and is checked at verification
+		// TS-0004 7.4.8.2.1 Recv-6.5: the subscriber becomes the creator when
+		// it asks for it or when a notification target is somebody else.
+		// (Resource.Creator keeps the subscriber in any case.)
+		if c.notifiesOthers(b["nu"], o.id) {
+			b["cr"] = o.id
+		}
 	}
 
 	var created *resource.Resource
@@ -158,6 +172,19 @@ func (c *CSE) create(ctx context.Context, req *primitive.Request, o *originator,
 	return c.createdResponse(req, created, b), nil
 }
 
+// notifiesOthers reports whether a notificationURI list names a target other
+// than the originator id (in any of its address forms).
+func (c *CSE) notifiesOthers(nu any, id string) bool {
+	l, _ := nu.([]any)
+	for _, e := range l {
+		s, _ := e.(string)
+		if local, ok := c.localID(s); !ok || local != id {
+			return true
+		}
+	}
+	return false
+}
+
 // fill sets what the CSE assigns: ri, rn, pi, ct, lt, et, st.
 func (c *CSE) fill(r *resource.Resource, parent *resource.Resource, now time.Time) error {
 	if r.RI == "" {
@@ -201,23 +228,32 @@ func (c *CSE) createdResponse(req *primitive.Request, r *resource.Resource, requ
 	case primitive.RCNHierarchicalAddressAttrs:
 		resp.PC = map[string]any{"m2m:rce": map[string]any{resource.Key(r.Ty): r.Attrs, "uri": r.Path}}
 	case primitive.RCNModifiedAttributes:
-		resp.PC = modifiedAttributes(r, requested)
+		resp.PC = modifiedAttributes(r, nil, requested)
 	}
 	return resp
 }
 
-// modifiedAttributes returns the attributes the CSE set or changed beyond what
-// the request asked for (rcn 9).
-func modifiedAttributes(r *resource.Resource, requested map[string]any) map[string]any {
+// modifiedAttributes is the rcn=9 answer: the attributes the CSE set or
+// changed beyond what the request asked for, and those it removed as null.
+// before is the resource as it was ahead of an UPDATE (nil for a CREATE, where
+// everything the request did not give was set by the CSE).
+func modifiedAttributes(r *resource.Resource, before, requested map[string]any) map[string]any {
 	m := map[string]any{}
 	for k, v := range r.Attrs {
-		if rv, ok := requested[k]; !ok || !equalValue(rv, v) {
-			m[k] = v
+		if rv, ok := requested[k]; ok && equalValue(rv, v) {
+			continue // as the request asked
 		}
+		if ov, ok := before[k]; ok && equalValue(ov, v) {
+			continue // unchanged by this UPDATE
+		}
+		m[k] = v
 	}
-	for k, v := range requested {
-		if _, ok := r.Attrs[k]; !ok && v == nil {
-			m[k] = nil
+	for k := range before {
+		if _, still := r.Attrs[k]; still {
+			continue
+		}
+		if rv, asked := requested[k]; !asked || rv != nil {
+			m[k] = nil // removed by the CSE, not by the request
 		}
 	}
 	return map[string]any{resource.Key(r.Ty): m}

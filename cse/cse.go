@@ -42,6 +42,10 @@ type Config struct {
 	// service subscription applies: patterns ('*' wildcard) the requested AE-ID
 	// stem must match. Empty means C* and S*.
 	AllowedAEOriginators []string
+	// AEPolicy decides AE registrations beyond the core's own checks (service
+	// subscriptions, S-type AE-IDs on an MN or ASN); nil means
+	// AllowList(AllowedAEOriginators).
+	AEPolicy AEPolicy
 }
 
 // Defaults fills zero fields with the defaults of a stand-alone IN-CSE.
@@ -72,6 +76,9 @@ func (c *Config) Defaults() {
 	}
 	if len(c.AllowedAEOriginators) == 0 {
 		c.AllowedAEOriginators = []string{"C*", "S*"}
+	}
+	if c.AEPolicy == nil {
+		c.AEPolicy = AllowList(c.AllowedAEOriginators)
 	}
 }
 
@@ -204,7 +211,9 @@ func (c *CSE) ExpireNow(ctx context.Context) (int, error) {
 			return total, err
 		}
 		for _, r := range batch {
+			gone := false
 			err := c.st.Update(ctx, func(tx store.Tx) error {
+				gone = false
 				cur, err := tx.Get(r.RI)
 				if err != nil {
 					return err
@@ -212,13 +221,20 @@ func (c *CSE) ExpireNow(ctx context.Context) (int, error) {
 				if cur.ET.IsZero() || cur.ET.After(c.now()) {
 					return nil // renewed meanwhile
 				}
-				return c.deleteInTx(tx, cur)
+				if err := c.deleteInTx(tx, cur); err != nil {
+					return err
+				}
+				gone = true
+				return nil
 			})
 			if err != nil && !errors.Is(err, store.ErrNotFound) {
 				return total, err
 			}
-			c.forget(r)
-			total++
+			if gone {
+				c.forget(r)
+				c.aeGone(ctx, r)
+				total++
+			}
 		}
 		if len(batch) < 256 {
 			return total, nil
@@ -310,7 +326,10 @@ func (c *CSE) handle(ctx context.Context, req *primitive.Request) (*primitive.Re
 	}
 }
 
-// checkRCN enforces which result content each operation allows (TS-0001 Table 8.1.2-1).
+// checkRCN enforces which result content each operation allows (TS-0001
+// Table 8.1.2-1, protocol.md 1.5). rcn 7 (original resource) needs announced
+// resources and 10 (semantic content) semantic support, neither of which
+// onecse has: both are refused like any value the operation does not take.
 func checkRCN(req *primitive.Request) error {
 	if req.RCN == primitive.RCNAbsent {
 		return nil
@@ -331,7 +350,10 @@ func checkRCN(req *primitive.Request) error {
 	case primitive.OpUpdate:
 		ok = req.RCN == 0 || req.RCN == 1 || req.RCN == primitive.RCNModifiedAttributes
 	case primitive.OpDelete:
-		ok = req.RCN == 0 || req.RCN == 1
+		switch req.RCN {
+		case 0, 1, 4, 5, 6, 8:
+			ok = true
+		}
 	}
 	if !ok {
 		return primitive.Errorf(primitive.RSCBadRequest, "result content %d is not allowed for %s", req.RCN, req.Op)

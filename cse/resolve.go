@@ -122,7 +122,7 @@ func (c *CSE) expiry(requested any, parent *resource.Resource, now time.Time) (t
 	if s, ok := requested.(string); ok {
 		t, _ := primitive.ParseTime(s)
 		if !t.After(now) {
-			return time.Time{}, primitive.Errorf(primitive.RSCBadRequest, "expirationTime %s is in the past", s)
+			return time.Time{}, primitive.Errorf(primitive.RSCBadRequest, "attribute \"et\" (expirationTime) %s is in the past", s)
 		}
 		et = t
 	}

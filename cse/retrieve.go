@@ -104,34 +104,39 @@ func (c *CSE) retrieve(ctx context.Context, req *primitive.Request, o *originato
 		if partial {
 			resp.CNST = 1
 		}
-		drt := req.DRT
-		switch rcn {
-		case primitive.RCNAttributesAndChildren, primitive.RCNChildResources:
-			var m map[string]any
-			if rcn == primitive.RCNAttributesAndChildren {
-				m = copyAttrs(r.Representation(names)[resource.Key(r.Ty)])
-			} else {
-				m = map[string]any{}
-			}
-			for _, k := range kids {
-				key := resource.Key(k.Ty)
-				l, _ := m[key].([]any)
-				m[key] = append(l, k.Attrs)
-			}
-			resp.PC = map[string]any{resource.Key(r.Ty): m}
-		case primitive.RCNAttributesAndChildRefs:
-			m := copyAttrs(r.Representation(names)[resource.Key(r.Ty)])
-			m["ch"] = childRefs(kids, drt)
-			resp.PC = map[string]any{resource.Key(r.Ty): m}
-		case primitive.RCNChildRefs:
-			resp.PC = map[string]any{"m2m:rrl": map[string]any{"rrf": childRefs(kids, drt)}}
-		}
+		resp.PC = childContent(r, names, kids, rcn, req.DRT)
 		return nil
 	})
 	if err != nil {
 		return nil, storeErr(err, req.To)
 	}
 	return resp, nil
+}
+
+// childContent renders r with its children as result content rcn 4, 5, 6 or
+// 8 (protocol.md 1.5); names limits r's own attributes when non-nil.
+func childContent(r *resource.Resource, names []string, kids []*resource.Resource, rcn, drt int) map[string]any {
+	key := resource.Key(r.Ty)
+	switch rcn {
+	case primitive.RCNAttributesAndChildren, primitive.RCNChildResources:
+		m := map[string]any{}
+		if rcn == primitive.RCNAttributesAndChildren {
+			m = copyAttrs(r.Representation(names)[key])
+		}
+		for _, k := range kids {
+			kk := resource.Key(k.Ty)
+			l, _ := m[kk].([]any)
+			m[kk] = append(l, k.Attrs)
+		}
+		return map[string]any{key: m}
+	case primitive.RCNAttributesAndChildRefs:
+		m := copyAttrs(r.Representation(names)[key])
+		m["ch"] = childRefs(kids, drt)
+		return map[string]any{key: m}
+	case primitive.RCNChildRefs:
+		return map[string]any{"m2m:rrl": map[string]any{"rrf": childRefs(kids, drt)}}
+	}
+	return r.Representation(names)
 }
 
 func copyAttrs(v any) map[string]any {

@@ -2,6 +2,7 @@ package cse
 
 import (
 	"context"
+	"maps"
 	"strconv"
 	"time"
 
@@ -35,17 +36,21 @@ func (c *CSE) update(ctx context.Context, req *primitive.Request, o *originator,
 	if r.Ty == resource.TyACP {
 		if v, ok := b["pvs"]; ok {
 			if pvs, _ := acp.ParseAttr("pvs", v); len(pvs) == 0 {
-				return nil, primitive.Errorf(primitive.RSCBadRequest, "selfPrivileges (pvs) must keep at least one rule")
+				return nil, primitive.Errorf(primitive.RSCBadRequest, "attribute \"pvs\" (selfPrivileges) must keep at least one rule (TS-0004 7.4.2.2.3)")
 			}
 		}
 	}
 	now := c.now()
 	var updated *resource.Resource
+	var before map[string]any
 	err = c.st.Update(ctx, func(tx store.Tx) error {
 		cur, err := tx.Get(r.RI)
 		if err != nil {
 			return storeErr(err, req.To)
 		}
+		// Attribute values are replaced, never changed in place, so a shallow
+		// copy keeps the old state for the rcn=9 answer.
+		before = maps.Clone(cur.Attrs)
 		if c.expired(cur) {
 			return primitive.Errorf(primitive.RSCNotFound, "%s not found (expired)", req.To)
 		}
@@ -82,6 +87,11 @@ func (c *CSE) update(ctx context.Context, req *primitive.Request, o *originator,
 			if err != nil {
 				return err
 			}
+			if v != nil && (cur.ET.IsZero() || et.Before(cur.ET)) {
+				if err := c.checkChildrenET(tx, cur, et); err != nil {
+					return err
+				}
+			}
 			cur.ET = et
 			cur.SetTime("et", et)
 		}
@@ -116,9 +126,25 @@ func (c *CSE) update(ctx context.Context, req *primitive.Request, o *originator,
 	case primitive.RCNAbsent, primitive.RCNAttributes:
 		resp.PC = updated.Representation(nil)
 	case primitive.RCNModifiedAttributes:
-		resp.PC = modifiedAttributes(updated, b)
+		resp.PC = modifiedAttributes(updated, before, b)
 	}
 	return resp, nil
+}
+
+// checkChildrenET refuses to shorten the expirationTime of r to et when a
+// child would outlive it (TS-0004 7.3.3.4). Direct children suffice: every
+// resource's et is capped by its parent's when it is set.
+func (c *CSE) checkChildrenET(tx store.Tx, r *resource.Resource, et time.Time) error {
+	kids, err := tx.Children(r.RI, store.ChildQuery{})
+	if err != nil {
+		return err
+	}
+	for _, k := range kids {
+		if !c.expired(k) && (k.ET.IsZero() || k.ET.After(et)) {
+			return primitive.Errorf(primitive.RSCBadRequest, "attribute \"et\" (expirationTime) %s is earlier than that of the child %s", primitive.FormatTime(et), k.Path)
+		}
+	}
+	return nil
 }
 
 func (c *CSE) delete(ctx context.Context, req *primitive.Request, o *originator, tgt *target) (*primitive.Response, error) {
@@ -131,6 +157,7 @@ func (c *CSE) delete(ctx context.Context, req *primitive.Request, o *originator,
 		return nil, primitive.Errorf(primitive.RSCOperationNotAllowed, "%s resources cannot be deleted", resource.Key(r.Ty))
 	}
 	var deleted *resource.Resource
+	var kids []*resource.Resource
 	err := c.st.Update(ctx, func(tx store.Tx) error {
 		cur, err := tx.Get(r.RI)
 		if err != nil {
@@ -155,6 +182,13 @@ func (c *CSE) delete(ctx context.Context, req *primitive.Request, o *originator,
 				}
 			}
 		}
+		switch req.RCN {
+		case primitive.RCNAttributesAndChildren, primitive.RCNAttributesAndChildRefs, primitive.RCNChildRefs, primitive.RCNChildResources:
+			// The answer describes the children that go with it.
+			if kids, _, err = c.children(tx, req, o, cur); err != nil {
+				return err
+			}
+		}
 		if err := c.deleteInTx(tx, cur); err != nil {
 			return storeErr(err, req.To)
 		}
@@ -167,10 +201,11 @@ func (c *CSE) delete(ctx context.Context, req *primitive.Request, o *originator,
 	c.forget(deleted)
 	if deleted.Ty == resource.TyAE {
 		c.log.Info("AE deregistered", "aei", deleted.RI, "rqi", req.RQI)
+		c.aeGone(ctx, deleted)
 	}
 	resp := &primitive.Response{RSC: primitive.RSCDeleted}
-	if req.RCN == primitive.RCNAttributes {
-		resp.PC = deleted.Representation(nil)
+	if req.RCN > primitive.RCNNothing {
+		resp.PC = childContent(deleted, nil, kids, req.RCN, req.DRT)
 	}
 	return resp, nil
 }

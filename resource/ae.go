@@ -20,12 +20,13 @@ func init() {
 			{SN: "csz", Kind: KStrList, Create: O, Update: O, Check: checkCSZ},
 			{SN: "esi", Kind: KObject, Create: O, Update: O},
 			{SN: "mei", Kind: KString, Create: O, Update: O},
-			{SN: "srv", Kind: KStrList, Create: M, Update: O, NonEmpty: true, Check: checkSRV},
+			// Multiplicity 1 (L) (TS-0001 Table 9.6.5-2): an UPDATE may not remove it.
+			{SN: "srv", Kind: KStrList, Create: M, Update: O, NonEmpty: true, Single: true, Check: checkSRV},
 			{SN: "regs", Kind: KInt, Create: O, Update: O, Enum: []int64{1, 2}},
 			{SN: "trps", Kind: KBool, Create: O, Update: O},
 			{SN: "scp", Kind: KStrList, Create: O, Update: O},
 			{SN: "tren", Kind: KBool, Create: O, Update: O},
-			{SN: "ape", Kind: KAnyList, Create: O, Update: O},
+			{SN: "ape", Kind: KAnyList, Create: O, Update: O, Check: listOfObjects("m2m:activityPattern")},
 			{SN: "tri", Kind: KInt, Create: O, Update: O, Min: 0, Max: 65535},
 			{SN: "trn", Kind: KInt, Create: O, Update: O, Min: 0, Max: 1<<32 - 1},
 			{SN: "or", Kind: KString, Create: O, Update: O},
@@ -38,7 +39,8 @@ func init() {
 }
 
 // checkAppID: an App-ID starts with R (registered) or N (non-registered);
-// lower-case r was tolerated up to Release 3 (TS-0004 7.4.5.2.1).
+// lower-case r was tolerated up to Release 3 (TS-0004 7.4.5.2.1), which the
+// core checks against the request's release.
 func checkAppID(v any) error {
 	s := v.(string)
 	if len(s) < 2 || (s[0] != 'R' && s[0] != 'N' && s[0] != 'r') {

@@ -53,3 +53,16 @@ func withACPI() []*Attr {
 }
 
 func creator() *Attr { return &Attr{SN: "cr", Kind: KString, Create: O, Update: NP} }
+
+// listOfObjects checks that every entry of a list is an object (a complex
+// type such as m2m:activityPattern); the members are not interpreted.
+func listOfObjects(what string) func(v any) error {
+	return func(v any) error {
+		for i, e := range v.([]any) {
+			if _, ok := e.(map[string]any); !ok {
+				return fmt.Errorf("entry %d must be an object (%s), not %s", i, what, typeName(e))
+			}
+		}
+		return nil
+	}
+}

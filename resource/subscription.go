@@ -26,7 +26,9 @@ func init() {
 			{SN: "pn", Kind: KInt, Create: O, Update: O, Enum: []int64{1, 2}},
 			{SN: "nsp", Kind: KInt, Create: O, Update: O, Min: 1},
 			{SN: "ln", Kind: KBool, Create: O, Update: O},
-			{SN: "nct", Kind: KInt, Create: O, Update: O, Enum: []int64{1, 2, 3, 4, 5}},
+			// Multiplicity 1 (TS-0001 Table 9.6.8-2): the CSE sets a default when it
+			// is absent, and an UPDATE may not remove it.
+			{SN: "nct", Kind: KInt, Create: O, Update: O, Single: true, Enum: []int64{1, 2, 3, 4, 5}},
 			{SN: "nec", Kind: KInt, Create: O, Update: O, Min: 0},
 			{SN: "su", Kind: KString, Create: O, Update: NP},
 			{SN: "acrs", Kind: KStrList, Create: O, Update: O},
