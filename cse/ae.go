@@ -104,6 +104,11 @@ func (c *CSE) assignStem(from string) (string, error) {
 	if !primitive.IsAEStem(id) {
 		return "", primitive.Errorf(primitive.RSCBadRequest, "originator %q is not an AE-ID-Stem (C…, S…) nor empty", from)
 	}
+	if id == c.cfg.Admin {
+		// The admin originator is not an AE: registering it would give some
+		// application an AE-ID that every request already treats as the admin.
+		return "", primitive.Errorf(primitive.RSCOriginatorHasAlreadyRegistered, "the AE-ID %q is reserved for the CSE's administrator", id)
+	}
 	return id, nil
 }
 

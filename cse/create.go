@@ -48,11 +48,37 @@ func (c *CSE) create(ctx context.Context, req *primitive.Request, o *originator,
 		}
 	}
 	parent := tgt.res
+	if req.Ty < 1 || (req.Ty > 66 && (req.Ty < 10001 || req.Ty > 10066)) {
+		return nil, primitive.Errorf(primitive.RSCBadRequest, "%d is not a resource type", req.Ty)
+	}
+	if t, ok := resource.Lookup(req.Ty); ok && !t.Creatable {
+		// Refused whoever asks (see update).
+		return nil, primitive.Errorf(primitive.RSCOperationNotAllowed, "%s resources cannot be created through the API", t.Key)
+	}
+	// AE registration (an <AE> under the <CSEBase>) is decided by the
+	// registration policy, not by access control (TS-0004 7.4.5.2.1).
+	if registration := req.Ty == resource.TyAE && parent.Ty == resource.TyCSEBase; !registration {
+		// Authorization comes before the checks of the content (TS-0004 7.2.2.2;
+		// protocol.md 1.12 steps 8 and 9), so an originator without the right
+		// learns nothing about what the CSE would accept. It is decided once,
+		// here, and not again in the writer's transaction: a policy changed in
+		// between orders after this request.
+		err := c.st.View(ctx, func(tx store.Tx) error {
+			if err := c.authorize(tx, req, o, accessCheck{op: acp.OpCreate, target: parent, childType: req.Ty}); err != nil {
+				return err
+			}
+			if req.Ty == resource.TySubscription {
+				// Subscribing needs the right to read what is subscribed to (TS-0004 7.4.8.2.1).
+				return c.authorize(tx, req, o, accessCheck{op: acp.OpRetrieve, target: parent})
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, storeErr(err, "parent "+parent.Path)
+		}
+	}
 	t, ok := resource.Lookup(req.Ty)
 	if !ok {
-		if req.Ty < 1 || (req.Ty > 66 && (req.Ty < 10001 || req.Ty > 10066)) {
-			return nil, primitive.Errorf(primitive.RSCBadRequest, "%d is not a resource type", req.Ty)
-		}
 		return nil, primitive.Errorf(primitive.RSCNotImplemented, "resource type %d is not supported by this CSE", req.Ty)
 	}
 	if !t.Creatable {
@@ -118,15 +144,6 @@ func (c *CSE) create(ctx context.Context, req *primitive.Request, o *originator,
 		}
 		if c.expired(p) {
 			return primitive.Errorf(primitive.RSCNotFound, "parent %s not found (expired)", parent.Path)
-		}
-		if err := c.authorize(tx, req, o, accessCheck{op: acp.OpCreate, target: p, childType: req.Ty}); err != nil {
-			return err
-		}
-		if req.Ty == resource.TySubscription {
-			// Subscribing needs the right to read what is subscribed to (TS-0004 7.4.8.2.1).
-			if err := c.authorize(tx, req, o, accessCheck{op: acp.OpRetrieve, target: p}); err != nil {
-				return err
-			}
 		}
 		if err := c.checkACPIRefs(tx, b); err != nil {
 			return err

@@ -23,8 +23,18 @@ func (c *CSE) update(ctx context.Context, req *primitive.Request, o *originator,
 	}
 	r := tgt.res
 	t, _ := resource.Lookup(r.Ty)
+	// An operation the type never allows is refused whoever asks: that is
+	// public knowledge, not a privilege.
 	if t == nil || !t.Updatable {
 		return nil, primitive.Errorf(primitive.RSCOperationNotAllowed, "%s resources cannot be updated", resource.Key(r.Ty))
+	}
+	// Authorization before the content checks (TS-0004 7.2.2.2), decided once
+	// here rather than in the writer's transaction (see create).
+	err := c.st.View(ctx, func(tx store.Tx) error {
+		return c.authorizeUpdate(tx, req, o, r, t)
+	})
+	if err != nil {
+		return nil, storeErr(err, req.To)
 	}
 	b, err := body(req, t)
 	if err != nil {
@@ -53,20 +63,6 @@ func (c *CSE) update(ctx context.Context, req *primitive.Request, o *originator,
 		before = maps.Clone(cur.Attrs)
 		if c.expired(cur) {
 			return primitive.Errorf(primitive.RSCNotFound, "%s not found (expired)", req.To)
-		}
-		// Changing acpi is governed by the selfPrivileges of the policies that
-		// apply now (TS-0001 9.6.1.3.2); any other attribute by privileges.
-		if _, ok := b["acpi"]; ok && cur.Ty != resource.TyACP && len(cur.Strings("acpi")) > 0 {
-			if err := c.authorize(tx, req, o, accessCheck{op: acp.OpUpdate, target: cur, selfPrivileges: true}); err != nil {
-				return err
-			}
-			if len(b) > 1 {
-				if err := c.authorize(tx, req, o, accessCheck{op: acp.OpUpdate, target: cur}); err != nil {
-					return err
-				}
-			}
-		} else if err := c.authorize(tx, req, o, accessCheck{op: acp.OpUpdate, target: cur}); err != nil {
-			return err
 		}
 		if err := c.checkACPIRefs(tx, b); err != nil {
 			return err
@@ -145,6 +141,22 @@ func (c *CSE) checkChildrenET(tx store.Tx, r *resource.Resource, et time.Time) e
 		}
 	}
 	return nil
+}
+
+// authorizeUpdate decides an UPDATE of r. Changing acpi is governed by the
+// selfPrivileges of the policies that apply now (TS-0001 9.6.1.3.2); any
+// other attribute by their privileges; an UPDATE of both needs both.
+func (c *CSE) authorizeUpdate(tx store.Tx, req *primitive.Request, o *originator, r *resource.Resource, t *resource.Type) error {
+	attrs, _ := req.Content[t.Key].(map[string]any)
+	if _, ok := attrs["acpi"]; ok && r.Ty != resource.TyACP && len(r.Strings("acpi")) > 0 {
+		if err := c.authorize(tx, req, o, accessCheck{op: acp.OpUpdate, target: r, selfPrivileges: true}); err != nil {
+			return err
+		}
+		if len(attrs) == 1 {
+			return nil
+		}
+	}
+	return c.authorize(tx, req, o, accessCheck{op: acp.OpUpdate, target: r})
 }
 
 func (c *CSE) delete(ctx context.Context, req *primitive.Request, o *originator, tgt *target) (*primitive.Response, error) {

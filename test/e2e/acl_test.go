@@ -873,3 +873,26 @@ func TestACLOriginatorLookalikes(t *testing.T) {
 	c.Do(testcse.Req{Method: "GET", Path: "/cse-in/owner/cnt", From: "Cabc/x"}).Must(t, 4000)
 	c.Do(testcse.Req{Method: "GET", Path: "/cse-in/owner/cnt", From: "Cnobody"}).Must(t, 4106)
 }
+
+// TestACLBeforeContentChecks: authorization comes before the checks of the
+// content (TS-0004 7.2.2.2), so an originator without the right gets 4103 for
+// a malformed request too, and learns nothing about what would be accepted.
+func TestACLBeforeContentChecks(t *testing.T) {
+	c := testcse.Start(t, nil)
+	owner := c.RegisterAE("owner")
+	other := c.RegisterAE("other")
+	c.Create(owner, "/cse-in/owner", 3, "m2m:cnt", map[string]any{"rn": "box"})
+	for _, r := range []testcse.Req{
+		{Method: "POST", Path: "/cse-in/owner/box", From: other, Ty: 3, Body: map[string]any{"m2m:cnt": map[string]any{"nosuch": 1}}},
+		{Method: "POST", Path: "/cse-in/owner/box", From: other, Ty: 4, Body: map[string]any{"m2m:cnt": map[string]any{"rn": "wrongkey"}}},
+		{Method: "POST", Path: "/cse-in/owner/box", From: other, Ty: 2, Body: map[string]any{"m2m:ae": map[string]any{"api": "Nx", "rr": true, "srv": []string{"3"}}}},
+		{Method: "POST", Path: "/cse-in/owner/box", From: other, Ty: 9, Body: map[string]any{"m2m:grp": map[string]any{}}},
+		{Method: "PUT", Path: "/cse-in/owner/box", From: other, Body: map[string]any{"m2m:cnt": map[string]any{"cni": 5}}},
+		{Method: "PUT", Path: "/cse-in/owner/box", From: other, Body: map[string]any{"m2m:cin": map[string]any{}}},
+	} {
+		aclDenied(t, c, r, "/cse-in/owner/box")
+	}
+	// With the right, the same requests get their content errors.
+	c.Do(testcse.Req{Method: "POST", Path: "/cse-in/owner/box", From: owner, Ty: 3, Body: map[string]any{"m2m:cnt": map[string]any{"nosuch": 1}}}).Must(t, 4000)
+	c.Do(testcse.Req{Method: "PUT", Path: "/cse-in/owner/box", From: owner, Body: map[string]any{"m2m:cnt": map[string]any{"cni": 5}}}).Must(t, 4000)
+}

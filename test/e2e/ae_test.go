@@ -136,14 +136,17 @@ func TestAERegistrationRefused(t *testing.T) {
 }
 
 // TestAERegistrationPlace: an <AE> only under the <CSEBase> (4108 elsewhere).
+// Elsewhere it is an ordinary CREATE, so access control decides first: an
+// originator without the CREATE right gets 4103 (TS-0004 7.2.2.2), the owner
+// of the parent 4108.
 func TestAERegistrationPlace(t *testing.T) {
 	c := testcse.Start(t, nil)
 	aei := c.RegisterAE("ae")
 	c.Create(aei, "/cse-in/ae", 3, "m2m:cnt", map[string]any{"rn": "c"})
 	for _, p := range []string{"/cse-in/ae", "/cse-in/ae/c"} {
-		for _, from := range []string{"C", "Cnew", aei} {
+		for from, rsc := range map[string]int{"C": 4103, "Cnew": 4103, aei: 4108} {
 			before := snap(t, c, p)
-			c.Do(testcse.Req{Method: "POST", Path: p, From: from, Ty: 2, Body: aeBody("x", nil)}).Must(t, 4108)
+			c.Do(testcse.Req{Method: "POST", Path: p, From: from, Ty: 2, Body: aeBody("x", nil)}).Must(t, rsc)
 			before.mustEqual(t, c, p)
 		}
 	}
@@ -278,4 +281,16 @@ func TestRegistrationRace(t *testing.T) {
 	if count[2001] != 1 || count[4105] != n-1 {
 		t.Fatalf("creations answered %v", count)
 	}
+}
+
+// TestAERegistrationAdminReserved: nobody can register the admin originator's
+// ID as an AE-ID.
+func TestAERegistrationAdminReserved(t *testing.T) {
+	c := testcse.Start(t, nil)
+	before := snap(t, c, "/cse-in")
+	for _, from := range []string{"CAdmin", "/id-in/CAdmin"} {
+		c.Do(testcse.Req{Method: "POST", Path: "/cse-in", From: from, Ty: 2, Body: aeBody("adm", nil)}).Must(t, 4117)
+	}
+	before.mustEqual(t, c, "/cse-in")
+	c.Do(testcse.Req{Method: "GET", Path: "/cse-in/adm", From: "CAdmin"}).Must(t, 4004)
 }
