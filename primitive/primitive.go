@@ -38,19 +38,19 @@ func (o Operation) String() string {
 
 // Result content values (m2m:resultContent, TS-0004 6.3.4.2.7).
 const (
-	RCNNothing                      = 0
-	RCNAttributes                   = 1
-	RCNHierarchicalAddress          = 2
-	RCNHierarchicalAddressAttrs     = 3
-	RCNAttributesAndChildren        = 4
-	RCNAttributesAndChildRefs       = 5
-	RCNChildRefs                    = 6
-	RCNOriginalResource             = 7
-	RCNChildResources               = 8
-	RCNModifiedAttributes           = 9
-	RCNSemanticContent              = 10
-	RCNDiscoveryResultReferences    = 11
-	RCNAbsent                       = -1
+	RCNNothing                   = 0
+	RCNAttributes                = 1
+	RCNHierarchicalAddress       = 2
+	RCNHierarchicalAddressAttrs  = 3
+	RCNAttributesAndChildren     = 4
+	RCNAttributesAndChildRefs    = 5
+	RCNChildRefs                 = 6
+	RCNOriginalResource          = 7
+	RCNChildResources            = 8
+	RCNModifiedAttributes        = 9
+	RCNSemanticContent           = 10
+	RCNDiscoveryResultReferences = 11
+	RCNAbsent                    = -1
 )
 
 // Response type values (m2m:responseType).
@@ -121,6 +121,9 @@ type Response struct {
 	To   string
 	From string
 	OT   string
+	RSET time.Time // zero when absent
+	EC   int       // 0 when absent
+	VSI  string
 	CNST int
 	CNOT int
 	// Location is the structured address of a created resource (for HTTP
