@@ -128,7 +128,9 @@ func TestDecodeMapsEveryHeader(t *testing.T) {
 
 func TestDecodeErrors(t *testing.T) {
 	b := New(nil, Options{MaxBody: 100})
-	base := func() map[string]string { return map[string]string{"X-M2M-Origin": "C1", "X-M2M-RI": "1", "X-M2M-RVI": "3"} }
+	base := func() map[string]string {
+		return map[string]string{"X-M2M-Origin": "C1", "X-M2M-RI": "1", "X-M2M-RVI": "3"}
+	}
 	with := func(k, v string) map[string]string { h := base(); h[k] = v; return h }
 	for _, tc := range []struct {
 		name, method, target string

@@ -61,7 +61,9 @@ func rscTable(t *testing.T) map[int]int {
 }
 
 // fixedCore answers every request with one response.
-type fixedCore struct{ resp func(*primitive.Request) *primitive.Response }
+type fixedCore struct {
+	resp func(*primitive.Request) *primitive.Response
+}
 
 func (f fixedCore) Handle(_ context.Context, req *primitive.Request) *primitive.Response {
 	r := f.resp(req)
