@@ -612,6 +612,13 @@ func TestQueryParameters(t *testing.T) {
 		{"fu=1&ty=3&crb=" + mid, p("room1", "room2")},
 		{"fu=1&ty=3&cra=" + mid, nil},
 		{"fu=1&lvl=1", p("room1", "room2")},
+		{"fu=1&ty=3&stb=3", p("room1")},
+		{"fu=1&ty=3&sts=3", p("room2")},
+		{"fu=1&ty=4&ms=" + mid, p("room1/i0", "room1/i1", "room1/i2", "room2/j0")},
+		{"fu=1&ty=4&us=" + mid, nil},
+		{"fu=1&us=" + mid, p("room1", "room2")},
+		{"fu=1&ty=3&exb=20990101T000000", p("room1", "room2")},
+		{"fu=1&ty=3&exa=20990101T000000", nil},
 		{"fu=1&ty=4&lbl=nothing", nil},
 	} {
 		if got := uril(tc.query); !slices.Equal(got, tc.want) {
@@ -627,6 +634,11 @@ func TestQueryParameters(t *testing.T) {
 	r = c.Do(testcse.Req{Method: "GET", Path: "/cse-in/q?fu=1&ty=4&lim=2", From: aei}).Must(t, 2000)
 	if l, _ := r.JSON["m2m:uril"].([]any); len(l) != 2 || r.Header.Get("X-M2M-CTS") != "1" {
 		t.Errorf("lim=2: %s, X-M2M-CTS %q", r.Body, r.Header.Get("X-M2M-CTS"))
+	}
+	// ofst: the first match skipped.
+	r = c.Do(testcse.Req{Method: "GET", Path: "/cse-in/q?fu=1&ty=3&ofst=2", From: aei}).Must(t, 2000)
+	if l, _ := r.JSON["m2m:uril"].([]any); len(l) != 1 {
+		t.Errorf("ofst=2: %s", r.Body)
 	}
 	// drt=2: unstructured IDs.
 	r = c.Do(testcse.Req{Method: "GET", Path: "/cse-in/q?fu=1&ty=3&drt=2", From: aei}).Must(t, 2000)
