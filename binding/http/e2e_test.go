@@ -616,7 +616,6 @@ func TestQueryParameters(t *testing.T) {
 		{"fu=1&ty=3&sts=3", p("room2")},
 		{"fu=1&ty=4&ms=" + mid, p("room1/i0", "room1/i1", "room1/i2", "room2/j0")},
 		{"fu=1&ty=4&us=" + mid, nil},
-		{"fu=1&us=" + mid, p("room1", "room2")},
 		{"fu=1&ty=3&exb=20990101T000000", p("room1", "room2")},
 		{"fu=1&ty=3&exa=20990101T000000", nil},
 		{"fu=1&ty=4&lbl=nothing", nil},
