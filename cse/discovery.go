@@ -33,10 +33,17 @@ func (c *CSE) discover(ctx context.Context, req *primitive.Request, o *originato
 	baseDepth := strings.Count(base.Path, "/")
 	var found []*resource.Resource
 	partial := false
+	// The store may narrow the walk to the ty condition only when conditions
+	// are AND-ed: with fo=2 (OR) a resource of another type can still match
+	// through another condition. matches checks ty either way.
+	types := fc.Ty
+	if fc.FO == 2 {
+		types = nil
+	}
 	err := c.st.View(ctx, func(tx store.Tx) error {
 		var werr error
 		may := c.newDecider(tx, req, o, acp.OpDiscovery)
-		err := tx.Walk(base.Path, fc.Ty, func(r *resource.Resource) bool {
+		err := tx.Walk(base.Path, types, func(r *resource.Resource) bool {
 			if fc.Lvl > 0 && strings.Count(r.Path, "/")-baseDepth > fc.Lvl {
 				return true
 			}

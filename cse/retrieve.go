@@ -170,7 +170,7 @@ func (c *CSE) children(tx store.Tx, req *primitive.Request, o *originator, r *re
 	lim := maxChildren
 	fc := req.FC
 	if fc != nil {
-		if len(fc.Ty) > 0 {
+		if len(fc.Ty) > 0 && fc.FO != 2 { // with OR, other types may match another condition
 			q.Types = fc.Ty
 		}
 		if fc.Lim >= 0 && fc.Lim < lim {

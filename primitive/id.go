@@ -77,6 +77,28 @@ func ParseAddress(s string) (Address, bool) {
 	return a, true
 }
 
+// String puts the address back together: ParseAddress(a.String()) gives a
+// back for every address ParseAddress accepted.
+func (a Address) String() string {
+	var s string
+	switch a.Scope {
+	case ScopeAbsolute:
+		s = a.SPID + a.CSEID
+	case ScopeSPRelative:
+		s = a.CSEID
+	}
+	if a.Path != "" || a.Scope == ScopeCSERelative {
+		if a.Scope != ScopeCSERelative {
+			s += "/"
+		}
+		s += a.Path
+	}
+	if a.Attr != "" {
+		s += "#" + a.Attr
+	}
+	return s
+}
+
 // ValidResourceName reports whether s is a valid m2m:resourceName: a letter or
 // digit first, then letters, digits, '-', '.', '_' or '~' (RFC 3986 unreserved).
 func ValidResourceName(s string) bool {

@@ -121,6 +121,9 @@ type Response struct {
 	To   string
 	From string
 	OT   string
+	RSET time.Time // zero when absent
+	EC   int       // 0 when absent
+	VSI  string
 	CNST int
 	CNOT int
 	// Location is the structured address of a created resource (for HTTP

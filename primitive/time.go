@@ -76,3 +76,58 @@ func ParseAbsRelTime(s string, now time.Time) (time.Time, bool) {
 	}
 	return ParseTime(s)
 }
+
+// IsDuration reports whether s is an xs:duration (ISO 8601), e.g. "PT10S",
+// "P1Y2M3DT10H1M0S", "-P1D", "PT0.5S": an optional '-', 'P', then at least one
+// of nY nM nD, optionally followed by 'T' and at least one of nH nM n[.n]S, in
+// that order. Only the last component may have a fraction, and only seconds.
+func IsDuration(s string) bool {
+	s = strings.TrimPrefix(s, "-")
+	rest, ok := strings.CutPrefix(s, "P")
+	if !ok || rest == "" {
+		return false
+	}
+	date, timePart, hasT := strings.Cut(rest, "T")
+	if hasT && timePart == "" {
+		return false
+	}
+	if !durationPart(date, "YMD", false) || !durationPart(timePart, "HMS", true) {
+		return false
+	}
+	return true
+}
+
+// durationPart checks a run of "<digits><unit>" items whose units appear in
+// the order of units, each at most once.
+func durationPart(s, units string, fracSeconds bool) bool {
+	next := 0
+	for s != "" {
+		i := 0
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+		if i == 0 {
+			return false
+		}
+		if fracSeconds && i < len(s) && s[i] == '.' {
+			j := i + 1
+			for j < len(s) && s[j] >= '0' && s[j] <= '9' {
+				j++
+			}
+			if j == i+1 || j >= len(s) || s[j] != 'S' {
+				return false
+			}
+			i = j
+		}
+		if i >= len(s) {
+			return false
+		}
+		u := strings.IndexByte(units[next:], s[i])
+		if u < 0 {
+			return false
+		}
+		next += u + 1
+		s = s[i+1:]
+	}
+	return true
+}

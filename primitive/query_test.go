@@ -1,0 +1,250 @@
+package primitive
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+var queryNow = time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
+
+func applyRaw(t *testing.T, raw string) (*Request, error) {
+	t.Helper()
+	req := NewRequest()
+	q, err := ParseQuery(raw)
+	if err != nil {
+		return req, err
+	}
+	return req, ApplyQuery(req, q, queryNow)
+}
+
+func TestParseQuery(t *testing.T) {
+	for _, tc := range []struct {
+		raw  string
+		want map[string][]string
+	}{
+		{"", map[string][]string{}},
+		{"rcn=1", map[string][]string{"rcn": {"1"}}},
+		// '+' stays: it separates list items in the oneM2M bindings.
+		{"ty=2+3+4&lbl=a", map[string][]string{"ty": {"2+3+4"}, "lbl": {"a"}}},
+		{"lbl=a&lbl=b&&x", map[string][]string{"lbl": {"a", "b"}, "x": {""}}},
+		{"cr=C%2A&lbl=key%3Avalue&sp=a%20b", map[string][]string{"cr": {"C*"}, "lbl": {"key:value"}, "sp": {"a b"}}},
+		{"a=b=c", map[string][]string{"a": {"b=c"}}},
+	} {
+		got, err := ParseQuery(tc.raw)
+		if err != nil || !reflect.DeepEqual(map[string][]string(got), tc.want) {
+			t.Errorf("ParseQuery(%q) = %v, %v; want %v", tc.raw, got, err, tc.want)
+		}
+	}
+	for _, raw := range []string{"a=%zz", "%zz=1", "a=%"} {
+		if _, err := ParseQuery(raw); ErrorRSC(err) != RSCBadRequest {
+			t.Errorf("ParseQuery(%q): %v, want 4000", raw, err)
+		}
+	}
+}
+
+func TestApplyQueryParameters(t *testing.T) {
+	ptrTrue, ptrFalse := true, false
+	for _, tc := range []struct {
+		raw   string
+		check func(*Request) bool
+	}{
+		{"", func(r *Request) bool { return r.RCN == RCNAbsent && r.FC == nil && r.RT == nil }},
+		{"rcn=0", func(r *Request) bool { return r.RCN == 0 }},
+		{"rcn=4", func(r *Request) bool { return r.RCN == 4 }},
+		{"rt=3", func(r *Request) bool { return r.RT != nil && r.RT.RTV == 3 }},
+		{"rp=PT10S", func(r *Request) bool { return r.RP == "PT10S" }},
+		{"rp=20300101T000000", func(r *Request) bool { return r.RP == "20300101T000000" }},
+		{"rp=60000", func(r *Request) bool { return r.RP == "60000" }},
+		{"da=true", func(r *Request) bool { return reflect.DeepEqual(r.DA, &ptrTrue) }},
+		{"da=0", func(r *Request) bool { return reflect.DeepEqual(r.DA, &ptrFalse) }},
+		{"drt=2", func(r *Request) bool { return r.DRT == 2 }},
+		{"atrl=rn+lbl+ty", func(r *Request) bool { return reflect.DeepEqual(r.ATRL, []string{"rn", "lbl", "ty"}) }},
+		{"atrl=rn&atrl=lbl", func(r *Request) bool { return reflect.DeepEqual(r.ATRL, []string{"rn", "lbl"}) }},
+		{"rids=r1+r2&rids=r3", func(r *Request) bool { return reflect.DeepEqual(r.RIDs, []string{"r1", "r2", "r3"}) }},
+		{"sqi=false&tqi=0&asi=false&auri=false", func(r *Request) bool { return r.FC == nil }},
+	} {
+		req, err := applyRaw(t, tc.raw)
+		if err != nil || !tc.check(req) {
+			t.Errorf("%q: %+v, %v", tc.raw, req, err)
+		}
+	}
+}
+
+func TestApplyQueryFilterCriteria(t *testing.T) {
+	ts := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
+	i64 := func(n int64) *int64 { return &n }
+	for _, tc := range []struct {
+		raw  string
+		want FilterCriteria
+	}{
+		{"fu=1", FilterCriteria{FU: 1, Lim: -1}},
+		{"fu=2&fo=2", FilterCriteria{FU: 2, FO: 2, Lim: -1}},
+		{"lim=0", FilterCriteria{Lim: 0}},
+		{"lim=10&lvl=2&ofst=3", FilterCriteria{Lim: 10, Lvl: 2, Ofst: 3}},
+		{"crb=20250102T030405&cra=20250102T030405,5", FilterCriteria{CRB: ts, CRA: ts.Add(500 * time.Millisecond), Lim: -1}},
+		{"ms=20250102T030405&us=20250102T030405&exb=20250102T030405&exa=20250102T030405", FilterCriteria{MS: ts, US: ts, EXB: ts, EXA: ts, Lim: -1}},
+		{"sts=5&stb=0&sza=0&szb=100", FilterCriteria{STS: i64(5), STB: i64(0), SZA: i64(0), SZB: i64(100), Lim: -1}},
+		// Lists: '+'-joined, repeated, or both (TS-0009 6.2.2.2).
+		{"ty=2+3+4", FilterCriteria{Ty: []int{2, 3, 4}, Lim: -1}},
+		{"ty=2&ty=3&ty=4", FilterCriteria{Ty: []int{2, 3, 4}, Lim: -1}},
+		{"ty=2+3&ty=4", FilterCriteria{Ty: []int{2, 3, 4}, Lim: -1}},
+		{"lbl=a+b&lbl=key%3Avalue", FilterCriteria{Labels: []string{"a", "b", "key:value"}, Lim: -1}},
+		{"cty=text%2Fplain+application%2Fjson", FilterCriteria{ContentTypes: []string{"text/plain", "application/json"}, Lim: -1}},
+		// Any other short name is an attribute condition; repeated, OR-ed.
+		{"cr=Sam", FilterCriteria{Attrs: []AttrCond{{Name: "cr", Value: "Sam"}}, Lim: -1}},
+		{"cr=C%2A&cr=Sam", FilterCriteria{Attrs: []AttrCond{{Name: "cr", Value: "C*"}, {Name: "cr", Value: "Sam"}}, Lim: -1}},
+		{"fu=1&ty=3&cr=Sam&lim=10", FilterCriteria{FU: 1, Ty: []int{3}, Attrs: []AttrCond{{Name: "cr", Value: "Sam"}}, Lim: 10}},
+	} {
+		req, err := applyRaw(t, tc.raw)
+		if err != nil || req.FC == nil || !reflect.DeepEqual(*req.FC, tc.want) {
+			var got any = req.FC
+			if req.FC != nil {
+				got = *req.FC
+			}
+			t.Errorf("%q: %+v, %v; want %+v", tc.raw, got, err, tc.want)
+		}
+	}
+}
+
+func TestApplyQueryErrors(t *testing.T) {
+	for _, tc := range []struct {
+		raw string
+		rsc RSC
+	}{
+		{"rcn=abc", RSCBadRequest},
+		{"rcn=99", RSCBadRequest},
+		{"rcn=-1", RSCBadRequest},
+		{"rcn=", RSCBadRequest},
+		{"rcn=1&rcn=2", RSCBadRequest},
+		{"rcn=1+2", RSCBadRequest},
+		{"rt=0", RSCBadRequest},
+		{"rt=6", RSCBadRequest},
+		{"rp=soon", RSCBadRequest},
+		{"da=yes", RSCBadRequest},
+		{"drt=3", RSCBadRequest},
+		{"drt=0", RSCBadRequest},
+		{"atrl=", RSCBadRequest},
+		{"atrl=rn++lbl", RSCBadRequest},
+		{"rids=", RSCBadRequest},
+		{"fu=9", RSCBadRequest},
+		{"fu=0", RSCBadRequest},
+		{"fo=3", RSCBadRequest},
+		{"lim=-1", RSCBadRequest},
+		{"lim=x", RSCBadRequest},
+		{"lim=99999999999", RSCBadRequest},
+		{"lvl=0", RSCBadRequest},
+		{"ofst=0", RSCBadRequest},
+		{"crb=notatime", RSCBadRequest},
+		{"cra=2025-01-02", RSCBadRequest},
+		{"ms=1000", RSCBadRequest},
+		{"sts=0", RSCBadRequest},
+		{"stb=-1", RSCBadRequest},
+		{"sza=-1", RSCBadRequest},
+		{"szb=0", RSCBadRequest},
+		{"ty=0", RSCBadRequest},
+		{"ty=x", RSCBadRequest},
+		{"ty=2+", RSCBadRequest},
+		{"ty=", RSCBadRequest},
+		{"lbl=", RSCBadRequest},
+		{"lbl=a++b", RSCBadRequest},
+		{"cty=", RSCBadRequest},
+		{"sqi=maybe", RSCBadRequest},
+		{"cr=", RSCBadRequest},
+		{"foo-bar=1", RSCBadRequest},
+		{"=1", RSCBadRequest},
+		{"c.=1", RSCBadRequest},
+		{"atr=x", RSCBadRequest},
+		// Attributes that other conditions cover (TS-0004 7.3.3.17.9).
+		{"ct=20250101T000000", RSCBadRequest},
+		{"et=20250101T000000", RSCBadRequest},
+		{"cs=3", RSCBadRequest},
+		// Known, not implemented: answered, not ignored.
+		{"sqi=true", RSCNotImplemented},
+		{"tqi=1", RSCNotImplemented},
+		{"asi=true", RSCNotImplemented},
+		{"auri=true", RSCNotImplemented},
+		{"tids=t1", RSCNotImplemented},
+		{"ltids=t1", RSCNotImplemented},
+		{"ma=PT1M", RSCNotImplemented},
+		{"fu=3", RSCNotImplemented},
+		{"chty=4", RSCNotImplemented},
+		{"pty=3", RSCNotImplemented},
+		{"clbl=a", RSCNotImplemented},
+		{"palb=a", RSCNotImplemented},
+		{"lbq=key", RSCNotImplemented},
+		{"smf=x", RSCNotImplemented},
+		{"cfs=1&cfq=%24.a", RSCNotImplemented},
+		{"arp=la", RSCNotImplemented},
+		{"gmty=1", RSCNotImplemented},
+		{"c.lbl=a", RSCNotImplemented},
+		{"p.rn=x", RSCNotImplemented},
+	} {
+		_, err := applyRaw(t, tc.raw)
+		if ErrorRSC(err) != tc.rsc || err == nil {
+			t.Errorf("%q: %v, want %d", tc.raw, err, tc.rsc)
+		}
+	}
+}
+
+// TestApplyQueryNamesTheParameter: the debug text names what was wrong.
+func TestApplyQueryNamesTheParameter(t *testing.T) {
+	for _, raw := range []string{"rcn=abc", "drt=3", "lim=-1", "crb=notatime", "fu=9", "chty=3"} {
+		name, _, _ := strings.Cut(raw, "=")
+		_, err := applyRaw(t, raw)
+		if err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("%q: %v does not name %s", raw, err, name)
+		}
+	}
+}
+
+func FuzzApplyQuery(f *testing.F) {
+	for _, s := range []string{
+		"rcn=1", "fu=1&ty=3&cr=Sam&lim=10", "ty=2+3+4&lbl=a&lbl=b", "atrl=rn+lbl", "crb=20250102T030405&cra=20250101T000000,5",
+		"rt=3&rp=PT10S&da=true&drt=2", "sts=5&stb=0&sza=0&szb=100", "c.lbl=a", "cr=C%2A", "a=%zz", "rcn=1&rcn=2", "&&=&",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		req := NewRequest()
+		q, err := ParseQuery(raw)
+		if err == nil {
+			err = ApplyQuery(req, q, queryNow)
+		}
+		if err != nil {
+			var e *Error
+			if e = AsError(err); e.RSC != RSCBadRequest && e.RSC != RSCNotImplemented {
+				t.Fatalf("%q: %v is neither 4000 nor 5001", raw, err)
+			}
+			return
+		}
+		// What was accepted is within the ranges of the specification.
+		if req.RCN != RCNAbsent && (req.RCN < 0 || req.RCN > 12) {
+			t.Fatalf("%q: rcn %d", raw, req.RCN)
+		}
+		if req.DRT != 0 && req.DRT != 1 && req.DRT != 2 {
+			t.Fatalf("%q: drt %d", raw, req.DRT)
+		}
+		for _, a := range req.ATRL {
+			if a == "" {
+				t.Fatalf("%q: empty atrl entry", raw)
+			}
+		}
+		if fc := req.FC; fc != nil {
+			if fc.FU < 0 || fc.FU > 2 || fc.FO < 0 || fc.FO > 2 || fc.Lim < -1 || fc.Lvl < 0 || fc.Ofst < 0 {
+				t.Fatalf("%q: %+v", raw, fc)
+			}
+			for _, ty := range fc.Ty {
+				if ty < 1 || ty > 65535 {
+					t.Fatalf("%q: ty %d", raw, ty)
+				}
+			}
+			for _, a := range fc.Attrs {
+				if !isAttrName(a.Name) || a.Value == "" {
+					t.Fatalf("%q: attribute condition %+v", raw, a)
+				}
+			}
+		}
+	})
+}
