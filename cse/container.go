@@ -37,6 +37,8 @@ func (c *CSE) addInstance(tx store.Tx, cnt *resource.Resource, cin *resource.Res
 	cbs, _ := cnt.Int("cbs")
 	st++
 	cnt.Attrs["st"], cnt.Attrs["cni"], cnt.Attrs["cbs"] = st, cni+1, cbs+cs
+	// The container's attributes changed, so did its lastModifiedTime.
+	cnt.Attrs["lt"] = cin.Attrs["ct"]
 	cin.Attrs["cs"], cin.Attrs["st"] = cs, st
 	return nil
 }

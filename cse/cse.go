@@ -287,6 +287,11 @@ func (c *CSE) handle(ctx context.Context, req *primitive.Request) (*primitive.Re
 			return nil, primitive.Errorf(primitive.RSCNotImplemented, "response type %d is not supported", req.RT.RTV)
 		}
 	}
+	if req.DA != nil && *req.DA {
+		// Aggregating deliveries is CMDH (TS-0001 10.2.9), which onecse does
+		// not do; ignoring the wish would change the request's meaning.
+		return nil, primitive.Errorf(primitive.RSCNotImplemented, "delivery aggregation (da=true) is not supported")
+	}
 	isAECreate := req.Op == primitive.OpCreate && req.Ty == resource.TyAE
 	if req.From == "" && !isAECreate {
 		return nil, primitive.Errorf(primitive.RSCBadRequest, "the originator (fr, X-M2M-Origin) is missing")
@@ -312,6 +317,9 @@ func (c *CSE) handle(ctx context.Context, req *primitive.Request) (*primitive.Re
 	if err != nil {
 		return nil, err
 	}
+	if err := c.waitForOET(ctx, req); err != nil {
+		return nil, err
+	}
 	switch req.Op {
 	case primitive.OpCreate:
 		return c.create(ctx, req, orig, tgt)
@@ -323,6 +331,34 @@ func (c *CSE) handle(ctx context.Context, req *primitive.Request) (*primitive.Re
 		return c.delete(ctx, req, orig, tgt)
 	default:
 		return c.notify(ctx, req, orig, tgt)
+	}
+}
+
+// MaxOETDelay is how far ahead an operation execution time may lie: a
+// blocking request is held until then, and a longer wait would outlast the
+// bindings' response timeouts.
+const MaxOETDelay = 30 * time.Second
+
+// waitForOET holds the request until its operation execution time (TS-0001
+// 8.1.2: the operation is executed no earlier than oet).
+func (c *CSE) waitForOET(ctx context.Context, req *primitive.Request) error {
+	if req.OET.IsZero() {
+		return nil
+	}
+	d := req.OET.Sub(c.now())
+	if d <= 0 {
+		return nil
+	}
+	if d > MaxOETDelay {
+		return primitive.Errorf(primitive.RSCNotImplemented, "an operation execution time more than %s ahead is not supported", MaxOETDelay)
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return primitive.Errorf(primitive.RSCRequestTimeout, "the request was cancelled while waiting for its operation execution time")
 	}
 }
 

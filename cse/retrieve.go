@@ -177,36 +177,45 @@ func (c *CSE) children(tx store.Tx, req *primitive.Request, o *originator, r *re
 			lim = fc.Lim
 		}
 	}
-	all, err := tx.Children(r.RI, q)
-	if err != nil {
-		return nil, false, err
-	}
 	skip := 0
 	if fc != nil && fc.Ofst > 1 {
 		skip = fc.Ofst - 1
 	}
 	var out []*resource.Resource
-	partial := false
 	may := c.newDecider(tx, req, o, acp.OpRetrieve)
-	for _, k := range all {
-		if c.expired(k) || (fc != nil && !c.matches(tx, fc, k)) {
-			continue
+	// Read in pages: a container may hold a million instances, and an answer
+	// needs at most lim of them (plus the ones filtered out on the way).
+	q.Limit = childPage
+	for {
+		page, err := tx.Children(r.RI, q)
+		if err != nil {
+			return nil, false, err
 		}
-		if ok, err := may.allowed(k); err != nil || !ok {
-			if err != nil {
-				return nil, false, err
+		for _, k := range page {
+			if c.expired(k) || (fc != nil && !c.matches(tx, fc, k)) {
+				continue
 			}
-			continue
+			if ok, err := may.allowed(k); err != nil || !ok {
+				if err != nil {
+					return nil, false, err
+				}
+				continue
+			}
+			if skip > 0 {
+				skip--
+				continue
+			}
+			if len(out) == lim {
+				return out, true, nil
+			}
+			out = append(out, k)
 		}
-		if skip > 0 {
-			skip--
-			continue
+		if len(page) < q.Limit {
+			return out, false, nil
 		}
-		if len(out) == lim {
-			partial = true
-			break
-		}
-		out = append(out, k)
+		q.Offset += len(page)
 	}
-	return out, partial, nil
 }
+
+// childPage is how many children one store query reads.
+const childPage = 256
