@@ -683,8 +683,10 @@ func TestOptionalHeaders(t *testing.T) {
 	if r.Header.Get("X-M2M-RI") != "my-request-id" || r.Header.Get("X-M2M-RVI") != "3" {
 		t.Errorf("X-M2M-RI %q, X-M2M-RVI %q", r.Header.Get("X-M2M-RI"), r.Header.Get("X-M2M-RVI"))
 	}
-	r = c.Do(testcse.Req{Method: "GET", Path: "/cse-in/hdr/c", From: aei, Header: map[string]string{"X-M2M-RET": future, "X-M2M-OET": future}})
+	r = c.Do(testcse.Req{Method: "GET", Path: "/cse-in/hdr/c", From: aei, Header: map[string]string{"X-M2M-RET": "200", "X-M2M-OET": "200"}})
 	checkAnswer(t, "OET equal to RET", r, 2000, 200)
+	r = c.Do(testcse.Req{Method: "GET", Path: "/cse-in/hdr/c", From: aei, Header: map[string]string{"X-M2M-RET": future, "X-M2M-OET": future}})
+	checkAnswer(t, "OET an hour ahead (more than a blocking request is held)", r, 5001, 501)
 	r = c.Do(testcse.Req{Method: "GET", Path: "/cse-in/hdr/c", From: aei, Header: map[string]string{"X-M2M-RET": "60000", "X-M2M-OET": "120000"}})
 	checkAnswer(t, "OET after RET", r, 4000, 400)
 }
