@@ -24,11 +24,50 @@ type cache struct {
 	gen    uint64
 	byRI   map[string]*resource.Resource
 	byPath map[string]string
+	// latest is the ri of the newest child of a type under a parent (the la of
+	// a container), keyed by parentKey. An entry whose ri is not in byRI is
+	// ignored, so eviction and subtree sweeps need not clean it up.
+	latest map[parentKey]string
 	max    int
 }
 
+type parentKey struct {
+	pi string
+	ty int
+}
+
 func newCache(max int) *cache {
-	return &cache{byRI: map[string]*resource.Resource{}, byPath: map[string]string{}, max: max}
+	return &cache{byRI: map[string]*resource.Resource{}, byPath: map[string]string{}, latest: map[parentKey]string{}, max: max}
+}
+
+// newest returns the cached newest child of type ty under pi, if known.
+func (c *cache) newest(pi string, ty int) *resource.Resource {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	ri, ok := c.latest[parentKey{pi, ty}]
+	if !ok {
+		return nil
+	}
+	r := c.byRI[ri]
+	if r == nil || r.PI != pi {
+		return nil
+	}
+	return r
+}
+
+// fillNewest records r, read from the database at generation gen, as the
+// newest child of its type under its parent.
+func (c *cache) fillNewest(r *resource.Resource, gen uint64) {
+	if c.max <= 0 {
+		return
+	}
+	cp := r.Clone()
+	c.mu.Lock()
+	if c.gen == gen {
+		c.put(cp)
+		c.latest[parentKey{r.PI, r.Ty}] = r.RI
+	}
+	c.mu.Unlock()
 }
 
 func (c *cache) get(ri string) *resource.Resource {
@@ -110,10 +149,24 @@ func (c *cache) apply(o *overlay) {
 				}
 			}
 		case ch.r == nil:
+			if r := c.byRI[ch.ri]; r != nil {
+				k := parentKey{r.PI, r.Ty}
+				if c.latest[k] == ch.ri {
+					delete(c.latest, k)
+				}
+			}
 			c.remove(ch.ri, ch.path)
 		default:
 			c.put(ch.r)
+			if ch.created {
+				// A new resource has the highest Seq there is: it is the newest
+				// child of its type under its parent.
+				c.latest[parentKey{ch.r.PI, ch.r.Ty}] = ch.r.RI
+			}
 		}
+	}
+	if len(c.latest) > c.max {
+		clear(c.latest)
 	}
 }
 
@@ -124,6 +177,7 @@ func (c *cache) clear() {
 	c.gen++
 	clear(c.byRI)
 	clear(c.byPath)
+	clear(c.latest)
 	c.mu.Unlock()
 }
 
@@ -140,6 +194,7 @@ type change struct {
 	ri, path string
 	r        *resource.Resource // nil: deleted
 	tree     bool               // path (ending in "/") is a deleted subtree
+	created  bool               // r was created (not replaced)
 }
 
 func newOverlay() *overlay {
@@ -159,6 +214,11 @@ func (o *overlay) set(r *resource.Resource) {
 	o.res[r.RI] = r
 	o.paths[r.Path] = r.RI
 	o.log = append(o.log, change{ri: r.RI, path: r.Path, r: r})
+}
+
+func (o *overlay) create(r *resource.Resource) {
+	o.set(r)
+	o.log[len(o.log)-1].created = true
 }
 
 func (o *overlay) del(ri, path string) {
@@ -189,6 +249,8 @@ func (o *overlay) merge(other *overlay) {
 			o.delTree(strings.TrimSuffix(ch.path, "/"))
 		case ch.r == nil:
 			o.del(ch.ri, ch.path)
+		case ch.created:
+			o.create(ch.r)
 		default:
 			o.set(ch.r)
 		}

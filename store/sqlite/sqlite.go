@@ -562,7 +562,7 @@ func (t *tx) Create(r *resource.Resource) error {
 	if r.Seq, err = res.LastInsertId(); err != nil {
 		return err
 	}
-	t.op.set(r.Clone())
+	t.op.create(r.Clone())
 	return nil
 }
 
@@ -625,7 +625,19 @@ func (t *tx) Children(pi string, q store.ChildQuery) ([]*resource.Resource, erro
 		children, childrenTy = t.st.childrenDesc, t.st.childrenTyDesc
 	}
 	if len(q.Types) == 1 {
+		// The newest child of one type is the la of a container: answered from
+		// the cache when it knows it.
+		latest := q.Newest && q.Limit == 1 && q.Offset == 0 && t.readOnly
+		if latest {
+			if r := t.cache.newest(pi, q.Types[0]); r != nil {
+				return []*resource.Resource{r.Clone()}, nil
+			}
+		}
+		gen := t.cache.generation()
 		err := query(childrenTy.QueryContext(t.ctx, pi, q.Types[0], limit, q.Offset))
+		if latest && err == nil && len(out) == 1 {
+			t.cache.fillNewest(out[0], gen)
+		}
 		return out, err
 	}
 	if len(q.Types) == 0 {

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/onecse/onecse/resource"
 	"github.com/onecse/onecse/store"
 )
 
@@ -21,6 +22,7 @@ var cachingTests = []struct {
 	{"RolledBackPutNotVisible", testRolledBackPut},
 	{"DeleteTreeAfterCreateInOneUpdate", testDeleteTreeAfterCreate},
 	{"ReadersDuringWritesSeeLatest", testReadersDuringWrites},
+	{"NewestChildFollowsWrites", testNewestChildFollowsWrites},
 }
 
 func init() { tests = append(tests, cachingTests...) }
@@ -178,4 +180,69 @@ func testReadersDuringWrites(t *testing.T, s store.Store) {
 	if byPath != int64(writes) {
 		t.Fatalf("after the writes GetByPath sees n = %v, want %d", byPath, writes)
 	}
+}
+
+// testNewestChildFollowsWrites reads the newest child (a container's la)
+// between writes of every kind; a backend that remembers it must keep up.
+func testNewestChildFollowsWrites(t *testing.T, s store.Store) {
+	newest := func() string {
+		t.Helper()
+		var got []*resource.Resource
+		err := s.View(ctx, func(tx store.Tx) error {
+			var err error
+			got, err = tx.Children("p", store.ChildQuery{Types: []int{4}, Limit: 1, Newest: true})
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) == 0 {
+			return ""
+		}
+		return got[0].RI
+	}
+	want := func(ri string) {
+		t.Helper()
+		for i := 0; i < 2; i++ { // the second read may come from a cache
+			if got := newest(); got != ri {
+				t.Fatalf("newest child = %q, want %q", got, ri)
+			}
+		}
+	}
+	create(t, s, newRes(3, "p", "root", "cb/p"))
+	want("")
+	create(t, s, newRes(4, "i1", "p", "cb/p/i1"), newRes(4, "i2", "p", "cb/p/i2"))
+	want("i2")
+	create(t, s, newRes(3, "sub", "p", "cb/p/sub")) // another type does not count
+	want("i2")
+	create(t, s, newRes(4, "i3", "p", "cb/p/i3"))
+	want("i3")
+	mustUpdate(t, s, func(tx store.Tx) error { // replacing an older one changes nothing
+		r, err := tx.Get("i1")
+		if err != nil {
+			return err
+		}
+		r.Attrs["x"] = int64(1)
+		return tx.Put(r)
+	})
+	want("i3")
+	del := func(ri string) {
+		t.Helper()
+		mustUpdate(t, s, func(tx store.Tx) error {
+			r, err := tx.Get(ri)
+			if err != nil {
+				return err
+			}
+			_, err = tx.DeleteTree(r)
+			return err
+		})
+	}
+	del("i3")
+	want("i2")
+	del("i1")
+	want("i2")
+	del("p")
+	want("")
+	create(t, s, newRes(3, "p", "root", "cb/p"), newRes(4, "j1", "p", "cb/p/j1"))
+	want("j1")
 }
