@@ -185,6 +185,7 @@ func (c *cache) clear() {
 // inside it see them before the cache (which only has committed state) does.
 type overlay struct {
 	res      map[string]*resource.Resource // ri → resource; nil: deleted
+	puts     map[string]*resource.Resource // rows replaced by Put, not yet written
 	paths    map[string]string             // path → ri; "": deleted
 	prefixes []string                      // deleted subtrees, "path/"
 	log      []change                      // in order, for the cache
@@ -195,16 +196,18 @@ type change struct {
 	r        *resource.Resource // nil: deleted
 	tree     bool               // path (ending in "/") is a deleted subtree
 	created  bool               // r was created (not replaced)
+	put      bool               // r replaced a row that is written at commit
 }
 
 func newOverlay() *overlay {
-	return &overlay{res: map[string]*resource.Resource{}, paths: map[string]string{}}
+	return &overlay{res: map[string]*resource.Resource{}, puts: map[string]*resource.Resource{}, paths: map[string]string{}}
 }
 
 func (o *overlay) empty() bool { return len(o.log) == 0 }
 
 func (o *overlay) reset() {
 	clear(o.res)
+	clear(o.puts)
 	clear(o.paths)
 	o.prefixes = o.prefixes[:0]
 	o.log = o.log[:0]
@@ -216,6 +219,12 @@ func (o *overlay) set(r *resource.Resource) {
 	o.log = append(o.log, change{ri: r.RI, path: r.Path, r: r})
 }
 
+func (o *overlay) put(r *resource.Resource) {
+	o.set(r)
+	o.puts[r.RI] = r
+	o.log[len(o.log)-1].put = true
+}
+
 func (o *overlay) create(r *resource.Resource) {
 	o.set(r)
 	o.log[len(o.log)-1].created = true
@@ -223,6 +232,7 @@ func (o *overlay) create(r *resource.Resource) {
 
 func (o *overlay) del(ri, path string) {
 	o.res[ri] = nil
+	delete(o.puts, ri)
 	o.paths[path] = ""
 	o.log = append(o.log, change{ri: ri, path: path})
 }
@@ -236,6 +246,7 @@ func (o *overlay) delTree(path string) {
 		if ri != "" && strings.HasPrefix(q, p) {
 			o.res[ri] = nil
 			o.paths[q] = ""
+			delete(o.puts, ri)
 		}
 	}
 	o.log = append(o.log, change{path: p, tree: true})
@@ -251,6 +262,8 @@ func (o *overlay) merge(other *overlay) {
 			o.del(ch.ri, ch.path)
 		case ch.created:
 			o.create(ch.r)
+		case ch.put:
+			o.put(ch.r)
 		default:
 			o.set(ch.r)
 		}

@@ -259,7 +259,7 @@ func (s *Store) run(wst *stmts, batch []*op) {
 			results[i] = err
 			continue
 		}
-		if _, err := sqlTx.Exec("SAVEPOINT op"); err != nil {
+		if _, err := bound.savepoint.Exec(); err != nil {
 			broken = fmt.Errorf("sqlite savepoint: %w", err)
 			results[i] = broken
 			continue
@@ -272,7 +272,7 @@ func (s *Store) run(wst *stmts, batch []*op) {
 		t := &tx{ctx: context.WithoutCancel(o.ctx), st: bound, cache: s.cache, op: opOv, batch: batchOv}
 		err := safeCall(o.fn, t)
 		if err != nil {
-			if _, rerr := sqlTx.Exec("ROLLBACK TO op"); rerr != nil {
+			if _, rerr := bound.rollbackTo.Exec(); rerr != nil {
 				broken = fmt.Errorf("sqlite rollback to savepoint: %w", rerr)
 				err = errors.Join(err, broken)
 			}
@@ -280,12 +280,17 @@ func (s *Store) run(wst *stmts, batch []*op) {
 			batchOv.merge(opOv)
 		}
 		if broken == nil {
-			if _, rerr := sqlTx.Exec("RELEASE op"); rerr != nil {
+			if _, rerr := bound.release.Exec(); rerr != nil {
 				broken = fmt.Errorf("sqlite release savepoint: %w", rerr)
 				err = errors.Join(err, broken)
 			}
 		}
 		results[i] = err
+	}
+	if broken == nil {
+		if err := flushPuts(bound, batchOv); err != nil {
+			broken = fmt.Errorf("sqlite: %w", err)
+		}
 	}
 	if broken != nil {
 		// Nothing of this group is kept: every caller that had succeeded
@@ -326,6 +331,7 @@ func safeCall(fn func(store.Tx) error, t store.Tx) (err error) {
 // stmts are the prepared statements of one database handle.
 type stmts struct {
 	get, getPath, insert, update, delTree, walk, expired *sql.Stmt
+	savepoint, rollbackTo, release                       *sql.Stmt
 	children, childrenTy, childrenDesc, childrenTyDesc   *sql.Stmt
 	tx                                                   *sql.Tx
 	ctx                                                  context.Context
@@ -347,6 +353,9 @@ func prepare(db *sql.DB) (*stmts, error) {
 		st, err = db.Prepare(q)
 		return st
 	}
+	// The writer's savepoints run for every caller: prepared once, they are
+	// not parsed again each time.
+	s.savepoint, s.rollbackTo, s.release = p("SAVEPOINT op"), p("ROLLBACK TO op"), p("RELEASE op")
 	s.get = p("SELECT " + cols + " FROM resources WHERE ri = ?")
 	s.getPath = p("SELECT " + cols + " FROM resources WHERE path = ?")
 	s.insert = p("INSERT INTO resources (ri, pi, ty, path, et, data) VALUES (?, ?, ?, ?, ?, ?)")
@@ -362,7 +371,7 @@ func prepare(db *sql.DB) (*stmts, error) {
 }
 
 func (s *stmts) all() []*sql.Stmt {
-	return []*sql.Stmt{s.get, s.getPath, s.insert, s.update, s.delTree, s.children, s.childrenTy, s.childrenDesc, s.childrenTyDesc, s.walk, s.expired}
+	return []*sql.Stmt{s.get, s.getPath, s.insert, s.update, s.delTree, s.children, s.childrenTy, s.childrenDesc, s.childrenTyDesc, s.walk, s.expired, s.savepoint, s.rollbackTo, s.release}
 }
 
 func (s *stmts) close() {
@@ -380,6 +389,7 @@ func (s *stmts) bind(ctx context.Context, tx *sql.Tx) *stmts {
 	b.delTree, b.children, b.childrenTy = tx.StmtContext(ctx, s.delTree), tx.StmtContext(ctx, s.children), tx.StmtContext(ctx, s.childrenTy)
 	b.childrenDesc, b.childrenTyDesc = tx.StmtContext(ctx, s.childrenDesc), tx.StmtContext(ctx, s.childrenTyDesc)
 	b.walk, b.expired = tx.StmtContext(ctx, s.walk), tx.StmtContext(ctx, s.expired)
+	b.savepoint, b.rollbackTo, b.release = tx.StmtContext(ctx, s.savepoint), tx.StmtContext(ctx, s.rollbackTo), tx.StmtContext(ctx, s.release)
 	return b
 }
 
@@ -566,22 +576,33 @@ func (t *tx) Create(r *resource.Resource) error {
 	return nil
 }
 
+// Put replaces a stored resource. The row is written when the group commits
+// (flushPuts), not now: a container that every new contentInstance updates is
+// then written once per commit instead of once per instance. Reads in the
+// transaction see the new state through the overlay meanwhile.
 func (t *tx) Put(r *resource.Resource) error {
 	if t.readOnly {
 		return store.ErrReadOnly
 	}
-	data, err := encode(r)
-	if err != nil {
+	if _, err := t.Get(r.RI); err != nil {
 		return err
 	}
-	res, err := t.st.update.ExecContext(t.ctx, etValue(r), data, r.RI)
-	if err != nil {
-		return err
+	t.op.put(r.Clone())
+	return nil
+}
+
+// flushPuts writes the rows that Put deferred, each once in its final state.
+func flushPuts(st *stmts, o *overlay) error {
+	for ri, r := range o.puts {
+		data, err := encode(r)
+		if err != nil {
+			return err
+		}
+		// A row deleted with its parent meanwhile simply matches nothing.
+		if _, err := st.update.ExecContext(st.ctx, etValue(r), data, ri); err != nil {
+			return err
+		}
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return store.ErrNotFound
-	}
-	t.op.set(r.Clone())
 	return nil
 }
 

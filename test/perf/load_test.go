@@ -35,3 +35,21 @@ func BenchmarkHTTPLoad(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkHTTPCreate runs the create phase alone (for a CPU profile of the
+// write path).
+func BenchmarkHTTPCreate(b *testing.B) {
+	c := testcse.Start(b, func(cfg *config.Config) { cfg.Sync = "full" })
+	for i := 0; i < b.N; i++ {
+		rep, err := loadgen.Run(context.Background(), loadgen.Config{
+			Target: c.URL + "/cse-in", Connections: 32, Duration: 5 * time.Second, Size: 32, Timeout: 5 * time.Second,
+			Ops: []string{loadgen.OpCreate},
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, p := range rep.Phases {
+			b.ReportMetric(p.RPS, p.Phase+"-req/s")
+		}
+	}
+}
