@@ -84,6 +84,9 @@ func advertised(a net.Addr) string {
 // HTTPAddr is the address the HTTP binding listens on.
 func (s *Server) HTTPAddr() string { return s.httpL.Addr().String() }
 
+// StoreStats returns the embedded store's writer counters.
+func (s *Server) StoreStats() sqlite.Stats { return s.st.Stats() }
+
 // Core returns the core, for in-process use.
 func (s *Server) Core() *cse.CSE { return s.core }
 

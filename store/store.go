@@ -34,6 +34,12 @@ type Store interface {
 	// caller's failure never affects another's, even when a backend commits
 	// several callers together. Once fn has started, ctx no longer interrupts
 	// it: the outcome is all or nothing either way.
+	//
+	// fn may be called more than once (a backend that commits callers together
+	// runs the group again without a caller that failed after writing), so it
+	// must not act outside the transaction except by setting variables that it
+	// sets anew on every call; whatever the last call set is what was committed.
+	// fn must not call Update itself.
 	Update(ctx context.Context, fn func(Tx) error) error
 	// Close commits what is queued and closes the store; View and Update
 	// then return ErrClosed. Closing again is harmless.

@@ -94,11 +94,12 @@ func TestGroupCommitOneFails(t *testing.T) {
 }
 
 // TestGroupCommitAutoRollback: when SQLite ends the transaction by itself in
-// the middle of a group (it does on SQLITE_INTERRUPT, _FULL, _IOERR, _NOMEM;
-// simulated here with a ROLLBACK from inside a caller), no caller of the group
-// may be told it committed, and none may have its writes kept: the callers
-// after the broken one must not run outside the transaction, committed one by
-// one.
+// the middle of a group (it does on SQLITE_INTERRUPT, _FULL, _IOERR, _NOMEM,
+// always with that error from the statement that failed; simulated here with a
+// ROLLBACK from inside a caller and the error it would have met, which the
+// caller even swallows), no caller of the group may be told it committed, and
+// none may have its writes kept: the callers after the broken one must not run
+// outside the transaction, committed one by one.
 func TestGroupCommitAutoRollback(t *testing.T) {
 	s := open(t, t.TempDir(), Options{Sync: "normal"})
 	defer s.Close()
@@ -113,6 +114,7 @@ func TestGroupCommitAutoRollback(t *testing.T) {
 				if _, err := t.(*tx).st.tx.Exec("ROLLBACK"); err != nil {
 					return err
 				}
+				t.(*tx).sqlErr(errors.New("disk I/O error")) // what the failed statement reports
 			}
 			return nil
 		})

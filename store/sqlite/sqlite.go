@@ -2,10 +2,16 @@
 // mode (modernc.org/sqlite, pure Go, so no C toolchain is needed).
 //
 // Writes go through one writer goroutine that commits whatever transactions are
-// waiting together (group commit): each caller's function runs inside its own
-// SAVEPOINT, so one caller's failure rolls back only its own writes, and one
-// fsync makes the whole group durable. With synchronous=FULL an acknowledged
-// write survives a crash of the process or the machine.
+// waiting together (group commit). A caller that fails leaves nothing: when it
+// had already written, the group is run again without it. One fsync makes a
+// group durable, and it runs beside the writer, which meanwhile commits the next
+// group; the callers of a group hear only after its fsync. With sync=full an
+// acknowledged write survives a crash of the process or the machine; with
+// sync=normal, a crash of the process. Readers may see a group's writes
+// between its commit and its fsync (only a machine crash in that instant could
+// then take back what they saw, and then nobody was told it was written).
+//
+// Decoded resources are cached (cache.go), so the hot reads cost no query.
 package sqlite
 
 import (
@@ -82,6 +88,13 @@ type Store struct {
 	// commits counts group commits, so that a benchmark can show how many
 	// transactions one commit (one fsync) carries.
 	commits atomic.Int64
+	txs     atomic.Int64
+	// walSync: acknowledge a group only after fsyncing the WAL (sync=full).
+	walSync bool
+	walPath string
+	wal     *os.File // owned by syncer
+	acks    chan ack
+	synced  chan struct{}
 	cache   *cache
 }
 
@@ -96,10 +109,12 @@ func Open(dir string, o Options) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
-	sync := "FULL"
-	if strings.EqualFold(o.Sync, "normal") {
-		sync = "NORMAL"
-	}
+	// With sync=full SQLite runs at synchronous=NORMAL and the store fsyncs the
+	// WAL itself before it acknowledges a group (see syncer): the next group
+	// can then be written while the previous one is being flushed, instead of
+	// the writer sitting idle through every fsync.
+	walSync := !strings.EqualFold(o.Sync, "normal")
+	sync := "NORMAL"
 	path := filepath.Join(dir, "onecse.db")
 	q := url.Values{}
 	q.Add("_pragma", "journal_mode(WAL)")
@@ -127,7 +142,8 @@ func Open(dir string, o Options) (*Store, error) {
 	rdb.SetMaxOpenConns(n)
 	rdb.SetMaxIdleConns(n)
 	rdb.SetConnMaxLifetime(0)
-	s := &Store{rdb: rdb, wdb: wdb, ops: make(chan *op, 1024), closing: make(chan struct{}), done: make(chan struct{}), maxBatch: o.MaxBatch}
+	s := &Store{rdb: rdb, wdb: wdb, ops: make(chan *op, 1024), closing: make(chan struct{}), done: make(chan struct{}), maxBatch: o.MaxBatch,
+		walSync: walSync, walPath: path + "-wal", acks: make(chan ack, 64), synced: make(chan struct{})}
 	if s.maxBatch <= 0 {
 		s.maxBatch = 256
 	}
@@ -145,7 +161,73 @@ func Open(dir string, o Options) (*Store, error) {
 		return nil, err
 	}
 	go s.writer()
+	go s.syncer()
 	return s, nil
+}
+
+// ack is a committed group waiting for its fsync before its callers hear.
+type ack struct {
+	ops     []*op
+	results []error
+}
+
+// finish answers a group's callers: at once, or after the WAL holding the
+// group's commit is on disk.
+func (s *Store) finish(batch []*op, results []error, committed bool) {
+	if committed && s.walSync {
+		s.acks <- ack{ops: append([]*op(nil), batch...), results: results}
+		return
+	}
+	for i, o := range batch {
+		o.done <- results[i]
+	}
+}
+
+// syncer fsyncs the WAL for the committed groups waiting (several at once
+// when they queue up) and then acknowledges them. Every frame of a group was
+// written before its commit returned, so an fsync begun after that makes the
+// group durable.
+func (s *Store) syncer() {
+	defer close(s.synced)
+	var pending []ack
+	for a := range s.acks {
+		pending = append(pending[:0], a)
+	more:
+		for {
+			select {
+			case a, ok := <-s.acks:
+				if !ok {
+					break more
+				}
+				pending = append(pending, a)
+			default:
+				break more
+			}
+		}
+		err := s.syncWAL()
+		for _, a := range pending {
+			for i, o := range a.ops {
+				if a.results[i] == nil && err != nil {
+					a.results[i] = fmt.Errorf("sqlite: the commit could not be made durable: %w", err)
+				}
+				o.done <- a.results[i]
+			}
+		}
+	}
+	if s.wal != nil {
+		s.wal.Close()
+	}
+}
+
+func (s *Store) syncWAL() error {
+	if s.wal == nil {
+		f, err := os.OpenFile(s.walPath, os.O_RDWR, 0)
+		if err != nil {
+			return err
+		}
+		s.wal = f
+	}
+	return s.wal.Sync()
 }
 
 // Close stops the writer after the queued transactions and closes the database.
@@ -159,10 +241,22 @@ func (s *Store) Close() error {
 	s.mu.Unlock()
 	s.closeOnce.Do(func() {
 		<-s.done
+		<-s.synced
 		s.reads.close()
 		s.closeErr = errors.Join(s.rdb.Close(), s.wdb.Close())
 	})
 	return s.closeErr
+}
+
+// Stats are counters of the writer, for metrics and benchmarks.
+type Stats struct {
+	Commits      int64 // group commits (one fsync each with sync=full)
+	Transactions int64 // Update calls those commits carried
+}
+
+// Stats returns the writer's counters.
+func (s *Store) Stats() Stats {
+	return Stats{Commits: s.commits.Load(), Transactions: s.txs.Load()}
 }
 
 // View runs fn on the read pool.
@@ -200,6 +294,7 @@ func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
 
 func (s *Store) writer() {
 	defer close(s.done)
+	defer close(s.acks)
 	wst, err := prepare(s.wdb)
 	if err != nil {
 		panic(fmt.Sprintf("sqlite: prepare writer statements: %v", err))
@@ -245,11 +340,30 @@ func (s *Store) run(wst *stmts, batch []*op) {
 	}
 	bound := wst.bind(ctx, sqlTx)
 	batchOv, opOv := newOverlay(), newOverlay()
-	// broken is set when the savepoint bookkeeping fails: SQLite may then
+	// call runs one caller's function. Its writes that reach SQL are undone
+	// only together with the whole group (there are no per-caller savepoints:
+	// their statements and page copies cost a third of the write path), so a
+	// caller that fails after writing makes the group start again without it
+	// (replay). That is rare: the core checks before it writes.
+	call := func(o *op) (err error, wrote bool, fatal error) {
+		opOv.reset()
+		// Once the function runs, its statements must not be interrupted by
+		// the caller's context: the driver answers a cancelled context with
+		// sqlite3_interrupt, which rolls back the whole group's transaction.
+		// The caller waits for the outcome anyway (see Update).
+		t := &tx{ctx: context.WithoutCancel(o.ctx), st: bound, cache: s.cache, op: opOv, batch: batchOv}
+		err = safeCall(o.fn, t)
+		if err == nil && t.fatal == nil {
+			batchOv.merge(opOv)
+		}
+		return err, t.wrote, t.fatal
+	}
+	// broken is set when a statement failed in a way after which SQLite may
 	// have rolled the whole transaction back on its own (it does so on
-	// SQLITE_INTERRUPT, _FULL, _IOERR, _NOMEM), and going on would run the
-	// next callers outside any transaction, each committed on its own.
+	// SQLITE_INTERRUPT, _FULL, _IOERR, _NOMEM): going on would run the next
+	// callers outside any transaction, each committed on its own.
 	var broken error
+	ran := make([]bool, len(batch))
 	for i, o := range batch {
 		if broken != nil {
 			results[i] = broken
@@ -259,34 +373,39 @@ func (s *Store) run(wst *stmts, batch []*op) {
 			results[i] = err
 			continue
 		}
-		if _, err := bound.savepoint.Exec(); err != nil {
-			broken = fmt.Errorf("sqlite savepoint: %w", err)
-			results[i] = broken
-			continue
-		}
-		opOv.reset()
-		// Once the function runs, its statements must not be interrupted by
-		// the caller's context: the driver answers a cancelled context with
-		// sqlite3_interrupt, which rolls back the whole group's transaction.
-		// The caller waits for the outcome anyway (see Update).
-		t := &tx{ctx: context.WithoutCancel(o.ctx), st: bound, cache: s.cache, op: opOv, batch: batchOv}
-		err := safeCall(o.fn, t)
-		if err != nil {
-			if _, rerr := bound.rollbackTo.Exec(); rerr != nil {
-				broken = fmt.Errorf("sqlite rollback to savepoint: %w", rerr)
-				err = errors.Join(err, broken)
-			}
-		} else {
-			batchOv.merge(opOv)
-		}
-		if broken == nil {
-			if _, rerr := bound.release.Exec(); rerr != nil {
-				broken = fmt.Errorf("sqlite release savepoint: %w", rerr)
-				err = errors.Join(err, broken)
-			}
-		}
+		err, wrote, fatal := call(o)
+		ran[i] = true
 		results[i] = err
+		switch {
+		case fatal != nil:
+			broken = fmt.Errorf("sqlite: %w", fatal)
+			results[i] = broken
+		case err != nil && wrote:
+			// Start the group again with the callers before i that succeeded.
+			sqlTx.Rollback()
+			if sqlTx, err = s.wdb.BeginTx(ctx, nil); err != nil {
+				broken = fmt.Errorf("sqlite begin: %w", err)
+				break
+			}
+			bound = wst.bind(ctx, sqlTx)
+			batchOv.reset()
+			for j := 0; j < i && broken == nil; j++ {
+				if !ran[j] || results[j] != nil {
+					continue
+				}
+				err, wrote, fatal := call(batch[j])
+				switch {
+				case fatal != nil:
+					broken = fmt.Errorf("sqlite: %w", fatal)
+				case err != nil && wrote:
+					broken = fmt.Errorf("sqlite: a transaction failed when run again: %w", err)
+				default:
+					results[j] = err
+				}
+			}
+		}
 	}
+	committed := false
 	if broken == nil {
 		if err := flushPuts(bound, batchOv); err != nil {
 			broken = fmt.Errorf("sqlite: %w", err)
@@ -302,7 +421,9 @@ func (s *Store) run(wst *stmts, batch []*op) {
 			}
 		}
 	} else if err := sqlTx.Commit(); err == nil {
+		committed = true
 		s.commits.Add(1)
+		s.txs.Add(int64(len(batch)))
 		s.cache.apply(batchOv)
 	} else {
 		for i := range results {
@@ -312,9 +433,7 @@ func (s *Store) run(wst *stmts, batch []*op) {
 		}
 		s.cache.clear()
 	}
-	for i, o := range batch {
-		o.done <- results[i]
-	}
+	s.finish(batch, results, broken == nil && committed)
 }
 
 // safeCall turns a panic in a transaction function into an error, so that one
@@ -353,9 +472,6 @@ func prepare(db *sql.DB) (*stmts, error) {
 		st, err = db.Prepare(q)
 		return st
 	}
-	// The writer's savepoints run for every caller: prepared once, they are
-	// not parsed again each time.
-	s.savepoint, s.rollbackTo, s.release = p("SAVEPOINT op"), p("ROLLBACK TO op"), p("RELEASE op")
 	s.get = p("SELECT " + cols + " FROM resources WHERE ri = ?")
 	s.getPath = p("SELECT " + cols + " FROM resources WHERE path = ?")
 	s.insert = p("INSERT INTO resources (ri, pi, ty, path, et, data) VALUES (?, ?, ?, ?, ?, ?)")
@@ -371,7 +487,7 @@ func prepare(db *sql.DB) (*stmts, error) {
 }
 
 func (s *stmts) all() []*sql.Stmt {
-	return []*sql.Stmt{s.get, s.getPath, s.insert, s.update, s.delTree, s.children, s.childrenTy, s.childrenDesc, s.childrenTyDesc, s.walk, s.expired, s.savepoint, s.rollbackTo, s.release}
+	return []*sql.Stmt{s.get, s.getPath, s.insert, s.update, s.delTree, s.children, s.childrenTy, s.childrenDesc, s.childrenTyDesc, s.walk, s.expired}
 }
 
 func (s *stmts) close() {
@@ -389,7 +505,6 @@ func (s *stmts) bind(ctx context.Context, tx *sql.Tx) *stmts {
 	b.delTree, b.children, b.childrenTy = tx.StmtContext(ctx, s.delTree), tx.StmtContext(ctx, s.children), tx.StmtContext(ctx, s.childrenTy)
 	b.childrenDesc, b.childrenTyDesc = tx.StmtContext(ctx, s.childrenDesc), tx.StmtContext(ctx, s.childrenTyDesc)
 	b.walk, b.expired = tx.StmtContext(ctx, s.walk), tx.StmtContext(ctx, s.expired)
-	b.savepoint, b.rollbackTo, b.release = tx.StmtContext(ctx, s.savepoint), tx.StmtContext(ctx, s.rollbackTo), tx.StmtContext(ctx, s.release)
 	return b
 }
 
@@ -401,6 +516,20 @@ type tx struct {
 	// op and batch are the writer's overlays: this caller's writes and the
 	// writes of the callers before it in the same commit.
 	op, batch *overlay
+	// wrote: a statement of this caller changed the database. fatal: a
+	// statement failed in a way that may have ended the whole transaction.
+	wrote bool
+	fatal error
+}
+
+// sqlErr records a failed statement of the writer: anything but a constraint
+// violation (which SQLite undoes by itself, statement by statement) may have
+// rolled back the whole transaction.
+func (t *tx) sqlErr(err error) error {
+	if err != nil && !t.readOnly && !errors.Is(err, store.ErrNotFound) && !isConstraint(err) && t.fatal == nil {
+		t.fatal = err
+	}
+	return err
 }
 
 // fromOverlay looks ri (or path) up in the writer's overlays.
@@ -453,6 +582,7 @@ func (t *tx) lookup(ri, path string, row func() *sql.Row) (*resource.Resource, e
 	}
 	gen := t.cache.generation()
 	r, err := scan(row())
+	t.sqlErr(err)
 	if err == nil && t.readOnly {
 		t.cache.fill(r, gen)
 	}
@@ -511,6 +641,10 @@ func (t *tx) GetByPath(path string) (*resource.Resource, error) {
 // rows turns result rows into resources, taking each from the overlay or the
 // cache when it is there, so that only misses are decoded.
 func (t *tx) rows(rows *sql.Rows, fn func(*resource.Resource) bool) error {
+	return t.sqlErr(t.rowsInner(rows, fn))
+}
+
+func (t *tx) rowsInner(rows *sql.Rows, fn func(*resource.Resource) bool) error {
 	defer rows.Close()
 	gen := t.cache.generation()
 	var (
@@ -567,10 +701,11 @@ func (t *tx) Create(r *resource.Resource) error {
 		if isConstraint(err) {
 			return store.ErrExists
 		}
-		return err
+		return t.sqlErr(err)
 	}
+	t.wrote = true
 	if r.Seq, err = res.LastInsertId(); err != nil {
-		return err
+		return t.sqlErr(err)
 	}
 	t.op.create(r.Clone())
 	return nil
@@ -613,12 +748,13 @@ func (t *tx) DeleteTree(r *resource.Resource) (int, error) {
 	// Descendants' paths sort between "path/" and "path0" ('0' follows '/').
 	res, err := t.st.delTree.ExecContext(t.ctx, r.Path, r.Path+"/", r.Path+"0")
 	if err != nil {
-		return 0, err
+		return 0, t.sqlErr(err)
 	}
 	n, _ := res.RowsAffected()
 	if n == 0 {
 		return 0, store.ErrNotFound
 	}
+	t.wrote = true
 	t.op.del(r.RI, r.Path)
 	if n > 1 {
 		t.op.delTree(r.Path) // only a resource with descendants costs a subtree sweep
@@ -634,7 +770,7 @@ func (t *tx) Children(pi string, q store.ChildQuery) ([]*resource.Resource, erro
 	var out []*resource.Resource
 	query := func(rows *sql.Rows, err error) error {
 		if err != nil {
-			return err
+			return t.sqlErr(err)
 		}
 		return t.rows(rows, func(r *resource.Resource) bool {
 			out = append(out, r)
@@ -689,7 +825,7 @@ func (t *tx) Children(pi string, q store.ChildQuery) ([]*resource.Resource, erro
 func (t *tx) Walk(path string, types []int, fn func(*resource.Resource) bool) error {
 	rows, err := t.st.walk.QueryContext(t.ctx, path+"/", path+"0")
 	if err != nil {
-		return err
+		return t.sqlErr(err)
 	}
 	return t.rows(rows, func(r *resource.Resource) bool {
 		if len(types) > 0 {
@@ -708,7 +844,7 @@ func (t *tx) Walk(path string, types []int, fn func(*resource.Resource) bool) er
 func (t *tx) Expired(now time.Time, limit int) ([]*resource.Resource, error) {
 	rows, err := t.st.expired.QueryContext(t.ctx, primitive.FormatTime(now), limit)
 	if err != nil {
-		return nil, err
+		return nil, t.sqlErr(err)
 	}
 	var out []*resource.Resource
 	err = t.rows(rows, func(r *resource.Resource) bool {

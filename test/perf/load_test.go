@@ -51,5 +51,7 @@ func BenchmarkHTTPCreate(b *testing.B) {
 		for _, p := range rep.Phases {
 			b.ReportMetric(p.RPS, p.Phase+"-req/s")
 		}
+		st := c.Server.StoreStats()
+		b.ReportMetric(float64(st.Transactions)/float64(st.Commits), "tx/commit")
 	}
 }
