@@ -719,11 +719,27 @@ func (t *tx) Put(r *resource.Resource) error {
 	if t.readOnly {
 		return store.ErrReadOnly
 	}
-	if _, err := t.Get(r.RI); err != nil {
+	if err := t.exists(r.RI); err != nil {
 		return err
 	}
 	t.op.put(r.Clone())
 	return nil
+}
+
+// exists reports ErrNotFound unless ri is stored (as this transaction sees it),
+// without copying the resource.
+func (t *tx) exists(ri string) error {
+	if r, ok := t.fromOverlay(ri, ""); ok {
+		if r == nil {
+			return store.ErrNotFound
+		}
+		return nil
+	}
+	if c := t.cache.get(ri); c != nil && !t.op.under(c.Path) && !t.batch.under(c.Path) {
+		return nil
+	}
+	_, err := t.lookup(ri, "", func() *sql.Row { return t.st.get.QueryRowContext(t.ctx, ri) })
+	return err
 }
 
 // flushPuts writes the rows that Put deferred, each once in its final state.
