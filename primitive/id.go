@@ -45,26 +45,12 @@ func ParseAddress(s string) (Address, bool) {
 			return a, false
 		}
 		a.SPID = "//" + rest[:i]
-		rest = rest[i+1:]
-		j := strings.IndexByte(rest, '/')
-		if j < 0 {
-			a.CSEID, a.Path = "/"+rest, ""
-		} else {
-			a.CSEID, a.Path = "/"+rest[:j], rest[j+1:]
-		}
-		if a.CSEID == "/" {
+		if !a.splitCSE(rest[i+1:]) {
 			return a, false
 		}
 	case strings.HasPrefix(s, "/"):
 		a.Scope = ScopeSPRelative
-		rest := s[1:]
-		j := strings.IndexByte(rest, '/')
-		if j < 0 {
-			a.CSEID, a.Path = "/"+rest, ""
-		} else {
-			a.CSEID, a.Path = "/"+rest[:j], rest[j+1:]
-		}
-		if a.CSEID == "/" {
+		if !a.splitCSE(s[1:]) {
 			return a, false
 		}
 	default:
@@ -75,6 +61,14 @@ func ParseAddress(s string) (Address, bool) {
 		}
 	}
 	return a, true
+}
+
+// splitCSE takes "csi/rest" (after the leading slash of an SP-relative ID)
+// into CSEID and Path; an empty CSE-ID is not an address.
+func (a *Address) splitCSE(rest string) bool {
+	csi, path, _ := strings.Cut(rest, "/")
+	a.CSEID, a.Path = "/"+csi, path
+	return csi != ""
 }
 
 // String puts the address back together: ParseAddress(a.String()) gives a

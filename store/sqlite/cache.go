@@ -57,18 +57,7 @@ func (c *cache) newest(pi string, ty int) *resource.Resource {
 
 // fillNewest records r, read from the database at generation gen, as the
 // newest child of its type under its parent.
-func (c *cache) fillNewest(r *resource.Resource, gen uint64) {
-	if c.max <= 0 {
-		return
-	}
-	cp := r.Clone()
-	c.mu.Lock()
-	if c.gen == gen {
-		c.put(cp)
-		c.latest[parentKey{r.PI, r.Ty}] = r.RI
-	}
-	c.mu.Unlock()
-}
+func (c *cache) fillNewest(r *resource.Resource, gen uint64) { c.fillAs(r, gen, true) }
 
 func (c *cache) get(ri string) *resource.Resource {
 	c.mu.RLock()
@@ -95,7 +84,9 @@ func (c *cache) generation() uint64 {
 }
 
 // fill caches r, read from the database at generation gen.
-func (c *cache) fill(r *resource.Resource, gen uint64) {
+func (c *cache) fill(r *resource.Resource, gen uint64) { c.fillAs(r, gen, false) }
+
+func (c *cache) fillAs(r *resource.Resource, gen uint64, newest bool) {
 	if c.max <= 0 {
 		return
 	}
@@ -103,6 +94,9 @@ func (c *cache) fill(r *resource.Resource, gen uint64) {
 	c.mu.Lock()
 	if c.gen == gen {
 		c.put(cp)
+		if newest {
+			c.latest[parentKey{r.PI, r.Ty}] = r.RI
+		}
 	}
 	c.mu.Unlock()
 }
