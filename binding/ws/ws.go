@@ -181,8 +181,9 @@ func (b *Binding) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c.serve()
 }
 
-// Close closes every connection (status 1001, going away) and waits for the
-// requests under way on them. New handshakes are refused from then on.
+// Close closes every connection (status 1001, going away) once the requests
+// under way on it are answered; messages that arrive meanwhile are not
+// handled. New handshakes are refused from then on.
 func (b *Binding) Close() error {
 	b.mu.Lock()
 	b.closed = true
@@ -192,7 +193,7 @@ func (b *Binding) Close() error {
 	}
 	b.mu.Unlock()
 	for _, c := range conns {
-		go c.ws.Close(websocket.StatusGoingAway, "onecse is shutting down")
+		go c.drain()
 	}
 	b.wg.Wait()
 	return nil
@@ -292,7 +293,20 @@ type conn struct {
 	sem     chan struct{}
 	pending pending.Table
 	keys    []string // routes registered on it (guarded by b.mu)
-	wg      sync.WaitGroup
+
+	mu       sync.Mutex
+	draining bool
+	wg       sync.WaitGroup // requests under way
+}
+
+// drain stops handling new messages, waits for the requests under way, and
+// closes the connection.
+func (c *conn) drain() {
+	c.mu.Lock()
+	c.draining = true
+	c.mu.Unlock()
+	c.wg.Wait()
+	c.ws.Close(websocket.StatusGoingAway, "onecse is shutting down")
 }
 
 func (c *conn) msgType() websocket.MessageType {
@@ -335,7 +349,14 @@ func (c *conn) serve() {
 		case <-c.ctx.Done():
 			return
 		}
+		c.mu.Lock()
+		if c.draining {
+			c.mu.Unlock()
+			<-c.sem
+			continue
+		}
 		c.wg.Add(1)
+		c.mu.Unlock()
 		go func() {
 			defer func() { <-c.sem; c.wg.Done() }()
 			c.handle(data)

@@ -385,3 +385,31 @@ func TestDisabled(t *testing.T) {
 		t.Fatal("upgraded")
 	}
 }
+
+// slowCore answers after a delay.
+type slowCore struct{ d time.Duration }
+
+func (s slowCore) Handle(_ context.Context, req *primitive.Request) *primitive.Response {
+	time.Sleep(s.d)
+	return &primitive.Response{RSC: primitive.RSCOK, RQI: req.RQI, RVI: req.RVI}
+}
+
+// TestCloseAnswersFirst: on shutdown, a request under way is answered before
+// the connection closes with 1001.
+func TestCloseAnswersFirst(t *testing.T) {
+	b := ws.New(slowCore{300 * time.Millisecond}, ws.Options{})
+	srv := httptest.NewServer(b)
+	defer srv.Close()
+	rc, _, _ := rawDial(t, strings.TrimPrefix(srv.URL, "http://"), "oneM2M.json")
+	rc.writeFrame(t, 0x1, []byte(`{"op":2,"to":"x","fr":"C","rqi":"slow1"}`))
+	time.Sleep(100 * time.Millisecond) // under way
+	go b.Close()
+	op, payload, err := rc.readFrame()
+	if m, _ := codec.Decode(codec.JSON, payload); err != nil || op != 0x1 || m["rqi"] != "slow1" {
+		t.Fatalf("first frame %x %q %v, want the answer", op, payload, err)
+	}
+	op, payload, err = rc.readFrame()
+	if err != nil || op != 0x8 || len(payload) < 2 || binary.BigEndian.Uint16(payload) != 1001 {
+		t.Fatalf("then %x %q %v, want close 1001", op, payload, err)
+	}
+}
