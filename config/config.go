@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"flag"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"strings"
@@ -48,6 +49,9 @@ type Config struct {
 	// MQTTBroker is the URL of the MQTT broker onecse connects to
 	// (tcp://127.0.0.1:1883); empty leaves the MQTT binding off.
 	MQTTBroker string `yaml:"mqtt-broker"`
+	// MQTTEmbedded is the listen address of an MQTT broker embedded in
+	// onecse (empty: none); without MQTTBroker, onecse connects to it.
+	MQTTEmbedded string `yaml:"mqtt-embedded"`
 	// MQTTTopicPrefix is put before every oneM2M topic (TS-0010 6.6).
 	MQTTTopicPrefix string `yaml:"mqtt-topic-prefix"`
 	// MQTTUsername and MQTTPassword are sent to the broker when set.
@@ -116,6 +120,7 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 	})
 	fs.BoolVar(&c.WebSocket, "websocket", c.WebSocket, "serve the WebSocket binding (subprotocols oneM2M.json, oneM2M.cbor) on the HTTP listener")
 	fs.StringVar(&c.MQTTBroker, "mqtt-broker", c.MQTTBroker, "URL of the MQTT broker to serve the MQTT binding through, e.g. tcp://127.0.0.1:1883 (empty: MQTT off)")
+	fs.StringVar(&c.MQTTEmbedded, "mqtt-embedded", c.MQTTEmbedded, "run an MQTT broker inside onecse on this address, e.g. 127.0.0.1:1883 (accepts every client: for one host or a trusted network); without --mqtt-broker onecse uses it")
 	fs.StringVar(&c.MQTTTopicPrefix, "mqtt-topic-prefix", c.MQTTTopicPrefix, "prefix of every oneM2M MQTT topic (the path of an mqtt:// point of access)")
 	fs.StringVar(&c.MQTTUsername, "mqtt-username", c.MQTTUsername, "user name for the MQTT broker")
 	fs.StringVar(&c.MQTTPassword, "mqtt-password", c.MQTTPassword, "password for the MQTT broker")
@@ -160,6 +165,11 @@ func (c *Config) Validate() error {
 		case "tcp", "mqtt", "ssl", "tls", "mqtts", "ws", "wss":
 		default:
 			return fmt.Errorf("mqtt-broker %q: scheme %q is not one of tcp, mqtt, ssl, mqtts, ws, wss", c.MQTTBroker, u.Scheme)
+		}
+	}
+	if c.MQTTEmbedded != "" {
+		if _, _, err := net.SplitHostPort(c.MQTTEmbedded); err != nil {
+			return fmt.Errorf("mqtt-embedded %q must be host:port, e.g. 127.0.0.1:1883", c.MQTTEmbedded)
 		}
 	}
 	switch strings.ToLower(c.LogFormat) {

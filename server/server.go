@@ -31,6 +31,7 @@ type Server struct {
 	httpS  *httpb.Server
 	ws     *ws.Binding    // nil when the WebSocket binding is off
 	mqtt   *mqttb.Binding // nil when no MQTT broker is configured
+	broker *mqttb.Broker  // the embedded MQTT broker, when one runs
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	errc   chan error
@@ -76,10 +77,25 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 		h = ws.Mux(s.ws, h)
 	}
 	s.httpS = httpb.NewServerFor(h, log)
+	if cfg.MQTTEmbedded != "" {
+		if s.broker, err = mqttb.StartBroker(cfg.MQTTEmbedded, log); err != nil {
+			l.Close()
+			st.Close()
+			return nil, err
+		}
+		if cfg.MQTTBroker == "" {
+			cfg.MQTTBroker = "tcp://" + s.broker.Addr()
+			s.cfg = cfg
+		}
+		log.Info("embedded mqtt broker", "addr", s.broker.Addr())
+	}
 	if cfg.MQTTBroker != "" {
 		s.mqtt, err = mqttb.New(core, mqttb.Options{Broker: cfg.MQTTBroker, CSEID: cfg.CSEID, SPID: cfg.SPID,
 			TopicPrefix: cfg.MQTTTopicPrefix, Username: cfg.MQTTUsername, Password: cfg.MQTTPassword, Log: log})
 		if err != nil {
+			if s.broker != nil {
+				s.broker.Close()
+			}
 			l.Close()
 			st.Close()
 			return nil, err
@@ -87,6 +103,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 	}
 	return s, nil
 }
+
+// MQTTBroker is the URL of the broker the MQTT binding uses ("" when off):
+// the configured one, or the embedded broker's.
+func (s *Server) MQTTBroker() string { return s.cfg.MQTTBroker }
 
 // WebSocket returns the WebSocket binding (nil when it is off), whose Send
 // reaches the AEs and CSEs connected to it.
@@ -104,8 +124,12 @@ func defaultPoA(cfg config.Config, httpAddr string) []string {
 	if cfg.WebSocket {
 		poa = append(poa, "ws://"+httpAddr)
 	}
-	if cfg.MQTTBroker != "" {
-		if u, err := url.Parse(cfg.MQTTBroker); err == nil {
+	broker := cfg.MQTTBroker
+	if broker == "" && cfg.MQTTEmbedded != "" {
+		broker = "tcp://" + cfg.MQTTEmbedded
+	}
+	if broker != "" {
+		if u, err := url.Parse(broker); err == nil {
 			scheme := "mqtt"
 			switch u.Scheme {
 			case "ssl", "tls", "mqtts", "wss":
@@ -177,6 +201,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	if s.mqtt != nil {
 		s.mqtt.Close(ctx)
+	}
+	if s.broker != nil {
+		s.broker.Close()
 	}
 	if s.cancel != nil {
 		s.cancel()

@@ -414,8 +414,8 @@ type MQTTClient struct {
 
 var mqttClientSeq atomic.Int64
 
-// DialMQTT connects a client for c (which must have been started with
-// StartMQTT) with the payload type "json" or "cbor".
+// DialMQTT connects a client for c (started with StartMQTT, or with an
+// embedded broker) with the payload type "json" or "cbor".
 func DialMQTT(t testing.TB, c *CSE, typ string) *MQTTClient {
 	t.Helper()
 	f := codec.JSON
@@ -424,7 +424,7 @@ func DialMQTT(t testing.TB, c *CSE, typ string) *MQTTClient {
 	}
 	m := &MQTTClient{T: t, Format: f, CSE: strings.TrimPrefix(c.Config.CSEID, "/"), Prefix: strings.Trim(c.Config.MQTTTopicPrefix, "/"), waiting: map[string]chan *Result{}}
 	id := fmt.Sprintf("A::test-%s-%d", m.CSE, mqttClientSeq.Add(1))
-	o := paho.NewClientOptions().AddBroker(c.Config.MQTTBroker).SetClientID(id).SetCleanSession(true).
+	o := paho.NewClientOptions().AddBroker(c.Server.MQTTBroker()).SetClientID(id).SetCleanSession(true).
 		SetConnectTimeout(5 * time.Second).SetOrderMatters(false)
 	m.Client = paho.NewClient(o)
 	if tok := m.Client.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {

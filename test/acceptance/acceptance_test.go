@@ -8,6 +8,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/onecse/onecse/config"
 	"github.com/onecse/onecse/internal/testcse"
 )
 
@@ -21,6 +22,10 @@ var bindings = []struct {
 	{"ws-cbor", func(t *testing.T) testcse.Client { return testcse.DialWS(t, testcse.Start(t, nil), "oneM2M.cbor") }},
 	{"mqtt-json", func(t *testing.T) testcse.Client { return testcse.DialMQTT(t, testcse.StartMQTT(t, nil), "json") }},
 	{"mqtt-cbor", func(t *testing.T) testcse.Client { return testcse.DialMQTT(t, testcse.StartMQTT(t, nil), "cbor") }},
+	// The broker embedded in onecse (--mqtt-embedded) instead of Mosquitto.
+	{"mqtt-embedded", func(t *testing.T) testcse.Client {
+		return testcse.DialMQTT(t, testcse.Start(t, func(cfg *config.Config) { cfg.MQTTEmbedded = "127.0.0.1:0" }), "json")
+	}},
 }
 
 const admin = "CAdmin"
