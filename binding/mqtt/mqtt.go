@@ -72,6 +72,11 @@ type Binding struct {
 
 	pending pending.Table
 
+	// subscribed is closed once the first subscription is in place: New
+	// returns only then, so that no request published after it is missed.
+	subscribed     chan struct{}
+	subscribedOnce sync.Once
+
 	mu     sync.Mutex
 	closed bool
 	wg     sync.WaitGroup
@@ -114,7 +119,7 @@ func New(core Handler, opt Options) (*Binding, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	b := &Binding{core: core, opt: opt, self: self, sem: make(chan struct{}, opt.MaxInFlight),
-		routes: map[string]route{}, ctx: ctx, cancel: cancel}
+		routes: map[string]route{}, ctx: ctx, cancel: cancel, subscribed: make(chan struct{})}
 	clientID := opt.ClientID
 	if clientID == "" {
 		clientID = "C::" + self // TS-0010 6.3.3
@@ -159,6 +164,13 @@ func New(core Handler, opt Options) (*Binding, error) {
 		cancel()
 		return nil, fmt.Errorf("mqtt: connecting to %s: %w", opt.Broker, err)
 	}
+	select {
+	case <-b.subscribed:
+	case <-time.After(opt.ConnectTimeout):
+		b.client.Disconnect(0)
+		cancel()
+		return nil, fmt.Errorf("mqtt: subscribing at %s: timed out", opt.Broker)
+	}
 	return b, nil
 }
 
@@ -183,6 +195,7 @@ func (b *Binding) subscribe(c paho.Client) {
 		b.opt.Log.Error("mqtt subscribe failed", "err", t.Error())
 		return
 	}
+	b.subscribedOnce.Do(func() { close(b.subscribed) })
 	b.opt.Log.Info("mqtt connected", "broker", b.opt.Broker, "cse", b.self)
 }
 
