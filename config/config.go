@@ -7,6 +7,8 @@ import (
 	"bytes"
 	"flag"
 	"fmt"
+	"net"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -42,6 +44,19 @@ type Config struct {
 	Sync string `yaml:"sync"`
 	// AllowedAEOriginators are the AE-ID patterns allowed to register when no service subscription applies.
 	AllowedAEOriginators []string `yaml:"allowed-ae-originators"`
+	// WebSocket serves the WebSocket binding (TS-0020) on the HTTP listener.
+	WebSocket bool `yaml:"websocket"`
+	// MQTTBroker is the URL of the MQTT broker onecse connects to
+	// (tcp://127.0.0.1:1883); empty leaves the MQTT binding off.
+	MQTTBroker string `yaml:"mqtt-broker"`
+	// MQTTEmbedded is the listen address of an MQTT broker embedded in
+	// onecse (empty: none); without MQTTBroker, onecse connects to it.
+	MQTTEmbedded string `yaml:"mqtt-embedded"`
+	// MQTTTopicPrefix is put before every oneM2M topic (TS-0010 6.6).
+	MQTTTopicPrefix string `yaml:"mqtt-topic-prefix"`
+	// MQTTUsername and MQTTPassword are sent to the broker when set.
+	MQTTUsername string `yaml:"mqtt-username"`
+	MQTTPassword string `yaml:"mqtt-password"`
 	// LogLevel is debug, info, warn or error.
 	LogLevel string `yaml:"log-level"`
 	// LogFormat is text or json.
@@ -62,6 +77,7 @@ func Default() Config {
 		MaxExpiration:        5 * 365 * 24 * time.Hour,
 		MaxBody:              1 << 20,
 		Sync:                 "full",
+		WebSocket:            true,
 		AllowedAEOriginators: []string{"C*", "S*"},
 		LogLevel:             "info",
 		LogFormat:            "text",
@@ -102,6 +118,12 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 		c.AllowedAEOriginators = strings.Split(s, ",")
 		return nil
 	})
+	fs.BoolVar(&c.WebSocket, "websocket", c.WebSocket, "serve the WebSocket binding (subprotocols oneM2M.json, oneM2M.cbor) on the HTTP listener")
+	fs.StringVar(&c.MQTTBroker, "mqtt-broker", c.MQTTBroker, "URL of the MQTT broker to serve the MQTT binding through, e.g. tcp://127.0.0.1:1883 (empty: MQTT off)")
+	fs.StringVar(&c.MQTTEmbedded, "mqtt-embedded", c.MQTTEmbedded, "run an MQTT broker inside onecse on this address, e.g. 127.0.0.1:1883 (accepts every client: for one host or a trusted network); without --mqtt-broker onecse uses it")
+	fs.StringVar(&c.MQTTTopicPrefix, "mqtt-topic-prefix", c.MQTTTopicPrefix, "prefix of every oneM2M MQTT topic (the path of an mqtt:// point of access)")
+	fs.StringVar(&c.MQTTUsername, "mqtt-username", c.MQTTUsername, "user name for the MQTT broker")
+	fs.StringVar(&c.MQTTPassword, "mqtt-password", c.MQTTPassword, "password for the MQTT broker")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "log level: debug, info, warn, error")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "log format: text or json")
 }
@@ -133,6 +155,22 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxBody <= 0 {
 		return fmt.Errorf("max-body must be positive")
+	}
+	if c.MQTTBroker != "" {
+		u, err := url.Parse(c.MQTTBroker)
+		if err != nil || u.Host == "" {
+			return fmt.Errorf("mqtt-broker %q must be a URL such as tcp://127.0.0.1:1883", c.MQTTBroker)
+		}
+		switch u.Scheme {
+		case "tcp", "mqtt", "ssl", "tls", "mqtts", "ws", "wss":
+		default:
+			return fmt.Errorf("mqtt-broker %q: scheme %q is not one of tcp, mqtt, ssl, mqtts, ws, wss", c.MQTTBroker, u.Scheme)
+		}
+	}
+	if c.MQTTEmbedded != "" {
+		if _, _, err := net.SplitHostPort(c.MQTTEmbedded); err != nil {
+			return fmt.Errorf("mqtt-embedded %q must be host:port, e.g. 127.0.0.1:1883", c.MQTTEmbedded)
+		}
 	}
 	switch strings.ToLower(c.LogFormat) {
 	case "text", "json":

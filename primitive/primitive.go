@@ -143,3 +143,45 @@ func ErrorResponse(req *Request, err error) *Response {
 	}
 	return r
 }
+
+// SetContent sets the content of a request whose operation is known, with the
+// rules every binding shares: a DELETE carries none, a RETRIEVE only an
+// attribute list {"m2m:atrl": [...]} (partial retrieve, TS-0004 7.3.3.6),
+// which goes to ATRL; every other operation takes pc as it is.
+func (r *Request) SetContent(pc map[string]any) error {
+	switch r.Op {
+	case OpDelete:
+		return Errorf(RSCBadRequest, "a DELETE has no content")
+	case OpRetrieve:
+		l, ok := pc["m2m:atrl"].([]any)
+		if !ok || len(pc) != 1 {
+			return Errorf(RSCBadRequest, "the content of a RETRIEVE may only be m2m:atrl")
+		}
+		for _, e := range l {
+			s, ok := e.(string)
+			if !ok || s == "" {
+				return Errorf(RSCBadRequest, "m2m:atrl must list attribute names")
+			}
+			r.ATRL = append(r.ATRL, s)
+		}
+		return nil
+	}
+	r.Content = pc
+	return nil
+}
+
+// CheckNU checks the notification targets of a result (rt.nu): they belong to
+// a nonBlockingRequestAsynch (rt=2) only, where an empty list means "send no
+// result notification" (TS-0004 7.5.1.2.5); what names them is the binding's
+// (the X-M2M-RTU header, the nu member of rt).
+func (rt *ResponseType) CheckNU(what string) error {
+	if rt.RTV != RTNonBlockingAsynch {
+		return Errorf(RSCBadRequest, "%s (notification targets of the result) needs rt=2 (nonBlockingRequestAsynch)", what)
+	}
+	for _, u := range rt.NU {
+		if u == "" {
+			return Errorf(RSCBadRequest, "%s has an empty target", what)
+		}
+	}
+	return nil
+}

@@ -1,6 +1,7 @@
 package primitive
 
 import (
+	"fmt"
 	"net/url"
 	"slices"
 	"strconv"
@@ -55,7 +56,9 @@ var reservedAttrConds = map[string]string{
 // Every malformed value is a 4000 naming it. A parameter or condition of the
 // specification that onecse does not implement is a 5001 naming it: ignoring
 // it would answer a different question than the one asked. When the core
-// learns one of them, its case here moves from the 5001 list to a parser.
+// learns one of them, its case in setParam or setFilter moves from the 5001
+// list to a parser; the serialised primitives of MQTT and WebSocket
+// (SetParam, SetFilter) follow the same rules.
 func ApplyQuery(req *Request, q url.Values, now time.Time) error {
 	var fc *FilterCriteria
 	getFC := func() *FilterCriteria {
@@ -70,207 +73,484 @@ func ApplyQuery(req *Request, q url.Values, now time.Time) error {
 	}
 	slices.Sort(names) // the first error found is the same every time
 	for _, name := range names {
-		vals := q[name]
-		var items []string
-		for _, v := range vals {
-			items = append(items, strings.Split(v, "+")...)
-		}
-		list := func() ([]string, error) {
-			for _, s := range items {
-				if s == "" {
-					return nil, Errorf(RSCBadRequest, "query parameter %s has an empty list item", name)
-				}
-			}
-			return items, nil
-		}
-		one := func() (string, error) {
-			if len(vals) != 1 || vals[0] == "" {
-				return "", Errorf(RSCBadRequest, "query parameter %q must be given once with a value", name)
-			}
-			return vals[0], nil
-		}
-		intv := func(min, max int) (int, error) {
-			s, err := one()
-			if err != nil {
-				return 0, err
-			}
-			n, err := strconv.Atoi(s)
-			if err != nil || n < min || n > max {
-				return 0, Errorf(RSCBadRequest, "query parameter %s=%q must be an integer from %d to %d", name, s, min, max)
-			}
-			return n, nil
-		}
-		int64p := func(min int64) (*int64, error) {
-			s, err := one()
-			if err != nil {
-				return nil, err
-			}
-			n, err := strconv.ParseInt(s, 10, 64)
-			if err != nil || n < min {
-				return nil, Errorf(RSCBadRequest, "query parameter %s=%q must be an integer of at least %d", name, s, min)
-			}
-			return &n, nil
-		}
-		timev := func() (time.Time, error) {
-			s, err := one()
-			if err != nil {
-				return time.Time{}, err
-			}
-			t, ok := ParseTime(s)
-			if !ok {
-				return time.Time{}, Errorf(RSCBadRequest, "query parameter %s=%q is not a timestamp", name, s)
-			}
-			return t, nil
-		}
-		ints := func(min, max int) ([]int, error) {
-			out := make([]int, 0, len(items))
-			for _, s := range items {
-				n, err := strconv.Atoi(s)
-				if err != nil || n < min || n > max {
-					return nil, Errorf(RSCBadRequest, "query parameter %s=%q must be integers from %d to %d", name, s, min, max)
-				}
-				out = append(out, n)
-			}
-			return out, nil
-		}
-		boolv := func() (bool, error) {
-			s, err := one()
-			if err != nil {
-				return false, err
-			}
-			b, berr := parseBool(s)
-			if berr != nil {
-				return false, Errorf(RSCBadRequest, "query parameter %s=%q must be true or false", name, s)
-			}
-			return b, nil
-		}
-		var err error
+		v := queryValue{name: name, vals: q[name]}
 		switch name {
-		case "rcn":
-			req.RCN, err = intv(0, 12)
 		case "rt":
-			var n int
-			if n, err = intv(1, 5); err == nil {
-				if req.RT == nil {
-					req.RT = &ResponseType{}
-				}
-				req.RT.RTV = n
+			// In a query rt is the rtv alone; its nu comes in X-M2M-RTU.
+			n, err := v.intIn(1, 5)
+			if err != nil {
+				return err
 			}
-		case "rp":
-			var s string
-			if s, err = one(); err == nil {
-				if _, ok := ParseAbsRelTime(s, now); !ok && !IsDuration(s) {
-					err = Errorf(RSCBadRequest, "query parameter rp=%q is neither a timestamp, a number of milliseconds nor an ISO 8601 duration", s)
-				}
-				req.RP = s
+			if req.RT == nil {
+				req.RT = &ResponseType{}
 			}
-		case "da":
-			var b bool
-			if b, err = boolv(); err == nil {
-				req.DA = &b
-			}
-		case "drt":
-			req.DRT, err = intv(1, 2)
+			req.RT.RTV = n
+			continue
 		case "atrl":
-			var l []string
-			if l, err = list(); err == nil {
-				req.ATRL = append(req.ATRL, l...)
+			l, err := v.strs()
+			if err != nil {
+				return err
 			}
-		case "rids":
-			var l []string
-			if l, err = list(); err == nil {
-				req.RIDs = append(req.RIDs, l...)
-			}
-		case "sqi", "tqi", "asi", "auri":
-			// Semantic queries, token requests and authorization signatures
-			// are not supported: "false" asks for nothing, "true" is refused.
-			var b bool
-			if b, err = boolv(); err == nil && b {
-				err = Errorf(RSCNotImplemented, "query parameter %s=true is not supported", name)
-			}
-		case "tids", "ltids":
-			return Errorf(RSCNotImplemented, "query parameter %q (dynamic authorization tokens) is not supported", name)
-		case "ma":
-			return Errorf(RSCNotImplemented, "query parameter %q (maxAge, not in a published release) is not supported", name)
-		case "fu":
-			if getFC().FU, err = intv(1, 3); err == nil && fc.FU == FUIPEOnDemand {
-				err = Errorf(RSCNotImplemented, "filter usage 3 (IPE on-demand discovery) is not supported")
-			}
-		case "fo":
-			getFC().FO, err = intv(1, 2)
-		case "lim":
-			getFC().Lim, err = intv(0, 1<<31-1)
-		case "lvl":
-			getFC().Lvl, err = intv(1, 1<<31-1)
-		case "ofst":
-			getFC().Ofst, err = intv(1, 1<<31-1)
-		case "crb":
-			getFC().CRB, err = timev()
-		case "cra":
-			getFC().CRA, err = timev()
-		case "ms":
-			getFC().MS, err = timev()
-		case "us":
-			getFC().US, err = timev()
-		case "exb":
-			getFC().EXB, err = timev()
-		case "exa":
-			getFC().EXA, err = timev()
-		case "sts":
-			getFC().STS, err = int64p(1)
-		case "stb":
-			getFC().STB, err = int64p(0)
-		case "sza":
-			getFC().SZA, err = int64p(0)
-		case "szb":
-			getFC().SZB, err = int64p(1)
-		case "lbl":
-			var l []string
-			if l, err = list(); err == nil {
-				getFC().Labels = append(getFC().Labels, l...)
-			}
-		case "ty":
-			var l []int
-			if l, err = ints(1, 65535); err == nil {
-				getFC().Ty = append(getFC().Ty, l...)
-			}
-		case "cty":
-			var l []string
-			if l, err = list(); err == nil {
-				getFC().ContentTypes = append(getFC().ContentTypes, l...)
-			}
-		case "chty", "pty", "clbl", "palb", "lbq", "smf", "cfs", "cfq", "arp":
-			return Errorf(RSCNotImplemented, "filter condition %q is not supported yet", name)
-		case "gmty", "geom", "gsf":
-			return Errorf(RSCNotImplemented, "geo-query condition %q is not supported", name)
-		default:
-			if rest, ok := strings.CutPrefix(name, "c."); ok && isAttrName(rest) {
-				return Errorf(RSCNotImplemented, "child attribute conditions (%s) are not supported yet", name)
-			}
-			if rest, ok := strings.CutPrefix(name, "p."); ok && isAttrName(rest) {
-				return Errorf(RSCNotImplemented, "parent attribute conditions (%s) are not supported yet", name)
-			}
-			if !isAttrName(name) {
-				return Errorf(RSCBadRequest, "unknown query parameter %q", name)
-			}
-			if use, ok := reservedAttrConds[name]; ok {
-				return Errorf(RSCBadRequest, "%q cannot be an attribute condition: use %s", name, use)
-			}
-			// The attribute condition (atr): each occurrence is one {nm, val};
-			// several with one name are OR-ed by the core.
-			for _, v := range vals {
-				if v == "" {
-					return Errorf(RSCBadRequest, "attribute condition %s has no value", name)
-				}
-				getFC().Attrs = append(getFC().Attrs, AttrCond{Name: name, Value: v})
-			}
+			req.ATRL = append(req.ATRL, l...)
+			continue
 		}
-		if err != nil {
-			return err
+		if ok, err := setParam(req, name, v, now); ok || err != nil {
+			if err != nil {
+				return err
+			}
+			continue
+		}
+		if ok, err := setFilter(getFC, name, v); ok || err != nil {
+			if err != nil {
+				return err
+			}
+			continue
+		}
+		if rest, ok := strings.CutPrefix(name, "c."); ok && isAttrName(rest) {
+			return Errorf(RSCNotImplemented, "child attribute conditions (%s) are not supported yet", name)
+		}
+		if rest, ok := strings.CutPrefix(name, "p."); ok && isAttrName(rest) {
+			return Errorf(RSCNotImplemented, "parent attribute conditions (%s) are not supported yet", name)
+		}
+		if !isAttrName(name) {
+			return Errorf(RSCBadRequest, "unknown query parameter %q", name)
+		}
+		if use, ok := reservedAttrConds[name]; ok {
+			return Errorf(RSCBadRequest, "%q cannot be an attribute condition: use %s", name, use)
+		}
+		// The attribute condition (atr): each occurrence is one {nm, val};
+		// several with one name are OR-ed by the core.
+		for _, s := range v.vals {
+			if s == "" {
+				return Errorf(RSCBadRequest, "attribute condition %s has no value", name)
+			}
+			getFC().Attrs = append(getFC().Attrs, AttrCond{Name: name, Value: s})
 		}
 	}
 	req.FC = fc
 	return nil
+}
+
+// SetParam sets the request parameter name from the value of a member of a
+// serialised request primitive (MQTT, WebSocket), in the canonical shape of
+// package codec (int64, string, bool, []any ...). It handles the parameters
+// that the HTTP binding takes from the query string: rcn, rp, da, drt, rids,
+// the token and signature indicators (sqi, tqi, asi, auri: false is accepted,
+// true is a 5001), tids, ltids and ma (5001). It reports false for any other
+// name.
+func SetParam(req *Request, name string, v any, now time.Time) (bool, error) {
+	return setParam(req, name, memberValue{label: name, v: v}, now)
+}
+
+// SetFilter sets the member name of the filter criteria fc from the value of
+// a member of a serialised fc (m2m:filterCriteria, TS-0004 6.3.5.8). An atr
+// member is a list of {nm, val}; every other member follows the rules of
+// the query string. An unknown member is a 4000 naming it.
+func SetFilter(fc *FilterCriteria, name string, v any) error {
+	label := "fc member " + name
+	if name == "atr" {
+		l, ok := v.([]any)
+		if !ok {
+			return Errorf(RSCBadRequest, "%s must be a list of {nm, val}", label)
+		}
+		for _, e := range l {
+			m, ok := e.(map[string]any)
+			nm, _ := m["nm"].(string)
+			val, hasVal := m["val"]
+			if !ok || len(m) != 2 || !hasVal || !isAttrName(nm) {
+				return Errorf(RSCBadRequest, "%s must be a list of {nm, val} with an attribute short name as nm", label)
+			}
+			if use, ok := reservedAttrConds[nm]; ok {
+				return Errorf(RSCBadRequest, "%s: %q cannot be an attribute condition: use %s", label, nm, use)
+			}
+			if s, isStr := val.(string); val == nil || isStr && s == "" {
+				return Errorf(RSCBadRequest, "attribute condition %s has no value", nm)
+			}
+			fc.Attrs = append(fc.Attrs, AttrCond{Name: nm, Value: val})
+		}
+		return nil
+	}
+	switch name {
+	case "catr":
+		return Errorf(RSCNotImplemented, "child attribute conditions (%s) are not supported yet", label)
+	case "patr":
+		return Errorf(RSCNotImplemented, "parent attribute conditions (%s) are not supported yet", label)
+	}
+	ok, err := setFilter(func() *FilterCriteria { return fc }, name, memberValue{label: label, v: v})
+	if err == nil && !ok {
+		err = Errorf(RSCBadRequest, "unknown filter criteria member %q", name)
+	}
+	return err
+}
+
+// setParam holds the rules of the request parameters that the bindings carry
+// as query items or as members of a serialised primitive.
+func setParam(req *Request, name string, v paramValue, now time.Time) (bool, error) {
+	var err error
+	switch name {
+	case "rcn":
+		req.RCN, err = v.intIn(0, 12)
+	case "rp":
+		var s string
+		if s, err = v.absRelOrDuration(now); err == nil {
+			req.RP = s
+		}
+	case "da":
+		var b bool
+		if b, err = v.boolean(); err == nil {
+			req.DA = &b
+		}
+	case "drt":
+		req.DRT, err = v.intIn(1, 2)
+	case "rids":
+		var l []string
+		if l, err = v.strs(); err == nil {
+			req.RIDs = append(req.RIDs, l...)
+		}
+	case "sqi", "tqi", "asi", "auri":
+		// Semantic queries, token requests and authorization signatures
+		// are not supported: "false" asks for nothing, "true" is refused.
+		var b bool
+		if b, err = v.boolean(); err == nil && b {
+			err = Errorf(RSCNotImplemented, "%s=true is not supported", v.what())
+		}
+	case "tids", "ltids":
+		err = Errorf(RSCNotImplemented, "%s (dynamic authorization tokens) is not supported", v.what())
+	case "ma":
+		err = Errorf(RSCNotImplemented, "%s (maxAge, not in a published release) is not supported", v.what())
+	default:
+		return false, nil
+	}
+	return true, err
+}
+
+// setFilter holds the rules of the filter conditions (TS-0004 6.3.5.8,
+// 7.3.3.17); getFC creates the criteria on first use.
+func setFilter(getFC func() *FilterCriteria, name string, v paramValue) (bool, error) {
+	var err error
+	switch name {
+	case "fu":
+		var n int
+		if n, err = v.intIn(1, 3); err == nil {
+			if n == FUIPEOnDemand {
+				err = Errorf(RSCNotImplemented, "%s: filter usage 3 (IPE on-demand discovery) is not supported", v.what())
+			}
+			getFC().FU = n
+		}
+	case "fo":
+		getFC().FO, err = v.intIn(1, 2)
+	case "lim":
+		getFC().Lim, err = v.intIn(0, 1<<31-1)
+	case "lvl":
+		getFC().Lvl, err = v.intIn(1, 1<<31-1)
+	case "ofst":
+		getFC().Ofst, err = v.intIn(1, 1<<31-1)
+	case "crb":
+		getFC().CRB, err = v.timestamp()
+	case "cra":
+		getFC().CRA, err = v.timestamp()
+	case "ms":
+		getFC().MS, err = v.timestamp()
+	case "us":
+		getFC().US, err = v.timestamp()
+	case "exb":
+		getFC().EXB, err = v.timestamp()
+	case "exa":
+		getFC().EXA, err = v.timestamp()
+	case "sts":
+		getFC().STS, err = v.int64Min(1)
+	case "stb":
+		getFC().STB, err = v.int64Min(0)
+	case "sza":
+		getFC().SZA, err = v.int64Min(0)
+	case "szb":
+		getFC().SZB, err = v.int64Min(1)
+	case "lbl":
+		var l []string
+		if l, err = v.strs(); err == nil {
+			getFC().Labels = append(getFC().Labels, l...)
+		}
+	case "ty":
+		var l []int
+		if l, err = v.ints(1, 65535); err == nil {
+			getFC().Ty = append(getFC().Ty, l...)
+		}
+	case "cty":
+		var l []string
+		if l, err = v.strs(); err == nil {
+			getFC().ContentTypes = append(getFC().ContentTypes, l...)
+		}
+	case "chty", "pty", "clbl", "palb", "lbq", "smf", "cfs", "cfq", "arp":
+		err = Errorf(RSCNotImplemented, "filter condition %q is not supported yet", name)
+	case "gmty", "geom", "gsf":
+		err = Errorf(RSCNotImplemented, "geo-query condition %q is not supported", name)
+	default:
+		return false, nil
+	}
+	return true, err
+}
+
+// paramValue is the value of one parameter or filter condition as a binding
+// carries it: the setters above hold the rules (ranges, what is implemented),
+// a paramValue only the syntax of its carrier.
+type paramValue interface {
+	what() string // how errors name it
+	intIn(min, max int) (int, error)
+	int64Min(min int64) (*int64, error)
+	timestamp() (time.Time, error)
+	strs() ([]string, error) // a list of non-empty strings
+	ints(min, max int) ([]int, error)
+	boolean() (bool, error)
+	absRelOrDuration(now time.Time) (string, error)
+}
+
+// queryValue is a query item: text, lists '+'-joined or repeated.
+type queryValue struct {
+	name string
+	vals []string
+}
+
+func (q queryValue) what() string { return "query parameter " + q.name }
+
+func (q queryValue) items() []string {
+	var items []string
+	for _, v := range q.vals {
+		items = append(items, strings.Split(v, "+")...)
+	}
+	return items
+}
+
+func (q queryValue) one() (string, error) {
+	if len(q.vals) != 1 || q.vals[0] == "" {
+		return "", Errorf(RSCBadRequest, "query parameter %q must be given once with a value", q.name)
+	}
+	return q.vals[0], nil
+}
+
+func (q queryValue) intIn(min, max int) (int, error) {
+	s, err := q.one()
+	if err != nil {
+		return 0, err
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < min || n > max {
+		return 0, Errorf(RSCBadRequest, "query parameter %s=%q must be an integer from %d to %d", q.name, s, min, max)
+	}
+	return n, nil
+}
+
+func (q queryValue) int64Min(min int64) (*int64, error) {
+	s, err := q.one()
+	if err != nil {
+		return nil, err
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < min {
+		return nil, Errorf(RSCBadRequest, "query parameter %s=%q must be an integer of at least %d", q.name, s, min)
+	}
+	return &n, nil
+}
+
+func (q queryValue) timestamp() (time.Time, error) {
+	s, err := q.one()
+	if err != nil {
+		return time.Time{}, err
+	}
+	t, ok := ParseTime(s)
+	if !ok {
+		return time.Time{}, Errorf(RSCBadRequest, "query parameter %s=%q is not a timestamp", q.name, s)
+	}
+	return t, nil
+}
+
+func (q queryValue) strs() ([]string, error) {
+	items := q.items()
+	for _, s := range items {
+		if s == "" {
+			return nil, Errorf(RSCBadRequest, "query parameter %s has an empty list item", q.name)
+		}
+	}
+	return items, nil
+}
+
+func (q queryValue) ints(min, max int) ([]int, error) {
+	items := q.items()
+	out := make([]int, 0, len(items))
+	for _, s := range items {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < min || n > max {
+			return nil, Errorf(RSCBadRequest, "query parameter %s=%q must be integers from %d to %d", q.name, s, min, max)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+func (q queryValue) boolean() (bool, error) {
+	s, err := q.one()
+	if err != nil {
+		return false, err
+	}
+	b, berr := parseBool(s)
+	if berr != nil {
+		return false, Errorf(RSCBadRequest, "query parameter %s=%q must be true or false", q.name, s)
+	}
+	return b, nil
+}
+
+func (q queryValue) absRelOrDuration(now time.Time) (string, error) {
+	s, err := q.one()
+	if err != nil {
+		return "", err
+	}
+	if _, ok := ParseAbsRelTime(s, now); !ok && !IsDuration(s) {
+		return "", Errorf(RSCBadRequest, "query parameter %s=%q is neither a timestamp, a number of milliseconds nor an ISO 8601 duration", q.name, s)
+	}
+	return s, nil
+}
+
+// memberValue is a member of a serialised primitive, typed as JSON or CBOR
+// typed it (the canonical shape of package codec): integers are int64 (a
+// number with a fraction is not an integer), lists are []any, and a list is
+// always a list, never a lone scalar.
+type memberValue struct {
+	label string
+	v     any
+}
+
+func (m memberValue) what() string { return m.label }
+
+func (m memberValue) bad(want string) error {
+	return Errorf(RSCBadRequest, "%s must be %s, not %s", m.label, want, describe(m.v))
+}
+
+// describe names a value for an error message without echoing much of it.
+func describe(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return "null"
+	case string:
+		if len(x) > 40 {
+			x = x[:40] + "…"
+		}
+		return strconv.Quote(x)
+	case int64, uint64, float64, bool:
+		return fmt.Sprint(x)
+	case []any:
+		return "a list"
+	case map[string]any:
+		return "an object"
+	case []byte:
+		return "a byte string"
+	}
+	return fmt.Sprintf("a %T", v)
+}
+
+// memberInt returns v when it is an integer of the canonical shape in
+// [min, max].
+func memberInt(v any, min, max int64) (int64, bool) {
+	n, ok := v.(int64)
+	if !ok || n < min || n > max {
+		return 0, false
+	}
+	return n, true
+}
+
+func (m memberValue) intIn(min, max int) (int, error) {
+	n, ok := memberInt(m.v, int64(min), int64(max))
+	if !ok {
+		return 0, m.bad(fmt.Sprintf("an integer from %d to %d", min, max))
+	}
+	return int(n), nil
+}
+
+func (m memberValue) int64Min(min int64) (*int64, error) {
+	n, ok := memberInt(m.v, min, 1<<63-1)
+	if !ok {
+		return nil, m.bad(fmt.Sprintf("an integer of at least %d", min))
+	}
+	return &n, nil
+}
+
+func (m memberValue) timestamp() (time.Time, error) {
+	s, _ := m.v.(string)
+	t, ok := ParseTime(s)
+	if !ok {
+		return time.Time{}, m.bad("a timestamp (20250102T030405)")
+	}
+	return t, nil
+}
+
+func (m memberValue) strs() ([]string, error) {
+	l, ok := m.v.([]any)
+	if !ok {
+		return nil, m.bad("a list of strings")
+	}
+	out := make([]string, 0, len(l))
+	for _, e := range l {
+		s, ok := e.(string)
+		if !ok || s == "" {
+			return nil, Errorf(RSCBadRequest, "%s must be a list of non-empty strings", m.label)
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+func (m memberValue) ints(min, max int) ([]int, error) {
+	l, ok := m.v.([]any)
+	if !ok {
+		return nil, m.bad("a list of integers")
+	}
+	out := make([]int, 0, len(l))
+	for _, e := range l {
+		n, ok := memberInt(e, int64(min), int64(max))
+		if !ok {
+			return nil, Errorf(RSCBadRequest, "%s must be a list of integers from %d to %d", m.label, min, max)
+		}
+		out = append(out, int(n))
+	}
+	return out, nil
+}
+
+func (m memberValue) boolean() (bool, error) {
+	b, ok := m.v.(bool)
+	if !ok {
+		return false, m.bad("true or false")
+	}
+	return b, nil
+}
+
+func (m memberValue) absRelOrDuration(now time.Time) (string, error) {
+	switch x := m.v.(type) {
+	case int64:
+		s := strconv.FormatInt(x, 10)
+		if _, ok := ParseAbsRelTime(s, now); ok {
+			return s, nil
+		}
+	case string:
+		if _, ok := ParseAbsRelTime(x, now); ok || IsDuration(x) {
+			return x, nil
+		}
+	}
+	return "", m.bad("a timestamp, a number of milliseconds or an ISO 8601 duration")
+}
+
+// MemberTime reads an m2m:absRelTimestamp member (rqet, rset, oet): a
+// timestamp, or milliseconds relative to now as an integer or as a string of
+// digits (TS-0004 Table 6.3.3-1).
+func MemberTime(name string, v any, now time.Time) (time.Time, error) {
+	switch x := v.(type) {
+	case int64:
+		if t, ok := ParseAbsRelTime(strconv.FormatInt(x, 10), now); ok {
+			return t, nil
+		}
+	case string:
+		if t, ok := ParseAbsRelTime(x, now); ok {
+			return t, nil
+		}
+	}
+	return time.Time{}, memberValue{label: name, v: v}.bad("a timestamp (20250102T030405) or a number of milliseconds")
 }
 
 func isAttrName(s string) bool {

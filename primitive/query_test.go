@@ -1,7 +1,9 @@
 package primitive
 
 import (
+	"maps"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -247,4 +249,93 @@ func FuzzApplyQuery(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestSetFilterMembers: the members of a serialised fc follow the rules of the
+// query string, with JSON/CBOR types.
+func TestSetFilterMembers(t *testing.T) {
+	ts := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
+	i64 := func(n int64) *int64 { return &n }
+	for _, tc := range []struct {
+		members map[string]any
+		want    FilterCriteria
+	}{
+		{map[string]any{"fu": int64(1), "fo": int64(2), "lim": int64(0)}, FilterCriteria{FU: 1, FO: 2, Lim: 0}},
+		{map[string]any{"lvl": int64(2), "ofst": int64(3)}, FilterCriteria{Lvl: 2, Ofst: 3, Lim: -1}},
+		{map[string]any{"crb": "20250102T030405", "exa": "20250102T030405"}, FilterCriteria{CRB: ts, EXA: ts, Lim: -1}},
+		{map[string]any{"sts": int64(5), "stb": int64(0), "sza": int64(0), "szb": int64(9)}, FilterCriteria{STS: i64(5), STB: i64(0), SZA: i64(0), SZB: i64(9), Lim: -1}},
+		{map[string]any{"ty": []any{int64(2), int64(3)}, "lbl": []any{"a+b", "k:v"}, "cty": []any{"text/plain"}}, FilterCriteria{Ty: []int{2, 3}, Labels: []string{"a+b", "k:v"}, ContentTypes: []string{"text/plain"}, Lim: -1}},
+		{map[string]any{"atr": []any{map[string]any{"nm": "cr", "val": "Sam"}, map[string]any{"nm": "mni", "val": int64(3)}}}, FilterCriteria{Attrs: []AttrCond{{Name: "cr", Value: "Sam"}, {Name: "mni", Value: int64(3)}}, Lim: -1}},
+	} {
+		fc := NewFilterCriteria()
+		var err error
+		for _, name := range slices.Sorted(maps.Keys(tc.members)) {
+			if err = SetFilter(fc, name, tc.members[name]); err != nil {
+				break
+			}
+		}
+		if err != nil || !reflect.DeepEqual(*fc, tc.want) {
+			t.Errorf("%v: %+v, %v; want %+v", tc.members, *fc, err, tc.want)
+		}
+	}
+	for _, tc := range []struct {
+		name string
+		v    any
+		rsc  RSC
+	}{
+		{"fu", "1", RSCBadRequest},          // a string is not an integer
+		{"fu", float64(1), RSCBadRequest},   // nor is a number with a fraction
+		{"fu", int64(9), RSCBadRequest},     // out of range
+		{"ty", int64(3), RSCBadRequest},     // a list is a list
+		{"ty", []any{"3"}, RSCBadRequest},   // of integers
+		{"lbl", []any{""}, RSCBadRequest},   // of non-empty strings
+		{"lbl", "a", RSCBadRequest},         // not a scalar
+		{"crb", int64(1000), RSCBadRequest}, // a timestamp is text
+		{"atr", []any{map[string]any{"nm": "ct", "val": "x"}}, RSCBadRequest},
+		{"atr", []any{map[string]any{"nm": "cr"}}, RSCBadRequest},
+		{"atr", []any{map[string]any{"nm": "cr", "val": "x", "extra": 1}}, RSCBadRequest},
+		{"atr", map[string]any{"nm": "cr", "val": "x"}, RSCBadRequest},
+		{"bogus", int64(1), RSCBadRequest},
+		{"fu", int64(3), RSCNotImplemented},
+		{"lbq", "a", RSCNotImplemented},
+		{"catr", []any{}, RSCNotImplemented},
+		{"gmty", int64(1), RSCNotImplemented},
+	} {
+		err := SetFilter(NewFilterCriteria(), tc.name, tc.v)
+		if ErrorRSC(err) != tc.rsc || err == nil || !strings.Contains(err.Error(), tc.name) {
+			t.Errorf("%s=%v: %v, want %d naming %s", tc.name, tc.v, err, tc.rsc, tc.name)
+		}
+	}
+}
+
+func TestSetParamMembers(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		v    any
+		rsc  RSC // 0: accepted
+	}{
+		{"rcn", int64(4), 0},
+		{"rcn", "4", RSCBadRequest},
+		{"rcn", int64(13), RSCBadRequest},
+		{"rp", "PT10S", 0},
+		{"rp", int64(60000), 0},
+		{"rp", "soon", RSCBadRequest},
+		{"da", false, 0},
+		{"da", "false", RSCBadRequest},
+		{"drt", int64(2), 0},
+		{"rids", []any{"r1"}, 0},
+		{"rids", "r1", RSCBadRequest},
+		{"sqi", false, 0},
+		{"sqi", true, RSCNotImplemented},
+		{"tids", []any{"t"}, RSCNotImplemented},
+	} {
+		req := NewRequest()
+		ok, err := SetParam(req, tc.name, tc.v, queryNow)
+		if !ok || ErrorRSC(err) != tc.rsc && !(err == nil && tc.rsc == 0) {
+			t.Errorf("%s=%v: %v, %v; want %d", tc.name, tc.v, ok, err, tc.rsc)
+		}
+	}
+	if ok, _ := SetParam(NewRequest(), "fu", int64(1), queryNow); ok {
+		t.Error("fu is not a request parameter")
+	}
 }

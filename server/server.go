@@ -8,10 +8,14 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 
 	httpb "github.com/onecse/onecse/binding/http"
+	mqttb "github.com/onecse/onecse/binding/mqtt"
+	"github.com/onecse/onecse/binding/ws"
 	"github.com/onecse/onecse/config"
 	"github.com/onecse/onecse/cse"
 	"github.com/onecse/onecse/store/sqlite"
@@ -25,6 +29,9 @@ type Server struct {
 	core   *cse.CSE
 	httpL  net.Listener
 	httpS  *httpb.Server
+	ws     *ws.Binding    // nil when the WebSocket binding is off
+	mqtt   *mqttb.Binding // nil when no MQTT broker is configured
+	broker *mqttb.Broker  // the embedded MQTT broker, when one runs
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	errc   chan error
@@ -46,7 +53,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 	}
 	poa := cfg.PoA
 	if len(poa) == 0 {
-		poa = []string{"http://" + advertised(l.Addr())}
+		poa = defaultPoA(cfg, advertised(l.Addr()))
 	}
 	st, err := sqlite.Open(cfg.Data, sqlite.Options{Sync: cfg.Sync})
 	if err != nil {
@@ -63,8 +70,79 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 		st.Close()
 		return nil, err
 	}
-	b := httpb.New(core, httpb.Options{MaxBody: cfg.MaxBody, Log: log})
-	return &Server{cfg: cfg, log: log, st: st, core: core, httpL: l, httpS: httpb.NewServer(b), errc: make(chan error, 2)}, nil
+	s := &Server{cfg: cfg, log: log, st: st, core: core, httpL: l, errc: make(chan error, 2)}
+	var h http.Handler = httpb.New(core, httpb.Options{MaxBody: cfg.MaxBody, Log: log})
+	if cfg.WebSocket {
+		s.ws = ws.New(core, ws.Options{CSEID: cfg.CSEID, MaxMessage: cfg.MaxBody, Log: log})
+		h = ws.Mux(s.ws, h)
+	}
+	s.httpS = httpb.NewServerFor(h, log)
+	if cfg.MQTTEmbedded != "" {
+		if s.broker, err = mqttb.StartBroker(cfg.MQTTEmbedded, log); err != nil {
+			l.Close()
+			st.Close()
+			return nil, err
+		}
+		if cfg.MQTTBroker == "" {
+			cfg.MQTTBroker = "tcp://" + s.broker.Addr()
+			s.cfg = cfg
+		}
+		log.Info("embedded mqtt broker", "addr", s.broker.Addr())
+	}
+	if cfg.MQTTBroker != "" {
+		s.mqtt, err = mqttb.New(core, mqttb.Options{Broker: cfg.MQTTBroker, CSEID: cfg.CSEID, SPID: cfg.SPID,
+			TopicPrefix: cfg.MQTTTopicPrefix, Username: cfg.MQTTUsername, Password: cfg.MQTTPassword, Log: log})
+		if err != nil {
+			if s.broker != nil {
+				s.broker.Close()
+			}
+			l.Close()
+			st.Close()
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// MQTTBroker is the URL of the broker the MQTT binding uses ("" when off):
+// the configured one, or the embedded broker's.
+func (s *Server) MQTTBroker() string { return s.cfg.MQTTBroker }
+
+// WebSocket returns the WebSocket binding (nil when it is off), whose Send
+// reaches the AEs and CSEs connected to it.
+func (s *Server) WebSocket() *ws.Binding { return s.ws }
+
+// MQTT returns the MQTT binding (nil when no broker is configured), whose
+// Send reaches AEs and CSEs through the broker.
+func (s *Server) MQTT() *mqttb.Binding { return s.mqtt }
+
+// defaultPoA lists the points of access of the bindings that are on: the
+// HTTP address, the same address as ws:// (TS-0020 6.2.1), and the broker as
+// mqtt:// with the topic prefix as its path (TS-0010 6.6).
+func defaultPoA(cfg config.Config, httpAddr string) []string {
+	poa := []string{"http://" + httpAddr}
+	if cfg.WebSocket {
+		poa = append(poa, "ws://"+httpAddr)
+	}
+	broker := cfg.MQTTBroker
+	if broker == "" && cfg.MQTTEmbedded != "" {
+		broker = "tcp://" + cfg.MQTTEmbedded
+	}
+	if broker != "" {
+		if u, err := url.Parse(broker); err == nil {
+			scheme := "mqtt"
+			switch u.Scheme {
+			case "ssl", "tls", "mqtts", "wss":
+				scheme = "mqtts"
+			}
+			p := scheme + "://" + u.Host
+			if prefix := strings.Trim(cfg.MQTTTopicPrefix, "/"); prefix != "" {
+				p += "/" + prefix
+			}
+			poa = append(poa, p)
+		}
+	}
+	return poa
 }
 
 // advertised turns a listen address into one a client can use ("[::]:8080" →
@@ -108,7 +186,8 @@ func (s *Server) Start() {
 			s.errc <- err
 		}
 	}()
-	s.log.Info("onecse started", "cse-id", s.cfg.CSEID, "cse-name", s.cfg.CSEName, "cse-type", s.cfg.CSEType, "http", s.HTTPAddr(), "data", s.cfg.Data)
+	s.log.Info("onecse started", "cse-id", s.cfg.CSEID, "cse-name", s.cfg.CSEName, "cse-type", s.cfg.CSEType, "http", s.HTTPAddr(),
+		"websocket", s.ws != nil, "mqtt", s.cfg.MQTTBroker, "data", s.cfg.Data)
 }
 
 // Err delivers the first serving error.
@@ -118,6 +197,17 @@ func (s *Server) Err() <-chan error { return s.errc }
 // the store.
 func (s *Server) Shutdown(ctx context.Context) error {
 	err := s.httpS.Shutdown(ctx)
+	// The bindings whose connections outlive HTTP's own shutdown: their
+	// requests under way finish before the store closes.
+	if s.ws != nil {
+		s.ws.Close()
+	}
+	if s.mqtt != nil {
+		s.mqtt.Close(ctx)
+	}
+	if s.broker != nil {
+		s.broker.Close()
+	}
 	if s.cancel != nil {
 		s.cancel()
 	}

@@ -158,19 +158,15 @@ func (b *Binding) decode(r *http.Request) (*decoded, error) {
 		if reqMedia.Kind == "preq" || reqMedia.Kind == "prsp" {
 			return d, primitive.Errorf(primitive.RSCUnsupportedMediaType, "Content-Type %q carries a whole primitive; the HTTP binding carries only its content", ct)
 		}
-		switch req.Op {
-		case primitive.OpDelete:
-			return d, primitive.Errorf(primitive.RSCBadRequest, "a DELETE has no content (its body must be empty)")
+		if req.Op == primitive.OpDelete {
+			return d, req.SetContent(nil) // whatever the body holds, a DELETE has none
 		}
 		m, err := codec.Decode(reqMedia.Format, data)
 		if err != nil {
 			return d, primitive.Errorf(primitive.RSCBadRequest, "%v", err)
 		}
-		req.Content = m
-		if req.Op == primitive.OpRetrieve {
-			if err := attrListContent(req); err != nil {
-				return d, err
-			}
+		if err := req.SetContent(m); err != nil {
+			return d, err
 		}
 	}
 	return d, nil
@@ -260,47 +256,22 @@ func (b *Binding) optionalHeaders(r *http.Request, req *primitive.Request) error
 	return nil
 }
 
-// rtu maps X-M2M-RTU to rt.nu: targets joined with '&' (TS-0009 6.4.11). nu
-// belongs to a nonBlockingRequestAsynch (rt=2) only, where an empty header
-// means "send no result notification" (TS-0004 7.5.1.2.5).
+// rtu maps X-M2M-RTU to rt.nu: targets joined with '&' (TS-0009 6.4.11).
 func rtu(r *http.Request, req *primitive.Request) error {
 	v, ok, err := header(r, hRTU)
 	if err != nil || !ok {
 		return err
 	}
-	if req.RT == nil || req.RT.RTV != primitive.RTNonBlockingAsynch {
-		return primitive.Errorf(primitive.RSCBadRequest, "header %s (notification targets of the result) needs rt=2 (nonBlockingRequestAsynch)", hRTU)
+	if req.RT == nil {
+		req.RT = &primitive.ResponseType{}
 	}
 	req.RT.NU = []string{}
-	if v == "" {
-		return nil
-	}
-	for _, u := range strings.Split(v, "&") {
-		u = strings.TrimSpace(u)
-		if u == "" {
-			return primitive.Errorf(primitive.RSCBadRequest, "header %s has an empty target", hRTU)
+	if v != "" {
+		for _, u := range strings.Split(v, "&") {
+			req.RT.NU = append(req.RT.NU, strings.TrimSpace(u))
 		}
-		req.RT.NU = append(req.RT.NU, u)
 	}
-	return nil
-}
-
-// attrListContent takes a RETRIEVE's content, which may only be an attribute
-// list {"m2m:atrl": [...]} (partial retrieve).
-func attrListContent(req *primitive.Request) error {
-	l, ok := req.Content["m2m:atrl"].([]any)
-	if !ok || len(req.Content) != 1 {
-		return primitive.Errorf(primitive.RSCBadRequest, "the content of a RETRIEVE may only be m2m:atrl")
-	}
-	for _, e := range l {
-		s, ok := e.(string)
-		if !ok || s == "" {
-			return primitive.Errorf(primitive.RSCBadRequest, "m2m:atrl must list attribute names")
-		}
-		req.ATRL = append(req.ATRL, s)
-	}
-	req.Content = nil
-	return nil
+	return req.RT.CheckNU("header " + hRTU)
 }
 
 // toFromPath reverses TS-0009 6.2.2.1: "/~/x" is the SP-relative "/x", "/_/x"

@@ -156,15 +156,24 @@ type Server struct {
 }
 
 // NewServer returns an HTTP server for the binding with production timeouts.
-func NewServer(b *Binding) *Server {
+func NewServer(b *Binding) *Server { return NewServerFor(b, b.opt.Log) }
+
+// NewServerFor returns an HTTP server with the binding's timeouts for h: the
+// binding, or the binding together with another one on the same listener
+// (WebSocket handshakes, whose connections leave these timeouts behind when
+// they are hijacked).
+func NewServerFor(h http.Handler, log *slog.Logger) *Server {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	return &Server{srv: &http.Server{
-		Handler:           b,
+		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(b.opt.Log.Handler(), slog.LevelWarn),
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}}
 }
 

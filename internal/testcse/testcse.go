@@ -63,6 +63,9 @@ func StartConfig(t testing.TB, cfg config.Config) *CSE {
 		if err := srv.Shutdown(ctx); err != nil {
 			t.Errorf("shutdown: %v", err)
 		}
+		if cfg.MQTTBroker != "" {
+			clearMQTTSession(cfg)
+		}
 	})
 	return c
 }
