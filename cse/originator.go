@@ -15,6 +15,9 @@ type originator struct {
 	// here, the configured admin ID, or the SP-relative form of anything else.
 	id    string
 	admin bool
+	// cse is set when the originator is another CSE (its CSE-ID) or an
+	// entity of another CSE (an SP-relative AE-ID).
+	cse bool
 }
 
 // localID converts an SP-relative or absolute ID that names something of this
@@ -49,6 +52,9 @@ func (c *CSE) originator(ctx context.Context, req *primitive.Request, isAECreate
 	}
 	if isAECreate {
 		return &originator{id: from}, nil // checked in registerAE
+	}
+	if o, ok := c.remoteOriginator(req); ok {
+		return o, nil
 	}
 	id, local := c.localID(from)
 	if !local || id == "" {

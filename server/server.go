@@ -10,10 +10,12 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"time"
 
 	httpb "github.com/onecse/onecse/binding/http"
 	"github.com/onecse/onecse/config"
 	"github.com/onecse/onecse/cse"
+	"github.com/onecse/onecse/primitive"
 	"github.com/onecse/onecse/store/sqlite"
 )
 
@@ -53,11 +55,27 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 		l.Close()
 		return nil, fmt.Errorf("store: %w", err)
 	}
-	core, err := cse.New(ctx, cse.Config{
+	ccfg := cse.Config{
 		CSEID: cfg.CSEID, CSEName: cfg.CSEName, SPID: cfg.SPID, CSEType: cseType, Admin: cfg.Admin,
 		PoA: poa, DefaultET: cfg.DefaultExpiration, MaxET: cfg.MaxExpiration,
 		AllowedAEOriginators: cfg.AllowedAEOriginators,
-	}, st, log)
+		Registration: cse.Registration{
+			Registrar:                 cse.Registrar{URL: cfg.RegistrarURL, CSEID: cfg.RegistrarID, Name: cfg.RegistrarName},
+			Sender:                    httpb.NewClient(),
+			RequireSAForCSEs:          cfg.RequireSAForCSEs,
+			CredentialBindings:        cfg.Bindings(),
+			AcceptDeclaredCredentials: cfg.AcceptDeclaredCredentials,
+			CredentialID:              cfg.CredentialID,
+			LivenessInterval:          cfg.LivenessInterval,
+		},
+	}
+	if ccfg.CSEID == "" {
+		ccfg.CSEID, err = cseID(ctx, ccfg, st, log)
+	}
+	var core *cse.CSE
+	if err == nil {
+		core, err = cse.New(ctx, ccfg, st, log)
+	}
 	if err != nil {
 		l.Close()
 		st.Close()
@@ -65,6 +83,33 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 	}
 	b := httpb.New(core, httpb.Options{MaxBody: cfg.MaxBody, Log: log})
 	return &Server{cfg: cfg, log: log, st: st, core: core, httpL: l, httpS: httpb.NewServer(b), errc: make(chan error, 2)}, nil
+}
+
+// cseID finds the CSE-ID of a CSE configured without one: the one its
+// registrar assigned on an earlier start, kept in its <CSEBase>, or a new one
+// the registrar assigns now (the change request's registree that does not
+// know its CSE-ID). While the registrar cannot be reached it tries again
+// until ctx ends.
+func cseID(ctx context.Context, ccfg cse.Config, st *sqlite.Store, log *slog.Logger) (string, error) {
+	if id, err := cse.StoredCSEID(ctx, st); err != nil || id != "" {
+		return id, err
+	}
+	for wait := 500 * time.Millisecond; ; wait = min(2*wait, 30*time.Second) {
+		id, err := cse.AcquireCSEID(ctx, ccfg)
+		if err == nil {
+			log.Info("CSE-ID assigned by the registrar", "cse-id", id, "registrar", ccfg.Registrar.CSEID)
+			return id, nil
+		}
+		if primitive.ErrorRSC(err) != primitive.RSCTargetNotReachable && primitive.ErrorRSC(err) != primitive.RSCRequestTimeout {
+			return "", err
+		}
+		log.Warn("registrar not reachable: trying again", "registrar", ccfg.Registrar.URL, "err", err)
+		select {
+		case <-ctx.Done():
+			return "", fmt.Errorf("no CSE-ID: %w", err)
+		case <-time.After(wait):
+		}
+	}
 }
 
 // advertised turns a listen address into one a client can use ("[::]:8080" →
@@ -108,7 +153,7 @@ func (s *Server) Start() {
 			s.errc <- err
 		}
 	}()
-	s.log.Info("onecse started", "cse-id", s.cfg.CSEID, "cse-name", s.cfg.CSEName, "cse-type", s.cfg.CSEType, "http", s.HTTPAddr(), "data", s.cfg.Data)
+	s.log.Info("onecse started", "cse-id", s.core.Config().CSEID, "cse-name", s.cfg.CSEName, "cse-type", s.cfg.CSEType, "http", s.HTTPAddr(), "data", s.cfg.Data)
 }
 
 // Err delivers the first serving error.
@@ -117,6 +162,11 @@ func (s *Server) Err() <-chan error { return s.errc }
 // Shutdown stops accepting requests, waits for those under way, and closes
 // the store.
 func (s *Server) Shutdown(ctx context.Context) error {
+	if s.cfg.DeregisterOnShutdown && s.cfg.RegistrarURL != "" {
+		if err := s.core.Deregister(ctx); err != nil {
+			s.log.Warn("deregistration on shutdown", "err", err)
+		}
+	}
 	err := s.httpS.Shutdown(ctx)
 	if s.cancel != nil {
 		s.cancel()
