@@ -78,9 +78,10 @@ func (c *CSE) maintainRegistration(ctx context.Context) error {
 	switch resp.RSC {
 	case primitive.RSCOK:
 		return c.pushDescendants(ctx, resp)
-	case primitive.RSCNotFound:
-		// The registrar lost this registration (its data was reset): the
-		// local <remoteCSE> is stale, register again.
+	case primitive.RSCNotFound, primitive.RSCSecurityAssociationRequired, primitive.RSCOriginatorNotAuthenticated:
+		// The registrar lost this registration (its data was reset; it then
+		// no longer accepts this CSE as an originator, 4107/4106): the local
+		// <remoteCSE> is stale, register again.
 		c.log.Info("the registrar no longer knows this CSE: registering again", "registrar", c.cfg.Registrar.CSEID)
 		if err := c.dropLocalCSR(ctx, rt.registrar.ri); err != nil {
 			return err

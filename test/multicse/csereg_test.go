@@ -79,7 +79,8 @@ func csrCount(t *testing.T, c *testcse.CSE, csi string) int {
 	t.Helper()
 	r := c.Do(testcse.Req{Method: "GET", Path: "/" + c.Config.CSEName + "?rcn=8&ty=16", From: c.Config.Admin}).Must(t, 2000)
 	n := 0
-	for _, e := range r.JSON["m2m:cb"].(map[string]any)["m2m:csr"].([]any) {
+	l, _ := r.Res("m2m:cb")["m2m:csr"].([]any)
+	for _, e := range l {
 		if e.(map[string]any)["csi"] == csi {
 			n++
 		}
@@ -162,4 +163,253 @@ func openACP(c *testcse.CSE) {
 	c.Create("CAdmin", "/"+c.Config.CSEName, 1, "m2m:acp", map[string]any{"rn": "open",
 		"pv":  map[string]any{"acr": []any{map[string]any{"acor": []any{"all"}, "acop": 63}}},
 		"pvs": map[string]any{"acr": []any{map[string]any{"acor": []any{"CAdmin"}, "acop": 63}}}})
+}
+
+// csrBody is a registration request's content.
+func csrBody(attrs map[string]any) map[string]any {
+	b := map[string]any{"cb": sp + "/mn1/cse-mn1", "csi": "/mn1", "rr": true, "srv": []any{"3"}, "cst": 2}
+	for k, v := range attrs {
+		if v == nil {
+			delete(b, k)
+		} else {
+			b[k] = v
+		}
+	}
+	return map[string]any{"m2m:csr": b}
+}
+
+// TestRegistrarChecks is the test matrix of registration-security.md
+// appendix B, run against a registrar with one credential binding
+// (credential "cred-mn1" → /mn1) that trusts declared credentials.
+func TestRegistrarChecks(t *testing.T) {
+	in := testcse.Start(t, cseCfg("IN", "/id-in", "cse-in", nil, func(c *config.Config) {
+		c.AcceptDeclaredCredentials = true
+		c.CredentialBindings = []config.CredentialBinding{{CredentialID: "cred-mn1", CSEID: "/mn1"}}
+	}))
+	asn := testcse.Start(t, cseCfg("ASN", "/id-asn", "cse-asn", nil))
+	aei := in.RegisterAE("someapp")
+	bound := []any{"Credential-ID:cred-mn1"}
+	for _, tc := range []struct {
+		name  string
+		at    *testcse.CSE
+		from  string
+		attrs map[string]any
+		rsc   int
+		csi   string // the registered CSE-ID on success
+	}{
+		{"From an AE-ID", in, aei, map[string]any{"cb": sp + "/" + aei + "/x", "csi": nil}, 4005, ""},
+		{"registrar is an ASN", asn, "/mn1", nil, 4005, ""},
+		{"missing cb", in, "/mn1", map[string]any{"cb": nil}, 4000, ""},
+		{"missing rr", in, "/mn1", map[string]any{"rr": nil}, 4000, ""},
+		{"missing srv", in, "/mn1", map[string]any{"srv": nil}, 4000, ""},
+		{"read-only attribute", in, "/mn1", map[string]any{"ri": "x"}, 4000, ""},
+		{"bad csi", in, "/mn1", map[string]any{"csi": "mn1"}, 4000, ""},
+		{"csi differs from From", in, "/mn1", map[string]any{"csi": "/mn2"}, 4000, ""},
+		{"cb of another CSE", in, "/mn1", map[string]any{"cb": sp + "/mn2/cse-mn2"}, 4000, ""},
+		{"From empty, no binding", in, "", map[string]any{"csi": nil, "cb": sp + "/-/cse-mn1"}, 4000, ""},
+		{"bound to /mn1, From /mn2", in, "/mn2", map[string]any{"csi": nil, "cb": sp + "/mn2/cse-mn2", "lbl": bound}, 4106, ""},
+		{"bound to /mn1, csi /mnX", in, "/mn1", map[string]any{"csi": "/mnX", "lbl": bound}, 4106, ""},
+		{"bound to /mn1, From empty", in, "", map[string]any{"csi": nil, "cb": sp + "/-/cse-mn1", "lbl": bound}, 2001, "/mn1"},
+		{"registered again", in, "/mn1", nil, 4117, ""},
+		{"another CSE", in, "/mn2", map[string]any{"csi": "/mn2", "cb": "/mn2/cse-mn2"}, 2001, "/mn2"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			base := "/" + tc.at.Config.CSEName
+			r := tc.at.Do(testcse.Req{Method: "POST", Path: base, From: tc.from, Ty: 16, Body: csrBody(tc.attrs)}).Must(t, tc.rsc)
+			if tc.rsc != 2001 {
+				// Nothing was registered under any of the CSE-IDs involved.
+				for _, id := range []string{"mn2", "mnX", aei} {
+					get(tc.at, base+"/"+id).Must(t, 4004)
+				}
+				if tc.name != "registered again" {
+					get(tc.at, base+"/mn1").Must(t, 4004)
+				}
+				return
+			}
+			csr := r.Res("m2m:csr")
+			if csr["csi"] != tc.csi || csr["cb"] != sp+tc.csi+"/cse-"+tc.csi[1:] {
+				t.Errorf("registered %v", csr)
+			}
+			get(tc.at, base+tc.csi).Must(t, 2000)
+		})
+	}
+	// CREATE or DELETE of a <CSEBase> is never allowed (4005).
+	in.Do(testcse.Req{Method: "POST", Path: "/cse-in", From: "CAdmin", Ty: 5, Body: map[string]any{"m2m:cb": map[string]any{}}}).Must(t, 4005)
+	in.Do(testcse.Req{Method: "DELETE", Path: "/cse-in", From: "CAdmin"}).Must(t, 4005)
+	// A registered CSE is an accepted originator; an unknown one is not.
+	in.Do(testcse.Req{Method: "GET", Path: "/cse-in", From: "/mn1"}).Must(t, 2000)
+	in.Do(testcse.Req{Method: "GET", Path: "/cse-in", From: "/mn9"}).Must(t, 4107)
+	// Unknown CSE below the IN.
+	in.Do(testcse.Req{Method: "GET", Path: "/~/unknown-cse/x", From: aei}).Must(t, 4004)
+}
+
+// TestRequireSAForCSEs: with the switch on, a CSE without a security
+// association cannot register (4107, TS-0004 7.3.2.1).
+func TestRequireSAForCSEs(t *testing.T) {
+	in := testcse.Start(t, cseCfg("IN", "/id-in", "cse-in", nil, func(c *config.Config) { c.RequireSAForCSEs = true }))
+	in.Do(testcse.Req{Method: "POST", Path: "/cse-in", From: "/mn1", Ty: 16, Body: csrBody(nil)}).Must(t, 4107)
+	get(in, "/cse-in/mn1").Must(t, 4004)
+}
+
+// restart stops c and starts it again on the same port and data directory.
+func restart(t *testing.T, c *testcse.CSE) *testcse.CSE {
+	t.Helper()
+	c.Stop()
+	cfg := c.Config
+	cfg.HTTP = c.Addr()
+	return testcse.StartConfig(t, cfg)
+}
+
+// TestAssignedCSEID: an MN started without a CSE-ID gets the one its
+// credential is bound to at the registrar, adopts it for its CSEBase and
+// its requests, and keeps it across a restart without registering twice.
+func TestAssignedCSEID(t *testing.T) {
+	in := testcse.Start(t, cseCfg("IN", "/id-in", "cse-in", nil, func(c *config.Config) {
+		c.AcceptDeclaredCredentials = true
+		c.CredentialBindings = []config.CredentialBinding{{CredentialID: "cred-mn", CSEID: "/id-mn-42"}}
+	}))
+	mn := testcse.Start(t, cseCfg("MN", "", "cse-mn", in, func(c *config.Config) { c.CredentialID = "cred-mn" }))
+	check := func(mn *testcse.CSE) {
+		t.Helper()
+		if got := mn.Server.Core().Config().CSEID; got != "/id-mn-42" {
+			t.Fatalf("the MN has the CSE-ID %q", got)
+		}
+		if csi := get(mn, "/cse-mn").Must(t, 2000).Res("m2m:cb")["csi"]; csi != "/id-mn-42" {
+			t.Errorf("CSEBase csi %v", csi)
+		}
+		waitFor(t, "the MN has its registrar's <remoteCSE>", func() bool { return get(mn, "/cse-mn/id-in").RSC == 2000 })
+		csr := get(in, "/cse-in/id-mn-42").Must(t, 2000).Res("m2m:csr")
+		if csr["csi"] != "/id-mn-42" || csr["cb"] != sp+"/id-mn-42/cse-mn" {
+			t.Errorf("registered as %v", csr)
+		}
+		if n := csrCount(t, in, "/id-mn-42"); n != 1 {
+			t.Errorf("%d registrations of /id-mn-42", n)
+		}
+		// Requests from the MN carry the assigned CSE-ID: an AE of the MN
+		// reaches the IN as /id-mn-42/C….
+		aei := mn.RegisterAE(fmt.Sprintf("ae%d", time.Now().UnixNano()))
+		mn.Do(testcse.Req{Method: "GET", Path: "/~/id-in/cse-in", From: aei}).Must(t, 4103)
+	}
+	check(mn)
+	mn = restart(t, mn)
+	check(mn)
+	// Not even the IN's restart makes a second registration.
+	in = restart(t, in)
+	time.Sleep(300 * time.Millisecond)
+	if n := csrCount(t, in, "/id-mn-42"); n != 1 {
+		t.Errorf("%d registrations of /id-mn-42", n)
+	}
+}
+
+// TestPreassignedMismatch: a registree whose CSE-ID differs from the one
+// pre-assigned to its credential is refused (4106) and nothing is created
+// on either side.
+func TestPreassignedMismatch(t *testing.T) {
+	in := testcse.Start(t, cseCfg("IN", "/id-in", "cse-in", nil, func(c *config.Config) {
+		c.AcceptDeclaredCredentials = true
+		c.CredentialBindings = []config.CredentialBinding{{CredentialID: "cred-x", CSEID: "/id-other"}}
+	}))
+	// The same request the MN will send, to see the status code.
+	in.Do(testcse.Req{Method: "POST", Path: "/cse-in", From: "/id-mn", Ty: 16, Body: csrBody(map[string]any{
+		"csi": "/id-mn", "cb": sp + "/id-mn/cse-mn", "lbl": []any{"Credential-ID:cred-x"}})}).Must(t, 4106)
+	mn := testcse.Start(t, cseCfg("MN", "/id-mn", "cse-mn", in, func(c *config.Config) { c.CredentialID = "cred-x" }))
+	time.Sleep(500 * time.Millisecond) // several liveness rounds
+	get(in, "/cse-in/id-mn").Must(t, 4004)
+	get(in, "/cse-in/id-other").Must(t, 4004)
+	if n := csrCount(t, in, "/id-mn") + csrCount(t, in, "/id-other"); n != 0 {
+		t.Errorf("%d <remoteCSE> at the IN", n)
+	}
+	get(mn, "/cse-mn/id-in").Must(t, 4004)
+	if n := csrCount(t, mn, "/id-in"); n != 0 {
+		t.Errorf("%d <remoteCSE> at the MN", n)
+	}
+}
+
+// TestMNRestart: the MN restarts (same data) and finds its registration in
+// place on both links; with its data lost, it takes over the <remoteCSE>
+// the IN still has. No duplicate either way.
+func TestMNRestart(t *testing.T) {
+	tr := startTree(t)
+	tr.mn = restart(t, tr.mn)
+	aei := tr.asn.RegisterAE("sensor")
+	waitFor(t, "the ASN reaches the IN again", func() bool {
+		return tr.asn.Do(testcse.Req{Method: "GET", Path: "/~/id-in/cse-in", From: aei}).RSC == 4103 // reached; no ACP grants it
+	})
+	for _, c := range []struct {
+		at  *testcse.CSE
+		csi string
+	}{{tr.in, "/id-mn"}, {tr.mn, "/id-in"}, {tr.mn, "/id-asn"}, {tr.asn, "/id-mn"}} {
+		if n := csrCount(t, c.at, c.csi); n != 1 {
+			t.Errorf("%s: %d <remoteCSE> for %s", c.at.Config.CSEID, n, c.csi)
+		}
+	}
+	// The MN loses its data but keeps its CSE-ID.
+	tr.mn.Stop()
+	cfg := tr.mn.Config
+	cfg.HTTP, cfg.Data = tr.mn.Addr(), t.TempDir()
+	tr.mn = testcse.StartConfig(t, cfg)
+	waitFor(t, "the MN registered again", func() bool { return get(tr.mn, "/cse-mn/id-in").RSC == 2000 })
+	if n := csrCount(t, tr.in, "/id-mn"); n != 1 {
+		t.Errorf("%d <remoteCSE> for /id-mn at the IN", n)
+	}
+}
+
+// TestRegistrarDown: while the IN is down the originator gets 5103; when it
+// comes back (with its data, or without it) the registration is restored
+// without a manual step.
+func TestRegistrarDown(t *testing.T) {
+	tr := startTree(t)
+	aei := tr.asn.RegisterAE("sensor")
+	reach := func() int {
+		return tr.asn.Do(testcse.Req{Method: "GET", Path: "/~/id-in/cse-in", From: aei}).RSC
+	}
+	if rsc := reach(); rsc != 4103 {
+		t.Fatalf("IN answered %d", rsc)
+	}
+	tr.in.Stop()
+	if rsc := reach(); rsc != 5103 {
+		t.Errorf("IN down: %d, want 5103", rsc)
+	}
+	tr.in = restart(t, tr.in)
+	waitFor(t, "the IN is reached again", func() bool { return reach() == 4103 })
+
+	// The IN comes back with empty data: the MN notices on its next liveness
+	// check and registers again, with its descendants.
+	tr.in.Stop()
+	cfg := tr.in.Config
+	cfg.HTTP, cfg.Data = tr.in.Addr(), t.TempDir()
+	tr.in = testcse.StartConfig(t, cfg)
+	waitFor(t, "the MN registered again with the ASN as descendant", func() bool {
+		r := get(tr.in, "/cse-in/id-mn")
+		return r.RSC == 2000 && slices.Contains(strs(r.Res("m2m:csr")["dcse"]), "/id-asn")
+	})
+	waitFor(t, "the IN is reached again", func() bool { return reach() == 4103 })
+	if n := csrCount(t, tr.mn, "/id-in"); n != 1 {
+		t.Errorf("%d <remoteCSE> for the IN at the MN", n)
+	}
+}
+
+// TestDeregistration from either side: the registree deletes its
+// registrar's <remoteCSE>, or the registrar deletes the registree's; both
+// <remoteCSE> go, the dcse above follows, and nobody registers again.
+func TestDeregistration(t *testing.T) {
+	tr := startTree(t)
+	// The ASN deregisters (its admin deletes the MN's <remoteCSE> on it).
+	tr.asn.Do(testcse.Req{Method: "DELETE", Path: "/cse-asn/id-mn", From: "CAdmin"}).Must(t, 2002)
+	get(tr.mn, "/cse-mn/id-asn").Must(t, 4004)
+	waitFor(t, "the IN drops the ASN from the MN's dcse", func() bool {
+		r := get(tr.in, "/cse-in/id-mn")
+		return r.RSC == 2000 && !slices.Contains(strs(r.Res("m2m:csr")["dcse"]), "/id-asn")
+	})
+	// The IN deregisters the MN.
+	tr.in.Do(testcse.Req{Method: "DELETE", Path: "/cse-in/id-mn", From: "CAdmin"}).Must(t, 2002)
+	get(tr.mn, "/cse-mn/id-in").Must(t, 4004)
+	time.Sleep(400 * time.Millisecond) // liveness rounds: neither registers again
+	get(tr.in, "/cse-in/id-mn").Must(t, 4004)
+	get(tr.mn, "/cse-mn/id-asn").Must(t, 4004)
+	get(tr.mn, "/cse-mn/id-in").Must(t, 4004)
+	get(tr.asn, "/cse-asn/id-mn").Must(t, 4004)
+	// Deregistered, the ASN's requests to the IN have no route.
+	aei := tr.asn.RegisterAE("sensor")
+	tr.asn.Do(testcse.Req{Method: "GET", Path: "/~/id-in/cse-in", From: aei}).Must(t, 4004)
 }
