@@ -59,6 +59,8 @@ type Config struct {
 	CredentialID string `yaml:"credential-id"`
 	// LivenessInterval is how often a registree checks its registration.
 	LivenessInterval time.Duration `yaml:"liveness-interval"`
+	// RegistreeTimeout removes a registered CSE unreachable for this long (0: never).
+	RegistreeTimeout time.Duration `yaml:"registree-timeout"`
 	// DeregisterOnShutdown ends the registration when the process stops.
 	DeregisterOnShutdown bool `yaml:"deregister-on-shutdown"`
 	// RequireSAForCSEs refuses requests of other CSEs without a security
@@ -151,6 +153,7 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.RegistrarName, "registrar-name", c.RegistrarName, "resource name of the registrar's CSEBase, e.g. cse-in")
 	fs.StringVar(&c.CredentialID, "credential-id", c.CredentialID, "this CSE's credential ID, declared to the registrar (stand-in until security associations)")
 	fs.DurationVar(&c.LivenessInterval, "liveness-interval", c.LivenessInterval, "how often a registree checks its registration")
+	fs.DurationVar(&c.RegistreeTimeout, "registree-timeout", c.RegistreeTimeout, "registrar: remove a registered CSE unreachable for this long (0: never)")
 	fs.BoolVar(&c.DeregisterOnShutdown, "deregister-on-shutdown", c.DeregisterOnShutdown, "deregister from the registrar when stopping")
 	fs.BoolVar(&c.RequireSAForCSEs, "require-sa-for-cses", c.RequireSAForCSEs, "refuse requests of other CSEs without a security association (4107)")
 	fs.BoolVar(&c.AcceptDeclaredCredentials, "accept-declared-credentials", c.AcceptDeclaredCredentials, "registrar: take a registree's credential from its Credential-ID label (stand-in, proves nothing)")

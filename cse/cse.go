@@ -195,6 +195,11 @@ func (c *CSE) Run(ctx context.Context) error {
 		defer func() { <-done }()
 		go func() { defer close(done); c.runRegistree(ctx) }()
 	}
+	if c.cfg.RegistreeTimeout > 0 {
+		done := make(chan struct{})
+		defer func() { <-done }()
+		go func() { defer close(done); c.runRegistrar(ctx) }()
+	}
 	t := time.NewTicker(c.cfg.ExpiryInterval)
 	defer t.Stop()
 	for {

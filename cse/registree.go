@@ -92,23 +92,31 @@ func (c *CSE) maintainRegistration(ctx context.Context) error {
 }
 
 // pushDescendants UPDATEs the own <remoteCSE> at the registrar when its dcse
-// differs from this CSE's descendants (TS-0004 7.4.4.2.3).
+// differs from this CSE's descendants, or its poa from this CSE's points of
+// access (TS-0004 7.4.4.2.3; registration-security.md 4.6).
 func (c *CSE) pushDescendants(ctx context.Context, cur *primitive.Response) error {
-	want := c.routeTable().descendants()
 	csr, _ := cur.PC["m2m:csr"].(map[string]any)
+	change := map[string]any{}
+	want := c.routeTable().descendants()
 	have := stringsOf(csr["dcse"])
 	slices.Sort(have)
-	if slices.Equal(want, have) {
+	if !slices.Equal(want, have) {
+		change["dcse"] = anyList(want)
+	}
+	if poa := c.base.Strings("poa"); !slices.Equal(poa, stringsOf(csr["poa"])) {
+		change["poa"] = anyList(poa)
+	}
+	if len(change) == 0 {
 		return nil
 	}
 	req := c.outgoing(primitive.OpUpdate, c.ownCSRAtRegistrar())
-	req.Content = map[string]any{"m2m:csr": map[string]any{"dcse": anyList(want)}}
+	req.Content = map[string]any{"m2m:csr": change}
 	resp, err := c.send(ctx, c.registrarPoA(), req)
 	if err != nil {
 		return err
 	}
 	if resp.RSC != primitive.RSCUpdated {
-		return fmt.Errorf("updating dcse at the registrar: %d %s", resp.RSC, dbg(resp))
+		return fmt.Errorf("updating the own <remoteCSE> at the registrar: %d %s", resp.RSC, dbg(resp))
 	}
 	return nil
 }

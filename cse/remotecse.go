@@ -66,6 +66,10 @@ type Registration struct {
 	LivenessInterval time.Duration
 	// ForwardTimeout bounds a forwarded request without rqet (default 30 s).
 	ForwardTimeout time.Duration
+	// RegistreeTimeout is how long a registered CSE may stay unreachable
+	// before the registrar removes its <remoteCSE> (checked every
+	// LivenessInterval by retrieving its <CSEBase>); 0 keeps it forever.
+	RegistreeTimeout time.Duration
 }
 
 // credentialLabel is how a registree declares its credential (see
@@ -425,4 +429,53 @@ func (rt *routes) descendants() []string {
 	}
 	slices.Sort(out)
 	return slices.Compact(out)
+}
+
+// runRegistrar checks the CSEs registered here until ctx ends: a registree
+// that has not answered a RETRIEVE of its <CSEBase> for RegistreeTimeout is
+// removed (registration-security.md 4.7, "checkLiveliness"). When it comes
+// back, its own liveness check registers it again.
+func (c *CSE) runRegistrar(ctx context.Context) {
+	iv := c.cfg.LivenessInterval
+	if iv <= 0 {
+		iv = time.Minute
+	}
+	t := time.NewTicker(iv)
+	defer t.Stop()
+	failing := map[string]time.Time{} // by resource ID: first failure
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		rt := c.routeTable()
+		for csi, e := range rt.byCSI {
+			if e == rt.registrar {
+				continue
+			}
+			_, err := c.send(ctx, e.poa, c.outgoing(primitive.OpRetrieve, csi))
+			if err == nil {
+				delete(failing, e.ri)
+				continue
+			}
+			if ctx.Err() != nil {
+				return
+			}
+			first, ok := failing[e.ri]
+			if !ok {
+				failing[e.ri] = c.now()
+				continue
+			}
+			if c.now().Sub(first) < c.cfg.RegistreeTimeout {
+				continue
+			}
+			delete(failing, e.ri)
+			c.log.Info("registered CSE unreachable: removing its <remoteCSE>", "csi", csi, "since", first)
+			if err := c.dropLocalCSR(ctx, e.ri); err != nil {
+				c.log.Warn("removing an unreachable CSE", "csi", csi, "err", err)
+			}
+			c.csrChanged(ctx)
+		}
+	}
 }

@@ -67,6 +67,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 			AcceptDeclaredCredentials: cfg.AcceptDeclaredCredentials,
 			CredentialID:              cfg.CredentialID,
 			LivenessInterval:          cfg.LivenessInterval,
+			RegistreeTimeout:          cfg.RegistreeTimeout,
 		},
 	}
 	if ccfg.CSEID == "" {

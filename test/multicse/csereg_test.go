@@ -413,3 +413,50 @@ func TestDeregistration(t *testing.T) {
 	aei := tr.asn.RegisterAE("sensor")
 	tr.asn.Do(testcse.Req{Method: "GET", Path: "/~/id-in/cse-in", From: aei}).Must(t, 4004)
 }
+
+// TestRegistrationUpdates: a registree that comes back on another point of
+// access UPDATEs its <remoteCSE> at the registrar; a registree that stays
+// unreachable beyond registree-timeout is removed (and the dcse above with
+// it), and registers again when it is back; a registree with
+// deregister-on-shutdown leaves nothing behind.
+func TestRegistrationUpdates(t *testing.T) {
+	in := testcse.Start(t, cseCfg("IN", "/id-in", "cse-in", nil))
+	mn := testcse.Start(t, cseCfg("MN", "/id-mn", "cse-mn", in, func(c *config.Config) { c.RegistreeTimeout = 300 * time.Millisecond }))
+	asn := testcse.Start(t, cseCfg("ASN", "/id-asn", "cse-asn", mn))
+	dcseAtIN := func() []string { return strs(get(in, "/cse-in/id-mn").Res("m2m:csr")["dcse"]) }
+	waitFor(t, "the ASN is a descendant", func() bool { return slices.Contains(dcseAtIN(), "/id-asn") })
+
+	// The MN moves to another port, keeping its data.
+	mn.Stop()
+	cfg := mn.Config
+	mn = testcse.StartConfig(t, cfg) // 127.0.0.1:0: a new port
+	waitFor(t, "the IN has the MN's new poa", func() bool {
+		return slices.Contains(strs(get(in, "/cse-in/id-mn").Res("m2m:csr")["poa"]), mn.URL)
+	})
+
+	// The ASN (registered with the old MN port) vanishes.
+	asn.Stop()
+	waitFor(t, "the MN removes the vanished ASN", func() bool { return get(mn, "/cse-mn/id-asn").RSC == 4004 })
+	waitFor(t, "the IN drops it from the dcse", func() bool { return !slices.Contains(dcseAtIN(), "/id-asn") })
+
+	// It comes back (now pointed at the MN's new port) and registers again.
+	acfg := asn.Config
+	acfg.RegistrarURL, acfg.HTTP = mn.URL, asn.Addr()
+	asn = testcse.StartConfig(t, acfg)
+	waitFor(t, "the ASN is registered again", func() bool {
+		return get(mn, "/cse-mn/id-asn").RSC == 2000 && slices.Contains(dcseAtIN(), "/id-asn")
+	})
+	if n := csrCount(t, mn, "/id-asn"); n != 1 {
+		t.Errorf("%d <remoteCSE> for the ASN", n)
+	}
+
+	// Deregistration on shutdown.
+	asn.Stop()
+	dcfg := asn.Config
+	dcfg.DeregisterOnShutdown = true
+	asn = testcse.StartConfig(t, dcfg)
+	waitFor(t, "the ASN is registered", func() bool { return get(asn, "/cse-asn/id-mn").RSC == 2000 })
+	asn.Stop()
+	get(mn, "/cse-mn/id-asn").Must(t, 4004)
+	waitFor(t, "the IN drops it from the dcse", func() bool { return !slices.Contains(dcseAtIN(), "/id-asn") })
+}
