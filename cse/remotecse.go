@@ -249,8 +249,15 @@ func (c *CSE) registerCSE(ctx context.Context, req *primitive.Request, o *origin
 			}
 		}
 	}
+	// takeOver: a registree that authenticated with a bound credential but
+	// does not know its CSE-ID has lost its state; a <remoteCSE> still
+	// registered for that CSE-ID is a leftover of its earlier life
+	// (registration-security.md 4.7) and is replaced, so that it learns
+	// its CSE-ID again (4117 would tell it nothing).
+	takeOver := false
 	if bound, ok := c.cfg.CredentialBindings[cred]; ok && cred != "" {
 		bound = c.spRelative(bound)
+		takeOver = cseID == "" && csi == ""
 		if cseID != "" && cseID != bound {
 			return nil, primitive.Errorf(primitive.RSCOriginatorNotAuthenticated, "originator %q does not match the CSE-ID %s assigned to its credential", cseID, bound)
 		}
@@ -285,12 +292,8 @@ func (c *CSE) registerCSE(ctx context.Context, req *primitive.Request, o *origin
 	}
 	b["cb"] = c.cfg.SPID + cseID + "/" + a.Path
 	b["csi"] = cseID
-	if len(stringsOf(b["dcse"])) > 0 {
-		for _, d := range stringsOf(b["dcse"]) {
-			if d := c.spRelative(d); d == c.cfg.CSEID || d == cseID {
-				return nil, primitive.Errorf(primitive.RSCBadRequest, "attribute \"dcse\" lists %s", d)
-			}
-		}
+	if err := c.checkDCSE(b["dcse"], cseID); err != nil {
+		return nil, err
 	}
 	ri := cseID[1:]
 	r := &resource.Resource{Ty: resource.TyRemoteCSE, RI: ri, RN: ri, Creator: cseID, Attrs: b}
@@ -303,6 +306,14 @@ func (c *CSE) registerCSE(ctx context.Context, req *primitive.Request, o *origin
 	now := c.now()
 	var created *resource.Resource
 	err = c.st.Update(ctx, func(tx store.Tx) error {
+		if takeOver {
+			if old, err := tx.Get(ri); err == nil && old.Ty == resource.TyRemoteCSE && c.spRelative(old.Str("csi")) == cseID {
+				c.log.Info("replacing the leftover registration of a CSE that lost its CSE-ID", "csi", cseID)
+				if err := c.deleteInTx(tx, old); err != nil {
+					return err
+				}
+			}
+		}
 		if err := c.checkNewCSR(tx, parent, cseID); err != nil {
 			return err
 		}
@@ -328,6 +339,17 @@ func (c *CSE) registerCSE(ctx context.Context, req *primitive.Request, o *origin
 	c.log.Info("CSE registered", "csi", cseID, "rqi", req.RQI)
 	c.csrChanged(ctx)
 	return c.createdResponse(req, created, b), nil
+}
+
+// checkDCSE refuses a dcse (of the <remoteCSE> of csi) that would make a
+// loop in the tree: one listing this CSE, its registrar or csi itself.
+func (c *CSE) checkDCSE(v any, csi string) error {
+	for _, d := range stringsOf(v) {
+		if d := c.spRelative(d); d == c.cfg.CSEID || d == csi || d == c.cfg.Registrar.CSEID {
+			return primitive.Errorf(primitive.RSCBadRequest, "attribute \"dcse\" lists %s, which is not a descendant of %s", d, csi)
+		}
+	}
+	return nil
 }
 
 // checkNewCSR refuses a second registration of a CSE-ID (4117).

@@ -43,6 +43,11 @@ func (c *CSE) update(ctx context.Context, req *primitive.Request, o *originator,
 	if err := t.Validate(primitive.OpUpdate, b); err != nil {
 		return nil, err
 	}
+	if r.Ty == resource.TyRemoteCSE {
+		if err := c.checkDCSE(b["dcse"], c.spRelative(r.Str("csi"))); err != nil {
+			return nil, err
+		}
+	}
 	if r.Ty == resource.TyACP {
 		if v, ok := b["pvs"]; ok {
 			if pvs, _ := acp.ParseAttr("pvs", v); len(pvs) == 0 {

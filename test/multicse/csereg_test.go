@@ -150,6 +150,12 @@ func TestCSERegistrationTree(t *testing.T) {
 	tr.asn.Create("CAdmin", "/cse-asn", 3, "m2m:cnt", map[string]any{"rn": "pub", "acpi": []any{"cse-asn/open"}})
 	inAE := tr.in.RegisterAE("app")
 	tr.in.Do(testcse.Req{Method: "GET", Path: "/~/id-asn/cse-asn/pub", From: inAE}).Must(t, 2000)
+	// The absolute form takes the same way; another SP has no route.
+	tr.asn.Do(testcse.Req{Method: "GET", Path: "/_/onecse.example/id-in/cse-in/shared/data", From: aei}).Must(t, 2000)
+	tr.asn.Do(testcse.Req{Method: "GET", Path: "/_/other.example/id-in/cse-in", From: aei}).Must(t, 4004)
+	// A registration is made with the registrar itself, never forwarded.
+	tr.asn.Do(testcse.Req{Method: "POST", Path: "/~/id-in/cse-in", From: "Cnew", Ty: 2,
+		Body: map[string]any{"m2m:ae": map[string]any{"api": "Nx", "rr": false, "srv": []any{"3"}}}}).Must(t, 4000)
 	// A CSE nobody knows: 4004 from the IN, back through MN and ASN.
 	tr.asn.Do(testcse.Req{Method: "GET", Path: "/~/id-nowhere/cse-x", From: aei}).Must(t, 4004)
 	// An expired request is not forwarded (4008).
@@ -233,6 +239,21 @@ func TestRegistrarChecks(t *testing.T) {
 			get(tc.at, base+tc.csi).Must(t, 2000)
 		})
 	}
+	// The registered CSE updates its dcse; one that would make a loop is
+	// refused and changes nothing; AEs cannot touch it.
+	in.Do(testcse.Req{Method: "PUT", Path: "/cse-in/mn2", From: "/mn2", Body: map[string]any{"m2m:csr": map[string]any{"dcse": []any{"/asn7"}}}}).Must(t, 2004)
+	for _, loop := range []string{"/id-in", "/mn2"} {
+		in.Do(testcse.Req{Method: "PUT", Path: "/cse-in/mn2", From: "/mn2", Body: map[string]any{"m2m:csr": map[string]any{"dcse": []any{loop}}}}).Must(t, 4000)
+	}
+	in.Do(testcse.Req{Method: "PUT", Path: "/cse-in/mn2", From: "/mn2", Body: map[string]any{"m2m:csr": map[string]any{"csi": "/mn3"}}}).Must(t, 4000)
+	in.Do(testcse.Req{Method: "PUT", Path: "/cse-in/mn2", From: aei, Body: map[string]any{"m2m:csr": map[string]any{"dcse": []any{}}}}).Must(t, 4103)
+	in.Do(testcse.Req{Method: "DELETE", Path: "/cse-in/mn2", From: aei}).Must(t, 4103)
+	if got := strs(get(in, "/cse-in/mn2").Must(t, 2000).Res("m2m:csr")["dcse"]); !slices.Equal(got, []string{"/asn7"}) {
+		t.Errorf("dcse %v", got)
+	}
+	// Routing follows the dcse: /asn7 is reached through /mn2 (whose poa is
+	// nowhere: 5103).
+	in.Do(testcse.Req{Method: "GET", Path: "/~/asn7/cse-x", From: aei}).Must(t, 5103)
 	// CREATE or DELETE of a <CSEBase> is never allowed (4005).
 	in.Do(testcse.Req{Method: "POST", Path: "/cse-in", From: "CAdmin", Ty: 5, Body: map[string]any{"m2m:cb": map[string]any{}}}).Must(t, 4005)
 	in.Do(testcse.Req{Method: "DELETE", Path: "/cse-in", From: "CAdmin"}).Must(t, 4005)
@@ -292,6 +313,13 @@ func TestAssignedCSEID(t *testing.T) {
 	}
 	check(mn)
 	mn = restart(t, mn)
+	check(mn)
+	// The MN loses its data and, still without a CSE-ID, gets the same one
+	// again: the registrar replaces the leftover registration.
+	mn.Stop()
+	cfg := mn.Config
+	cfg.HTTP, cfg.Data = mn.Addr(), t.TempDir()
+	mn = testcse.StartConfig(t, cfg)
 	check(mn)
 	// Not even the IN's restart makes a second registration.
 	in = restart(t, in)
