@@ -194,6 +194,9 @@ func (c *CSE) remoteOriginator(req *primitive.Request) (*originator, bool) {
 	if from != csi && !primitive.IsAEStem(from[len(csi)+1:]) {
 		return nil, false
 	}
+	if from == csi && strings.HasPrefix(from, "/S") && primitive.IsAEStem(from[1:]) {
+		return nil, false // an SP-relative S-type AE-ID, not a CSE-ID (TS-0001 7.2)
+	}
 	rt := c.routeTable()
 	if _, ok := rt.byCSI[csi]; ok || rt.below(csi) || rt.registrar != nil {
 		return &originator{id: from, cse: true}, true

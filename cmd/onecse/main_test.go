@@ -20,7 +20,9 @@ func TestHelpListsEveryFlag(t *testing.T) {
 	if code := run([]string{"--help"}, &out, &out); code != 0 {
 		t.Fatalf("--help exit %d", code)
 	}
-	for _, f := range []string{"-config", "-http", "-cse-id", "-cse-name", "-sp-id", "-cse-type", "-data", "-admin", "-sync", "-max-body"} {
+	for _, f := range []string{"-config", "-http", "-cse-id", "-cse-name", "-sp-id", "-cse-type", "-data", "-admin", "-sync", "-max-body",
+		"-registrar-url", "-registrar-id", "-registrar-name", "-credential-id", "-liveness-interval", "-registree-timeout",
+		"-deregister-on-shutdown", "-require-sa-for-cses", "-accept-declared-credentials"} {
 		if !strings.Contains(out.String(), f) {
 			t.Errorf("--help does not mention %s:\n%s", f, out.String())
 		}

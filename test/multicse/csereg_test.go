@@ -4,6 +4,7 @@ package multicse
 
 import (
 	"fmt"
+	"net"
 	"slices"
 	"testing"
 	"time"
@@ -254,6 +255,29 @@ func TestRegistrarChecks(t *testing.T) {
 	// Routing follows the dcse: /asn7 is reached through /mn2 (whose poa is
 	// nowhere: 5103).
 	in.Do(testcse.Req{Method: "GET", Path: "/~/asn7/cse-x", From: aei}).Must(t, 5103)
+	// A next hop that accepts connections but never answers: the request
+	// expires (rqet, relative form in milliseconds) → 4008, not a hang.
+	hole, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hole.Close()
+	go func() {
+		for {
+			c, err := hole.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+		}
+	}()
+	in.Do(testcse.Req{Method: "POST", Path: "/cse-in", From: "/mn5", Ty: 16, Body: csrBody(map[string]any{
+		"csi": "/mn5", "cb": "/mn5/cse-mn5", "poa": []any{"http://" + hole.Addr().String()}})}).Must(t, 2001)
+	start := time.Now()
+	in.Do(testcse.Req{Method: "GET", Path: "/~/mn5/cse-mn5", From: aei, Header: map[string]string{"X-M2M-RET": "300"}}).Must(t, 4008)
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("4008 after %s", d)
+	}
 	// CREATE or DELETE of a <CSEBase> is never allowed (4005).
 	in.Do(testcse.Req{Method: "POST", Path: "/cse-in", From: "CAdmin", Ty: 5, Body: map[string]any{"m2m:cb": map[string]any{}}}).Must(t, 4005)
 	in.Do(testcse.Req{Method: "DELETE", Path: "/cse-in", From: "CAdmin"}).Must(t, 4005)
