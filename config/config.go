@@ -54,6 +54,8 @@ type Config struct {
 	RegistrarID string `yaml:"registrar-id"`
 	// RegistrarName is the resource name of the registrar's CSEBase.
 	RegistrarName string `yaml:"registrar-name"`
+	// INCSEID is the CSE-ID of the IN-CSE (default: the registrar's).
+	INCSEID string `yaml:"in-cse-id"`
 	// CredentialID is this CSE's credential, declared to the registrar
 	// (stand-in until security associations exist).
 	CredentialID string `yaml:"credential-id"`
@@ -151,6 +153,7 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.RegistrarURL, "registrar-url", c.RegistrarURL, "point of access of the registrar CSE to register with (MN, ASN)")
 	fs.StringVar(&c.RegistrarID, "registrar-id", c.RegistrarID, "SP-relative CSE-ID of the registrar, e.g. /id-in")
 	fs.StringVar(&c.RegistrarName, "registrar-name", c.RegistrarName, "resource name of the registrar's CSEBase, e.g. cse-in")
+	fs.StringVar(&c.INCSEID, "in-cse-id", c.INCSEID, "CSE-ID of the IN-CSE, which assigns S-type AE-IDs (default: the registrar's)")
 	fs.StringVar(&c.CredentialID, "credential-id", c.CredentialID, "this CSE's credential ID, declared to the registrar (stand-in until security associations)")
 	fs.DurationVar(&c.LivenessInterval, "liveness-interval", c.LivenessInterval, "how often a registree checks its registration")
 	fs.DurationVar(&c.RegistreeTimeout, "registree-timeout", c.RegistreeTimeout, "registrar: remove a registered CSE unreachable for this long (0: never)")

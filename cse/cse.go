@@ -117,6 +117,8 @@ type CSE struct {
 
 // New opens the core on st, creating the CSEBase on first start.
 func New(ctx context.Context, cfg Config, st store.Store, log *slog.Logger) (*CSE, error) {
+	// A CSE with a registrar has S-type AE-IDs assigned by the IN-CSE.
+	announce := cfg.AEPolicy == nil && cfg.Registrar.URL != ""
 	cfg.Defaults()
 	if err := cfg.validate(); err != nil {
 		return nil, err
@@ -126,6 +128,9 @@ func New(ctx context.Context, cfg Config, st store.Store, log *slog.Logger) (*CS
 	}
 	c := &CSE{cfg: cfg, st: st, log: log, now: time.Now, acps: newACPCache()}
 	c.reg.kick = make(chan struct{}, 1)
+	if announce {
+		c.cfg.AEPolicy = &announcer{allow: AllowList(c.cfg.AllowedAEOriginators), c: c}
+	}
 	if err := c.ensureCSEBase(ctx); err != nil {
 		return nil, err
 	}

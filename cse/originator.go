@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/onecse/onecse/primitive"
+	"github.com/onecse/onecse/resource"
 	"github.com/onecse/onecse/store"
 )
 
@@ -75,7 +76,9 @@ func (c *CSE) originator(ctx context.Context, req *primitive.Request, isAECreate
 		if err != nil {
 			return err
 		}
-		registered = r.Ty == 2 && r.PI == c.base.RI && !c.expired(r)
+		// An S-type AE registered with another CSE of the SP is announced
+		// here, on the IN-CSE (aeannc.go).
+		registered = (r.Ty == resource.TyAE || r.Ty == resource.TyAEAnnc && r.Str("lnk") != "INACTIVE") && r.PI == c.base.RI && !c.expired(r)
 		return nil
 	})
 	if err != nil && !errors.Is(err, store.ErrNotFound) {

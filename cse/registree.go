@@ -27,11 +27,13 @@ func (c *CSE) runRegistree(ctx context.Context) {
 	t := time.NewTicker(iv)
 	defer t.Stop()
 	for {
+		c.reg.round.Lock()
 		if !c.reg.stopped.Load() {
 			if err := c.maintainRegistration(ctx); err != nil && ctx.Err() == nil {
 				c.log.Warn("registration with the registrar", "registrar", c.cfg.Registrar.CSEID, "err", err)
 			}
 		}
+		c.reg.round.Unlock()
 		select {
 		case <-ctx.Done():
 			return
@@ -268,6 +270,8 @@ func (c *CSE) dropLocalCSR(ctx context.Context, ri string) error {
 // 10.2.2.10): DELETE its <remoteCSE> at the registrar, then the local one for
 // the registrar. The CSE does not register again until it is restarted.
 func (c *CSE) Deregister(ctx context.Context) error {
+	c.reg.round.Lock()
+	defer c.reg.round.Unlock()
 	c.reg.stopped.Store(true)
 	rt := c.routeTable()
 	if rt.registrar == nil {

@@ -58,6 +58,9 @@ type Registration struct {
 	// security associations exist (issue 5) and proves nothing: off by
 	// default.
 	AcceptDeclaredCredentials bool
+	// INCSEID is the CSE-ID of the IN-CSE, which assigns S-type AE-IDs;
+	// default: the registrar's.
+	INCSEID string
 	// CredentialID is this CSE's own credential, declared to its registrar
 	// in that label when set (the same stand-in).
 	CredentialID string
@@ -99,8 +102,10 @@ type regState struct {
 	// stopped is set when this CSE was deregistered on purpose (by itself
 	// or by its registrar): it does not register again until restarted.
 	stopped atomic.Bool
-	// pushed is the dcse last sent to the registrar (registree loop only).
-	pushed []string
+	// round serialises the registree's rounds with deregistration, so that
+	// a deregistration never races a registration under way. It is held
+	// across requests to the registrar.
+	round sync.Mutex
 }
 
 func (c *CSE) routeTable() *routes { return c.reg.routes.Load() }
@@ -191,7 +196,8 @@ func (c *CSE) remoteOriginator(req *primitive.Request) (*originator, bool) {
 	if csi == "" || csi == c.cfg.CSEID || strings.HasPrefix(from, "//") {
 		return nil, false
 	}
-	if from != csi && !primitive.IsAEStem(from[len(csi)+1:]) {
+	if from != csi && !primitive.IsAEStem(from[len(csi)+1:]) &&
+		!(req.Op == primitive.OpCreate && req.Ty == resource.TyAEAnnc && from[len(csi)+1:] == "S") {
 		return nil, false
 	}
 	if from == csi && strings.HasPrefix(from, "/S") && primitive.IsAEStem(from[1:]) {
@@ -423,6 +429,8 @@ func (c *CSE) deregisterPeer(ctx context.Context, req *primitive.Request, o *ori
 		return storeErr(err, req.To)
 	}
 	if peer == c.cfg.Registrar.CSEID {
+		c.reg.round.Lock()
+		defer c.reg.round.Unlock()
 		c.reg.stopped.Store(true)
 	}
 	resp, err := c.send(ctx, r.Strings("poa"), &primitive.Request{Op: primitive.OpDelete, To: peer + "/" + c.cfg.CSEID[1:], From: c.cfg.CSEID, RQI: "dereg-" + randomID(8), RVI: "3", RCN: primitive.RCNAbsent})

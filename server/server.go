@@ -66,6 +66,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 			CredentialBindings:        cfg.Bindings(),
 			AcceptDeclaredCredentials: cfg.AcceptDeclaredCredentials,
 			CredentialID:              cfg.CredentialID,
+			INCSEID:                   cfg.INCSEID,
 			LivenessInterval:          cfg.LivenessInterval,
 			RegistreeTimeout:          cfg.RegistreeTimeout,
 		},

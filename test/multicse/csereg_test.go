@@ -512,3 +512,74 @@ func TestRegistrationUpdates(t *testing.T) {
 	get(mn, "/cse-mn/id-asn").Must(t, 4004)
 	waitFor(t, "the IN drops it from the dcse", func() bool { return !slices.Contains(dcseAtIN(), "/id-asn") })
 }
+
+// registerS registers an AE with From from ("S" or an S-stem) at c.
+func registerS(c *testcse.CSE, from, rn string) *testcse.Resp {
+	return c.Do(testcse.Req{Method: "POST", Path: "/" + c.Config.CSEName, From: from, Ty: 2,
+		Body: map[string]any{"m2m:ae": map[string]any{"rn": rn, "api": "Nmeter", "rr": false, "srv": []any{"3"}}}})
+}
+
+// TestSTypeAEAnnounced: an S-type AE registering with the MN or the ASN gets
+// its stem from the IN-CSE, which keeps an <AEAnnc> for it (TS-0004
+// 7.4.5.2.1, registration-security.md 3.5).
+func TestSTypeAEAnnounced(t *testing.T) {
+	tr := startTree(t)
+	tr.asn.Stop() // the ASN needs in-cse-id: its registrar is not the IN
+	acfg := tr.asn.Config
+	acfg.HTTP, acfg.INCSEID = tr.asn.Addr(), "/id-in"
+	tr.asn = testcse.StartConfig(t, acfg)
+	waitFor(t, "the ASN is registered", func() bool { return get(tr.asn, "/cse-asn/id-mn").RSC == 2000 })
+
+	// From "S" on the MN: the IN assigns the stem.
+	ae := registerS(tr.mn, "S", "meter").Must(t, 2001).Res("m2m:ae")
+	stem, _ := ae["aei"].(string)
+	if len(stem) < 2 || stem[0] != 'S' || ae["ri"] != stem {
+		t.Fatalf("registered %v", ae)
+	}
+	annc := get(tr.in, "/cse-in/"+stem).Must(t, 2000).Res("m2m:aeA")
+	if annc["ri"] != stem || annc["lnk"] != "/id-mn/"+stem || annc["api"] != "Nmeter" || annc["ty"] != int64(10002) {
+		t.Errorf("announced as %v", annc)
+	}
+	// The S-type AE works on the IN under its SP-relative AE-ID /S….
+	openACP(tr.in)
+	tr.in.Create("CAdmin", "/cse-in", 3, "m2m:cnt", map[string]any{"rn": "shared", "acpi": []any{"cse-in/open"}})
+	tr.mn.Do(testcse.Req{Method: "POST", Path: "/~/id-in/cse-in/shared", From: stem, Ty: 3,
+		Body: map[string]any{"m2m:cnt": map[string]any{"rn": "m"}}}).Must(t, 2001)
+	if cr := get(tr.in, "/cse-in/shared/m").Must(t, 2000); cr.RSC != 2000 {
+		t.Fatal(cr)
+	}
+
+	// A stem the AE brings, on the ASN (two hops to the IN).
+	registerS(tr.asn, "Sfixed1", "meter2").Must(t, 2001)
+	if lnk := get(tr.in, "/cse-in/Sfixed1").Must(t, 2000).Res("m2m:aeA")["lnk"]; lnk != "/id-asn/Sfixed1" {
+		t.Errorf("lnk %v", lnk)
+	}
+	// The same stem on another CSE: it is the ASN's (4117), nothing created.
+	registerS(tr.mn, "Sfixed1", "meter3").Must(t, 4117)
+	get(tr.mn, "/cse-mn/meter3").Must(t, 4004)
+
+	// Deregistration marks the announcement INACTIVE; registering again
+	// (with the same stem) makes it active again.
+	tr.asn.Do(testcse.Req{Method: "DELETE", Path: "/cse-asn/meter2", From: "Sfixed1"}).Must(t, 2002)
+	if lnk := get(tr.in, "/cse-in/Sfixed1").Must(t, 2000).Res("m2m:aeA")["lnk"]; lnk != "INACTIVE" {
+		t.Errorf("after deregistration lnk %v", lnk)
+	}
+	tr.mn.Do(testcse.Req{Method: "GET", Path: "/~/id-in/cse-in", From: "Sfixed1"}).Must(t, 4106) // not registered on the MN
+	registerS(tr.asn, "Sfixed1", "meter2").Must(t, 2001)
+	if lnk := get(tr.in, "/cse-in/Sfixed1").Must(t, 2000).Res("m2m:aeA")["lnk"]; lnk != "/id-asn/Sfixed1" {
+		t.Errorf("after re-registration lnk %v", lnk)
+	}
+
+	// Only CSEs announce; an IN that cannot be reached fails the
+	// registration with 5103 and nothing is created.
+	inAE := tr.in.RegisterAE("plain")
+	tr.in.Do(testcse.Req{Method: "POST", Path: "/cse-in", From: inAE, Ty: 10002,
+		Body: map[string]any{"m2m:aeA": map[string]any{"lnk": "/id-mn/Sx1"}}}).Must(t, 4103)
+	get(tr.in, "/cse-in/Sx1").Must(t, 4004)
+	// A CSE announces only its own AEs.
+	tr.in.Do(testcse.Req{Method: "POST", Path: "/cse-in", From: "/id-mn/S", Ty: 10002,
+		Body: map[string]any{"m2m:aeA": map[string]any{"lnk": "/id-asn/S"}}}).Must(t, 4000)
+	tr.in.Stop()
+	registerS(tr.mn, "S", "meter4").Must(t, 5103)
+	get(tr.mn, "/cse-mn/meter4").Must(t, 4004)
+}
