@@ -218,7 +218,8 @@ func (c *CSE) registerCSE(ctx context.Context, req *primitive.Request, o *origin
 	if c.cfg.CSEType == TypeASN {
 		return nil, primitive.Errorf(primitive.RSCOperationNotAllowed, "an ASN-CSE is no registrar: it cannot register other CSEs")
 	}
-	if !o.cse && !o.admin {
+	if !o.admin && (!o.cse || o.id != "" && !resource.IsCSEID(o.id)) {
+		// An AE-ID, of this CSE or of another (TS-0004 7.4.4.2.1).
 		return nil, primitive.Errorf(primitive.RSCOperationNotAllowed, "originator %q is not a CSE: only CSEs register as <remoteCSE>", req.From)
 	}
 	t, _ := resource.Lookup(resource.TyRemoteCSE)

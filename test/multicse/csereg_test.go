@@ -89,6 +89,14 @@ func csrCount(t *testing.T, c *testcse.CSE, csi string) int {
 	return n
 }
 
+// csrTotal counts the <remoteCSE> children of c's CSEBase.
+func csrTotal(t *testing.T, c *testcse.CSE) int {
+	t.Helper()
+	r := c.Do(testcse.Req{Method: "GET", Path: "/" + c.Config.CSEName + "?rcn=6&ty=16", From: c.Config.Admin}).Must(t, 2000)
+	l, _ := r.Res("m2m:rrl")["rrf"].([]any)
+	return len(l)
+}
+
 func TestCSERegistrationTree(t *testing.T) {
 	tr := startTree(t)
 	for _, tc := range []struct {
@@ -219,19 +227,24 @@ func TestRegistrarChecks(t *testing.T) {
 		{"bound to /mn1, From empty", in, "", map[string]any{"csi": nil, "cb": sp + "/-/cse-mn1", "lbl": bound}, 2001, "/mn1"},
 		{"registered again", in, "/mn1", nil, 4117, ""},
 		{"another CSE", in, "/mn2", map[string]any{"csi": "/mn2", "cb": "/mn2/cse-mn2"}, 2001, "/mn2"},
+		{"From an AE of another CSE", in, "/mn2/Cabc", map[string]any{"csi": nil, "cb": "/mn2/cse-x"}, 4005, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			base := "/" + tc.at.Config.CSEName
+			before := csrTotal(t, tc.at)
 			r := tc.at.Do(testcse.Req{Method: "POST", Path: base, From: tc.from, Ty: 16, Body: csrBody(tc.attrs)}).Must(t, tc.rsc)
 			if tc.rsc != 2001 {
-				// Nothing was registered under any of the CSE-IDs involved.
-				for _, id := range []string{"mn2", "mnX", aei} {
+				// Nothing was registered.
+				if n := csrTotal(t, tc.at); n != before {
+					t.Errorf("%d <remoteCSE> before, %d after", before, n)
+				}
+				for _, id := range []string{"mnX", aei} {
 					get(tc.at, base+"/"+id).Must(t, 4004)
 				}
-				if tc.name != "registered again" {
-					get(tc.at, base+"/mn1").Must(t, 4004)
-				}
 				return
+			}
+			if n := csrTotal(t, tc.at); n != before+1 {
+				t.Errorf("%d <remoteCSE> before, %d after", before, n)
 			}
 			csr := r.Res("m2m:csr")
 			if csr["csi"] != tc.csi || csr["cb"] != sp+tc.csi+"/cse-"+tc.csi[1:] {
