@@ -45,7 +45,9 @@ func (c *CSE) localID(id string) (string, bool) {
 // originator checks From as TS-0004 7.3.2.1 says for a request that arrives
 // outside a security association (onecse has none yet): a CSE-ID → 4107; an
 // AE-ID of no AE registered here → 4106; any other form → 4000. AE
-// registration is checked by the registration procedure itself.
+// registration is checked by the registration procedure itself. Until there
+// are security associations, CSEs of the registration tree and their AEs
+// are accepted without one unless RequireSAForCSEs (remoteOriginator).
 func (c *CSE) originator(ctx context.Context, req *primitive.Request, isAECreate bool) (*originator, error) {
 	from := req.From
 	if from == c.cfg.Admin {

@@ -159,6 +159,7 @@ func TestCSERegistrationTree(t *testing.T) {
 	tr.asn.Create("CAdmin", "/cse-asn", 3, "m2m:cnt", map[string]any{"rn": "pub", "acpi": []any{"cse-asn/open"}})
 	inAE := tr.in.RegisterAE("app")
 	tr.in.Do(testcse.Req{Method: "GET", Path: "/~/id-asn/cse-asn/pub", From: inAE}).Must(t, 2000)
+
 	// The absolute form takes the same way; another SP has no route.
 	tr.asn.Do(testcse.Req{Method: "GET", Path: "/_/onecse.example/id-in/cse-in/shared/data", From: aei}).Must(t, 2000)
 	tr.asn.Do(testcse.Req{Method: "GET", Path: "/_/other.example/id-in/cse-in", From: aei}).Must(t, 4004)
@@ -435,6 +436,11 @@ func TestRegistrarDown(t *testing.T) {
 	if rsc := reach(); rsc != 5103 {
 		t.Errorf("IN down: %d, want 5103", rsc)
 	}
+	// A request that came down from the registrar for a CSE the MN does not
+	// know is not sent back up (which would give 5103 now): 4004, no loop.
+	tr.mn.Do(testcse.Req{Method: "GET", Path: "/~/id-ghost/x", From: "/id-in/Cabc"}).Must(t, 4004)
+	// One from below is sent up: 5103.
+	tr.mn.Do(testcse.Req{Method: "GET", Path: "/~/id-ghost/x", From: "/id-asn/" + aei}).Must(t, 5103)
 	tr.in = restart(t, tr.in)
 	waitFor(t, "the IN is reached again", func() bool { return reach() == 4103 })
 
