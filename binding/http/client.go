@@ -116,26 +116,33 @@ func (c *Client) Send(ctx context.Context, poa string, req *primitive.Request) (
 	if int64(len(rb)) > max {
 		return nil, fmt.Errorf("the answer is larger than %d bytes", max)
 	}
-	rsc, err := strconv.Atoi(firstHeader(resp.Header, hRSC))
-	if err != nil {
-		return nil, fmt.Errorf("the answer of %s (HTTP %d) has no %s: not a oneM2M CSE", poa, resp.StatusCode, hRSC)
+	return responseOf(poa, resp.StatusCode, resp.Header, rb)
+}
+
+// responseOf maps an HTTP answer to a response primitive (TS-0009 6.3, 6.4,
+// in the originator's direction). The answer comes from another party: any
+// malformed part is an error, never a panic.
+func responseOf(poa string, status int, h http.Header, rb []byte) (*primitive.Response, error) {
+	rsc, err := strconv.Atoi(firstHeader(h, hRSC))
+	if err != nil || rsc < 1000 || rsc > 9999 {
+		return nil, fmt.Errorf("the answer of %s (HTTP %d) has no valid %s: not a oneM2M CSE", poa, status, hRSC)
 	}
 	out := &primitive.Response{
 		RSC:  primitive.RSC(rsc),
-		RQI:  firstHeader(resp.Header, hRI),
-		RVI:  firstHeader(resp.Header, hRVI),
-		From: firstHeader(resp.Header, hOrigin),
-		OT:   firstHeader(resp.Header, hOT),
-		VSI:  firstHeader(resp.Header, hVSI),
+		RQI:  firstHeader(h, hRI),
+		RVI:  firstHeader(h, hRVI),
+		From: firstHeader(h, hOrigin),
+		OT:   firstHeader(h, hOT),
+		VSI:  firstHeader(h, hVSI),
 	}
-	if t, ok := primitive.ParseTime(firstHeader(resp.Header, hRST)); ok {
+	if t, ok := primitive.ParseTime(firstHeader(h, hRST)); ok {
 		out.RSET = t
 	}
-	if loc := resp.Header.Get("Content-Location"); loc != "" && out.RSC == primitive.RSCCreated {
+	if loc := h.Get("Content-Location"); loc != "" && out.RSC == primitive.RSCCreated {
 		out.Location = strings.TrimPrefix(loc, "/")
 	}
 	if len(rb) > 0 {
-		mi, err := codec.ParseMediaType(resp.Header.Get("Content-Type"))
+		mi, err := codec.ParseMediaType(h.Get("Content-Type"))
 		if err != nil {
 			return nil, fmt.Errorf("the answer's Content-Type: %w", err)
 		}

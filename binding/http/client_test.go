@@ -119,3 +119,22 @@ func atoiOrZero(s string) int {
 	n, _ := strconv.Atoi(s)
 	return n
 }
+
+// FuzzResponseOf: whatever another CSE answers, mapping it is an error or a
+// response, never a panic.
+func FuzzResponseOf(f *testing.F) {
+	f.Add("2001", "application/json", "/cse-in/x", []byte(`{"m2m:cnt":{"ri":"x"}}`))
+	f.Add("2000", "application/cbor", "", []byte{0xa1, 0x61, 0x61, 0x01})
+	f.Add("x", "text/plain", "", []byte("hello"))
+	f.Add("4004", "", "", []byte{})
+	f.Fuzz(func(t *testing.T, rsc, ct, loc string, body []byte) {
+		h := http.Header{}
+		h[hRSC] = []string{rsc}
+		h.Set("Content-Type", ct)
+		h.Set("Content-Location", loc)
+		resp, err := responseOf("http://x", 200, h, body)
+		if err == nil && (resp == nil || resp.RSC < 1000) {
+			t.Fatalf("accepted %q as %+v", rsc, resp)
+		}
+	})
+}
