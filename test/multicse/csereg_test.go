@@ -3,14 +3,17 @@
 package multicse
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/onecse/onecse/config"
 	"github.com/onecse/onecse/internal/testcse"
+	"github.com/onecse/onecse/server"
 )
 
 // CSE registration and routing across a tree of three CSEs (IN ← MN ← ASN)
@@ -601,4 +604,27 @@ func TestSTypeAEAnnounced(t *testing.T) {
 	tr.in.Stop()
 	registerS(tr.mn, "S", "meter4").Must(t, 5103)
 	get(tr.mn, "/cse-mn/meter4").Must(t, 4004)
+}
+
+// TestNoCSEIDRefused: a registree without a CSE-ID whose credential is bound
+// to none does not start (the registrar answers 4000), and the registrar has
+// created nothing.
+func TestNoCSEIDRefused(t *testing.T) {
+	in := testcse.Start(t, cseCfg("IN", "/id-in", "cse-in", nil, func(c *config.Config) { c.AcceptDeclaredCredentials = true }))
+	cfg := config.Default()
+	cseCfg("MN", "", "cse-mn", in, func(c *config.Config) { c.CredentialID = "unknown-cred" })(&cfg)
+	cfg.HTTP, cfg.Data, cfg.Sync = "127.0.0.1:0", t.TempDir(), "normal"
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	srv, err := server.New(ctx, cfg, nil)
+	if err == nil {
+		srv.Shutdown(ctx)
+		t.Fatal("started without a CSE-ID")
+	}
+	if !strings.Contains(err.Error(), "4000") {
+		t.Errorf("error %v", err)
+	}
+	if n := csrTotal(t, in); n != 0 {
+		t.Errorf("%d <remoteCSE> at the IN", n)
+	}
 }
