@@ -128,6 +128,7 @@ func New(ctx context.Context, cfg Config, st store.Store, log *slog.Logger) (*CS
 	}
 	c := &CSE{cfg: cfg, st: st, log: log, now: time.Now, acps: newACPCache()}
 	c.reg.kick = make(chan struct{}, 1)
+	c.reg.round = make(chan struct{}, 1)
 	if announce {
 		c.cfg.AEPolicy = &announcer{allow: AllowList(c.cfg.AllowedAEOriginators), c: c}
 	}

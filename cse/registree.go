@@ -27,13 +27,15 @@ func (c *CSE) runRegistree(ctx context.Context) {
 	t := time.NewTicker(iv)
 	defer t.Stop()
 	for {
-		c.reg.round.Lock()
+		if c.lockRound(ctx) != nil {
+			return
+		}
 		if !c.reg.stopped.Load() {
 			if err := c.maintainRegistration(ctx); err != nil && ctx.Err() == nil {
 				c.log.Warn("registration with the registrar", "registrar", c.cfg.Registrar.CSEID, "err", err)
 			}
 		}
-		c.reg.round.Unlock()
+		c.unlockRound()
 		select {
 		case <-ctx.Done():
 			return
@@ -270,9 +272,12 @@ func (c *CSE) dropLocalCSR(ctx context.Context, ri string) error {
 // 10.2.2.10): DELETE its <remoteCSE> at the registrar, then the local one for
 // the registrar. The CSE does not register again until it is restarted.
 func (c *CSE) Deregister(ctx context.Context) error {
-	c.reg.round.Lock()
-	defer c.reg.round.Unlock()
+	// Whatever happens next, no round starts any more.
 	c.reg.stopped.Store(true)
+	if err := c.lockRound(ctx); err != nil {
+		return err
+	}
+	defer c.unlockRound()
 	rt := c.routeTable()
 	if rt.registrar == nil {
 		return nil

@@ -104,9 +104,22 @@ type regState struct {
 	stopped atomic.Bool
 	// round serialises the registree's rounds with deregistration, so that
 	// a deregistration never races a registration under way. It is held
-	// across requests to the registrar.
-	round sync.Mutex
+	// across requests to the registrar, so it is a channel: a waiter can
+	// give up when its context ends.
+	round chan struct{}
 }
+
+// lockRound takes the registree's round; it fails when ctx ends first.
+func (c *CSE) lockRound(ctx context.Context) error {
+	select {
+	case c.reg.round <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return primitive.Errorf(primitive.RSCRequestTimeout, "a registration round with the registrar is under way")
+	}
+}
+
+func (c *CSE) unlockRound() { <-c.reg.round }
 
 func (c *CSE) routeTable() *routes { return c.reg.routes.Load() }
 
@@ -430,9 +443,10 @@ func (c *CSE) deregisterPeer(ctx context.Context, req *primitive.Request, o *ori
 		return storeErr(err, req.To)
 	}
 	if peer == c.cfg.Registrar.CSEID {
-		c.reg.round.Lock()
-		defer c.reg.round.Unlock()
-		c.reg.stopped.Store(true)
+		if err := c.lockRound(ctx); err != nil {
+			return err
+		}
+		defer c.unlockRound()
 	}
 	resp, err := c.send(ctx, r.Strings("poa"), &primitive.Request{Op: primitive.OpDelete, To: peer + "/" + c.cfg.CSEID[1:], From: c.cfg.CSEID, RQI: "dereg-" + randomID(8), RVI: "3", RCN: primitive.RCNAbsent})
 	if err != nil {
@@ -440,6 +454,11 @@ func (c *CSE) deregisterPeer(ctx context.Context, req *primitive.Request, o *ori
 	}
 	if resp.RSC != primitive.RSCDeleted && resp.RSC != primitive.RSCNotFound {
 		return primitive.Errorf(resp.RSC, "the CSE %s refused to delete its <remoteCSE> for %s: %s", peer, c.cfg.CSEID, dbg(resp))
+	}
+	if peer == c.cfg.Registrar.CSEID {
+		// Deregistered on purpose: the registree loop (held off by the
+		// round taken above) must not register again.
+		c.reg.stopped.Store(true)
 	}
 	return nil
 }

@@ -628,3 +628,22 @@ func TestNoCSEIDRefused(t *testing.T) {
 		t.Errorf("%d <remoteCSE> at the IN", n)
 	}
 }
+
+// TestDeregistrationUnreachable: a deregistration whose peer cannot be
+// reached deletes nothing (5103, TS-0001 10.2.2.10) and the registration
+// stays alive; it succeeds once the peer is back.
+func TestDeregistrationUnreachable(t *testing.T) {
+	in := testcse.Start(t, cseCfg("IN", "/id-in", "cse-in", nil))
+	mn := testcse.Start(t, cseCfg("MN", "/id-mn", "cse-mn", in))
+	waitFor(t, "the MN is registered", func() bool { return get(mn, "/cse-mn/id-in").RSC == 2000 })
+	in.Stop()
+	mn.Do(testcse.Req{Method: "DELETE", Path: "/cse-mn/id-in", From: "CAdmin"}).Must(t, 5103)
+	get(mn, "/cse-mn/id-in").Must(t, 2000)
+	in = restart(t, in)
+	get(in, "/cse-in/id-mn").Must(t, 2000)
+	mn.Do(testcse.Req{Method: "DELETE", Path: "/cse-mn/id-in", From: "CAdmin"}).Must(t, 2002)
+	get(in, "/cse-in/id-mn").Must(t, 4004)
+	time.Sleep(300 * time.Millisecond)
+	get(mn, "/cse-mn/id-in").Must(t, 4004)
+	get(in, "/cse-in/id-mn").Must(t, 4004)
+}
