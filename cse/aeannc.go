@@ -136,7 +136,13 @@ func (c *CSE) announceAE(ctx context.Context, req *primitive.Request, o *origina
 		return nil, err
 	}
 	csi := c.cseOf(o.id)
+	if len(o.id) <= len(csi)+1 {
+		return nil, primitive.Errorf(primitive.RSCBadRequest, "an <AEAnnc> is created by the AE's registrar as /<CSE-ID>/S or /<CSE-ID>/<S-stem>, not %q", o.id)
+	}
 	stem := o.id[len(csi)+1:]
+	if stem != "S" && !(primitive.IsAEStem(stem) && stem[0] == 'S') {
+		return nil, primitive.Errorf(primitive.RSCBadRequest, "only S-type AE-IDs are announced for registration, not %q", stem)
+	}
 	if lnk := c.spRelative(b["lnk"].(string)); lnk != o.id {
 		return nil, primitive.Errorf(primitive.RSCBadRequest, "attribute \"lnk\" %q must be the announcing AE's address %s", lnk, o.id)
 	}

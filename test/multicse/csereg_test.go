@@ -598,6 +598,13 @@ func TestSTypeAEAnnounced(t *testing.T) {
 	tr.in.Do(testcse.Req{Method: "POST", Path: "/cse-in", From: inAE, Ty: 10002,
 		Body: map[string]any{"m2m:aeA": map[string]any{"lnk": "/id-mn/Sx1"}}}).Must(t, 4103)
 	get(tr.in, "/cse-in/Sx1").Must(t, 4004)
+	// C-type AE-IDs are the registrar's own business.
+	tr.in.Do(testcse.Req{Method: "POST", Path: "/cse-in", From: "/id-mn/Cabc", Ty: 10002,
+		Body: map[string]any{"m2m:aeA": map[string]any{"lnk": "/id-mn/Cabc"}}}).Must(t, 4000)
+	get(tr.in, "/cse-in/Cabc").Must(t, 4004)
+	// The registrar CSE itself is not an AE.
+	tr.in.Do(testcse.Req{Method: "POST", Path: "/cse-in", From: "/id-mn", Ty: 10002,
+		Body: map[string]any{"m2m:aeA": map[string]any{"lnk": "/id-mn"}}}).Must(t, 4000)
 	// A CSE announces only its own AEs.
 	tr.in.Do(testcse.Req{Method: "POST", Path: "/cse-in", From: "/id-mn/S", Ty: 10002,
 		Body: map[string]any{"m2m:aeA": map[string]any{"lnk": "/id-asn/S"}}}).Must(t, 4000)
