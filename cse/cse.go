@@ -98,6 +98,17 @@ func (c *Config) validate() error {
 	if c.CSEType < TypeIN || c.CSEType > TypeASN {
 		return fmt.Errorf("cse-type %d must be 1 (IN), 2 (MN) or 3 (ASN)", c.CSEType)
 	}
+	if r := c.Registrar; r.URL != "" {
+		if !resource.IsCSEID(r.CSEID) || strings.HasPrefix(r.CSEID, "//") || r.CSEID == c.CSEID {
+			return fmt.Errorf("registrar-id %q must be the SP-relative CSE-ID of another CSE, such as /id-in", r.CSEID)
+		}
+		if !primitive.ValidResourceName(r.Name) {
+			return fmt.Errorf("registrar-name %q is not a valid resource name", r.Name)
+		}
+	}
+	if c.INCSEID != "" && (!resource.IsCSEID(c.INCSEID) || strings.HasPrefix(c.INCSEID, "//")) {
+		return fmt.Errorf("in-cse-id %q must be an SP-relative CSE-ID such as /id-in", c.INCSEID)
+	}
 	if c.MaxET < c.DefaultET {
 		return fmt.Errorf("the maximum expiration (%s) is shorter than the default (%s)", c.MaxET, c.DefaultET)
 	}

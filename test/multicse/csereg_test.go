@@ -654,3 +654,25 @@ func TestDeregistrationUnreachable(t *testing.T) {
 	get(mn, "/cse-mn/id-in").Must(t, 4004)
 	get(in, "/cse-in/id-mn").Must(t, 4004)
 }
+
+// TestBadRegistrarSettings: a registrar CSE-ID or name that cannot be one
+// stops the start.
+func TestBadRegistrarSettings(t *testing.T) {
+	for _, mod := range []func(*config.Config){
+		func(c *config.Config) { c.RegistrarID = "id-in" },
+		func(c *config.Config) { c.RegistrarID = "//sp/id-in" },
+		func(c *config.Config) { c.RegistrarID = "/id-mn" }, // itself
+		func(c *config.Config) { c.RegistrarName = "a/b" },
+		func(c *config.Config) { c.INCSEID = "x" },
+	} {
+		cfg := config.Default()
+		cseCfg("MN", "/id-mn", "cse-mn", nil, func(c *config.Config) {
+			c.RegistrarURL, c.RegistrarID, c.RegistrarName = "http://127.0.0.1:1", "/id-in", "cse-in"
+		}, mod)(&cfg)
+		cfg.HTTP, cfg.Data = "127.0.0.1:0", t.TempDir()
+		if srv, err := server.New(context.Background(), cfg, nil); err == nil {
+			srv.Shutdown(context.Background())
+			t.Errorf("started with %+v", cfg)
+		}
+	}
+}
