@@ -61,6 +61,51 @@ type Config struct {
 	LogLevel string `yaml:"log-level"`
 	// LogFormat is text or json.
 	LogFormat string `yaml:"log-format"`
+
+	// RegistrarURL is the point of access of the registrar this MN- or
+	// ASN-CSE registers with on start-up (empty: no registrar).
+	RegistrarURL string `yaml:"registrar-url"`
+	// RegistrarID is the registrar's SP-relative CSE-ID.
+	RegistrarID string `yaml:"registrar-id"`
+	// RegistrarName is the resource name of the registrar's CSEBase.
+	RegistrarName string `yaml:"registrar-name"`
+	// INCSEID is the CSE-ID of the IN-CSE (default: the registrar's).
+	INCSEID string `yaml:"in-cse-id"`
+	// CredentialID is this CSE's credential, declared to the registrar
+	// (stand-in until security associations exist).
+	CredentialID string `yaml:"credential-id"`
+	// LivenessInterval is how often a registree checks its registration.
+	LivenessInterval time.Duration `yaml:"liveness-interval"`
+	// RegistreeTimeout removes a registered CSE unreachable for this long (0: never).
+	RegistreeTimeout time.Duration `yaml:"registree-timeout"`
+	// DeregisterOnShutdown ends the registration when the process stops.
+	DeregisterOnShutdown bool `yaml:"deregister-on-shutdown"`
+	// RequireSAForCSEs refuses requests of other CSEs without a security
+	// association (4107); off until onecse has security associations.
+	RequireSAForCSEs bool `yaml:"require-sa-for-cses"`
+	// CredentialBindings pre-assign CSE-IDs to credentials (registrar side).
+	CredentialBindings []CredentialBinding `yaml:"credential-bindings"`
+	// AcceptDeclaredCredentials lets a registree without a security
+	// association name its credential in a "Credential-ID:" label
+	// (stand-in until security associations exist; proves nothing).
+	AcceptDeclaredCredentials bool `yaml:"accept-declared-credentials"`
+}
+
+// CredentialBinding is one CSE-ID pre-assigned by the M2M Service Provider to
+// the credential a registree authenticates with (the change request to
+// TS-0001 10.1.1.2.1).
+type CredentialBinding struct {
+	CredentialID string `yaml:"credential-id"`
+	CSEID        string `yaml:"cse-id"`
+}
+
+// Bindings returns the credential bindings as a map.
+func (c *Config) Bindings() map[string]string {
+	m := map[string]string{}
+	for _, b := range c.CredentialBindings {
+		m[b.CredentialID] = b.CSEID
+	}
+	return m
 }
 
 // Default returns the defaults.
@@ -81,6 +126,7 @@ func Default() Config {
 		AllowedAEOriginators: []string{"C*", "S*"},
 		LogLevel:             "info",
 		LogFormat:            "text",
+		LivenessInterval:     time.Minute,
 	}
 }
 
@@ -126,6 +172,16 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.MQTTPassword, "mqtt-password", c.MQTTPassword, "password for the MQTT broker")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "log level: debug, info, warn, error")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "log format: text or json")
+	fs.StringVar(&c.RegistrarURL, "registrar-url", c.RegistrarURL, "point of access of the registrar CSE to register with (MN, ASN)")
+	fs.StringVar(&c.RegistrarID, "registrar-id", c.RegistrarID, "SP-relative CSE-ID of the registrar, e.g. /id-in")
+	fs.StringVar(&c.RegistrarName, "registrar-name", c.RegistrarName, "resource name of the registrar's CSEBase, e.g. cse-in")
+	fs.StringVar(&c.INCSEID, "in-cse-id", c.INCSEID, "CSE-ID of the IN-CSE, which assigns S-type AE-IDs (default: the registrar's)")
+	fs.StringVar(&c.CredentialID, "credential-id", c.CredentialID, "this CSE's credential ID, declared to the registrar (stand-in until security associations)")
+	fs.DurationVar(&c.LivenessInterval, "liveness-interval", c.LivenessInterval, "how often a registree checks its registration")
+	fs.DurationVar(&c.RegistreeTimeout, "registree-timeout", c.RegistreeTimeout, "registrar: remove a registered CSE unreachable for this long (0: never)")
+	fs.BoolVar(&c.DeregisterOnShutdown, "deregister-on-shutdown", c.DeregisterOnShutdown, "deregister from the registrar when stopping")
+	fs.BoolVar(&c.RequireSAForCSEs, "require-sa-for-cses", c.RequireSAForCSEs, "refuse requests of other CSEs without a security association (4107)")
+	fs.BoolVar(&c.AcceptDeclaredCredentials, "accept-declared-credentials", c.AcceptDeclaredCredentials, "registrar: take a registree's credential from its Credential-ID label (stand-in, proves nothing)")
 }
 
 // LoadFile reads a YAML file over c. Unknown keys are an error, so that a typo
@@ -170,6 +226,22 @@ func (c *Config) Validate() error {
 	if c.MQTTEmbedded != "" {
 		if _, _, err := net.SplitHostPort(c.MQTTEmbedded); err != nil {
 			return fmt.Errorf("mqtt-embedded %q must be host:port, e.g. 127.0.0.1:1883", c.MQTTEmbedded)
+		}
+	}
+	if c.RegistrarURL != "" || c.RegistrarID != "" || c.RegistrarName != "" {
+		if c.RegistrarURL == "" || c.RegistrarID == "" || c.RegistrarName == "" {
+			return fmt.Errorf("registrar-url, registrar-id and registrar-name go together")
+		}
+		if n, _ := c.CSETypeNumber(); n == 1 {
+			return fmt.Errorf("an IN-CSE has no registrar in its service provider")
+		}
+	}
+	if c.CSEID == "" && c.RegistrarURL == "" {
+		return fmt.Errorf("cse-id may only be empty for a CSE with a registrar, which assigns it")
+	}
+	for _, b := range c.CredentialBindings {
+		if b.CredentialID == "" || !strings.HasPrefix(b.CSEID, "/") {
+			return fmt.Errorf("credential-bindings: each entry needs credential-id and an SP-relative cse-id")
 		}
 	}
 	switch strings.ToLower(c.LogFormat) {

@@ -207,7 +207,10 @@ func (c *CSE) defaultAccess(o *originator, chk accessCheck, g *resource.Resource
 		return true
 	}
 	if g.Ty == resource.TyCSEBase && chk.op == acp.OpRetrieve {
-		return primitive.IsAEStem(o.id) // originator() has checked it is registered
+		// originator() has checked that the AE is registered; a remote CSE
+		// reads the CSEBase of its registrar or registree (TS-0001 10.2.2.7
+		// step 005).
+		return primitive.IsAEStem(o.id) || o.cse && resource.IsCSEID(o.id)
 	}
 	return false
 }

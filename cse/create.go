@@ -55,6 +55,16 @@ func (c *CSE) create(ctx context.Context, req *primitive.Request, o *originator,
 		// Refused whoever asks (see update).
 		return nil, primitive.Errorf(primitive.RSCOperationNotAllowed, "%s resources cannot be created through the API", t.Key)
 	}
+	// CSE registration (a <remoteCSE> under the <CSEBase>) is decided by the
+	// registrar's policy, like AE registration (remotecse.go).
+	if req.Ty == resource.TyRemoteCSE && parent.Ty == resource.TyCSEBase {
+		return c.registerCSE(ctx, req, o, parent)
+	}
+	// The announcement of an S-type AE registering with another CSE is part
+	// of that registration (aeannc.go).
+	if req.Ty == resource.TyAEAnnc && parent.Ty == resource.TyCSEBase && o.cse {
+		return c.announceAE(ctx, req, o, parent)
+	}
 	// AE registration (an <AE> under the <CSEBase>) is decided by the
 	// registration policy, not by access control (TS-0004 7.4.5.2.1).
 	if registration := req.Ty == resource.TyAE && parent.Ty == resource.TyCSEBase; !registration {

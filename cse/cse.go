@@ -46,6 +46,9 @@ type Config struct {
 	// subscriptions, S-type AE-IDs on an MN or ASN); nil means
 	// AllowList(AllowedAEOriginators).
 	AEPolicy AEPolicy
+
+	// CSE registration and routing (remotecse.go, registree.go, forward.go).
+	Registration
 }
 
 // Defaults fills zero fields with the defaults of a stand-alone IN-CSE.
@@ -95,6 +98,17 @@ func (c *Config) validate() error {
 	if c.CSEType < TypeIN || c.CSEType > TypeASN {
 		return fmt.Errorf("cse-type %d must be 1 (IN), 2 (MN) or 3 (ASN)", c.CSEType)
 	}
+	if r := c.Registrar; r.URL != "" {
+		if !resource.IsCSEID(r.CSEID) || strings.HasPrefix(r.CSEID, "//") || r.CSEID == c.CSEID {
+			return fmt.Errorf("registrar-id %q must be the SP-relative CSE-ID of another CSE, such as /id-in", r.CSEID)
+		}
+		if !primitive.ValidResourceName(r.Name) {
+			return fmt.Errorf("registrar-name %q is not a valid resource name", r.Name)
+		}
+	}
+	if c.INCSEID != "" && (!resource.IsCSEID(c.INCSEID) || strings.HasPrefix(c.INCSEID, "//")) {
+		return fmt.Errorf("in-cse-id %q must be an SP-relative CSE-ID such as /id-in", c.INCSEID)
+	}
 	if c.MaxET < c.DefaultET {
 		return fmt.Errorf("the maximum expiration (%s) is shorter than the default (%s)", c.MaxET, c.DefaultET)
 	}
@@ -109,10 +123,13 @@ type CSE struct {
 	now  func() time.Time
 	base *resource.Resource // the CSEBase as of start-up (it never changes through the API)
 	acps *acpCache
+	reg  regState // routing table and registree state
 }
 
 // New opens the core on st, creating the CSEBase on first start.
 func New(ctx context.Context, cfg Config, st store.Store, log *slog.Logger) (*CSE, error) {
+	// A CSE with a registrar has S-type AE-IDs assigned by the IN-CSE.
+	announce := cfg.AEPolicy == nil && cfg.Registrar.URL != ""
 	cfg.Defaults()
 	if err := cfg.validate(); err != nil {
 		return nil, err
@@ -121,7 +138,15 @@ func New(ctx context.Context, cfg Config, st store.Store, log *slog.Logger) (*CS
 		log = slog.New(slog.DiscardHandler)
 	}
 	c := &CSE{cfg: cfg, st: st, log: log, now: time.Now, acps: newACPCache()}
+	c.reg.kick = make(chan struct{}, 1)
+	c.reg.round = make(chan struct{}, 1)
+	if announce {
+		c.cfg.AEPolicy = &announcer{allow: AllowList(c.cfg.AllowedAEOriginators), c: c}
+	}
 	if err := c.ensureCSEBase(ctx); err != nil {
+		return nil, err
+	}
+	if err := c.reloadRoutes(ctx); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -182,6 +207,16 @@ func (c *CSE) ensureCSEBase(ctx context.Context) error {
 
 // Run removes expired resources until ctx ends.
 func (c *CSE) Run(ctx context.Context) error {
+	if c.cfg.Registrar.URL != "" {
+		done := make(chan struct{})
+		defer func() { <-done }()
+		go func() { defer close(done); c.runRegistree(ctx) }()
+	}
+	if c.cfg.RegistreeTimeout > 0 {
+		done := make(chan struct{})
+		defer func() { <-done }()
+		go func() { defer close(done); c.runRegistrar(ctx) }()
+	}
 	t := time.NewTicker(c.cfg.ExpiryInterval)
 	defer t.Stop()
 	for {
@@ -233,6 +268,7 @@ func (c *CSE) ExpireNow(ctx context.Context) (int, error) {
 			if gone {
 				c.forget(r)
 				c.aeGone(ctx, r)
+				c.csrGone(ctx, r, "")
 				total++
 			}
 		}
@@ -293,7 +329,10 @@ func (c *CSE) handle(ctx context.Context, req *primitive.Request) (*primitive.Re
 		return nil, primitive.Errorf(primitive.RSCNotImplemented, "delivery aggregation (da=true) is not supported")
 	}
 	isAECreate := req.Op == primitive.OpCreate && req.Ty == resource.TyAE
-	if req.From == "" && !isAECreate {
+	// A registree CSE that does not know its CSE-ID yet sends no From (the
+	// change request to TS-0001 10.1.1.2.1): registerCSE decides.
+	isCSRCreate := req.Op == primitive.OpCreate && req.Ty == resource.TyRemoteCSE
+	if req.From == "" && !isAECreate && !isCSRCreate {
 		return nil, primitive.Errorf(primitive.RSCBadRequest, "the originator (fr, X-M2M-Origin) is missing")
 	}
 	if req.Op == primitive.OpCreate {
@@ -312,6 +351,10 @@ func (c *CSE) handle(ctx context.Context, req *primitive.Request) (*primitive.Re
 	orig, err := c.originator(ctx, req, isAECreate)
 	if err != nil {
 		return nil, err
+	}
+	// A target on another CSE is forwarded (TS-0004 7.3.2.6; forward.go).
+	if resp, err := c.route(ctx, req, orig); resp != nil || err != nil {
+		return resp, err
 	}
 	tgt, err := c.resolve(ctx, req.To)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/onecse/onecse/primitive"
+	"github.com/onecse/onecse/resource"
 	"github.com/onecse/onecse/store"
 )
 
@@ -15,6 +16,9 @@ type originator struct {
 	// here, the configured admin ID, or the SP-relative form of anything else.
 	id    string
 	admin bool
+	// cse is set when the originator is another CSE (its CSE-ID) or an
+	// entity of another CSE (an SP-relative AE-ID).
+	cse bool
 }
 
 // localID converts an SP-relative or absolute ID that names something of this
@@ -41,7 +45,9 @@ func (c *CSE) localID(id string) (string, bool) {
 // originator checks From as TS-0004 7.3.2.1 says for a request that arrives
 // outside a security association (onecse has none yet): a CSE-ID → 4107; an
 // AE-ID of no AE registered here → 4106; any other form → 4000. AE
-// registration is checked by the registration procedure itself.
+// registration is checked by the registration procedure itself. Until there
+// are security associations, CSEs of the registration tree and their AEs
+// are accepted without one unless RequireSAForCSEs (remoteOriginator).
 func (c *CSE) originator(ctx context.Context, req *primitive.Request, isAECreate bool) (*originator, error) {
 	from := req.From
 	if from == c.cfg.Admin {
@@ -49,6 +55,9 @@ func (c *CSE) originator(ctx context.Context, req *primitive.Request, isAECreate
 	}
 	if isAECreate {
 		return &originator{id: from}, nil // checked in registerAE
+	}
+	if o, ok := c.remoteOriginator(req); ok {
+		return o, nil
 	}
 	id, local := c.localID(from)
 	if !local || id == "" {
@@ -69,7 +78,9 @@ func (c *CSE) originator(ctx context.Context, req *primitive.Request, isAECreate
 		if err != nil {
 			return err
 		}
-		registered = r.Ty == 2 && r.PI == c.base.RI && !c.expired(r)
+		// An S-type AE registered with another CSE of the SP is announced
+		// here, on the IN-CSE (aeannc.go).
+		registered = (r.Ty == resource.TyAE || r.Ty == resource.TyAEAnnc && r.Str("lnk") != "INACTIVE") && r.PI == c.base.RI && !c.expired(r)
 		return nil
 	})
 	if err != nil && !errors.Is(err, store.ErrNotFound) {

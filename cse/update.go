@@ -43,6 +43,11 @@ func (c *CSE) update(ctx context.Context, req *primitive.Request, o *originator,
 	if err := t.Validate(primitive.OpUpdate, b); err != nil {
 		return nil, err
 	}
+	if r.Ty == resource.TyRemoteCSE {
+		if err := c.checkDCSE(b["dcse"], c.spRelative(r.Str("csi"))); err != nil {
+			return nil, err
+		}
+	}
 	if r.Ty == resource.TyACP {
 		if v, ok := b["pvs"]; ok {
 			if pvs, _ := acp.ParseAttr("pvs", v); len(pvs) == 0 {
@@ -117,6 +122,9 @@ func (c *CSE) update(ctx context.Context, req *primitive.Request, o *originator,
 	if err != nil {
 		return nil, storeErr(err, req.To)
 	}
+	if updated.Ty == resource.TyRemoteCSE {
+		c.csrChanged(ctx)
+	}
 	resp := &primitive.Response{RSC: primitive.RSCUpdated}
 	switch req.RCN {
 	case primitive.RCNAbsent, primitive.RCNAttributes:
@@ -168,6 +176,12 @@ func (c *CSE) delete(ctx context.Context, req *primitive.Request, o *originator,
 	if tgt.virtual == "" && (t == nil || !t.Deletable) {
 		return nil, primitive.Errorf(primitive.RSCOperationNotAllowed, "%s resources cannot be deleted", resource.Key(r.Ty))
 	}
+	if r.Ty == resource.TyRemoteCSE && tgt.virtual == "" {
+		// Deregistration: the peer's <remoteCSE> goes first (TS-0001 10.2.2.10).
+		if err := c.deregisterPeer(ctx, req, o, r); err != nil {
+			return nil, err
+		}
+	}
 	var deleted *resource.Resource
 	var kids []*resource.Resource
 	err := c.st.Update(ctx, func(tx store.Tx) error {
@@ -211,6 +225,7 @@ func (c *CSE) delete(ctx context.Context, req *primitive.Request, o *originator,
 		return nil, storeErr(err, req.To)
 	}
 	c.forget(deleted)
+	c.csrGone(ctx, deleted, o.id)
 	if deleted.Ty == resource.TyAE {
 		c.log.Info("AE deregistered", "aei", deleted.RI, "rqi", req.RQI)
 		c.aeGone(ctx, deleted)

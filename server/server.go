@@ -12,12 +12,14 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"time"
 
 	httpb "github.com/onecse/onecse/binding/http"
 	mqttb "github.com/onecse/onecse/binding/mqtt"
 	"github.com/onecse/onecse/binding/ws"
 	"github.com/onecse/onecse/config"
 	"github.com/onecse/onecse/cse"
+	"github.com/onecse/onecse/primitive"
 	"github.com/onecse/onecse/store/sqlite"
 )
 
@@ -60,11 +62,29 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 		l.Close()
 		return nil, fmt.Errorf("store: %w", err)
 	}
-	core, err := cse.New(ctx, cse.Config{
+	ccfg := cse.Config{
 		CSEID: cfg.CSEID, CSEName: cfg.CSEName, SPID: cfg.SPID, CSEType: cseType, Admin: cfg.Admin,
 		PoA: poa, DefaultET: cfg.DefaultExpiration, MaxET: cfg.MaxExpiration,
 		AllowedAEOriginators: cfg.AllowedAEOriginators,
-	}, st, log)
+		Registration: cse.Registration{
+			Registrar:                 cse.Registrar{URL: cfg.RegistrarURL, CSEID: cfg.RegistrarID, Name: cfg.RegistrarName},
+			Sender:                    httpb.NewClient(),
+			RequireSAForCSEs:          cfg.RequireSAForCSEs,
+			CredentialBindings:        cfg.Bindings(),
+			AcceptDeclaredCredentials: cfg.AcceptDeclaredCredentials,
+			CredentialID:              cfg.CredentialID,
+			INCSEID:                   cfg.INCSEID,
+			LivenessInterval:          cfg.LivenessInterval,
+			RegistreeTimeout:          cfg.RegistreeTimeout,
+		},
+	}
+	if ccfg.CSEID == "" {
+		ccfg.CSEID, err = cseID(ctx, ccfg, st, log)
+	}
+	var core *cse.CSE
+	if err == nil {
+		core, err = cse.New(ctx, ccfg, st, log)
+	}
 	if err != nil {
 		l.Close()
 		st.Close()
@@ -145,6 +165,33 @@ func defaultPoA(cfg config.Config, httpAddr string) []string {
 	return poa
 }
 
+// cseID finds the CSE-ID of a CSE configured without one: the one its
+// registrar assigned on an earlier start, kept in its <CSEBase>, or a new one
+// the registrar assigns now (the change request's registree that does not
+// know its CSE-ID). While the registrar cannot be reached it tries again
+// until ctx ends.
+func cseID(ctx context.Context, ccfg cse.Config, st *sqlite.Store, log *slog.Logger) (string, error) {
+	if id, err := cse.StoredCSEID(ctx, st); err != nil || id != "" {
+		return id, err
+	}
+	for wait := 500 * time.Millisecond; ; wait = min(2*wait, 30*time.Second) {
+		id, err := cse.AcquireCSEID(ctx, ccfg)
+		if err == nil {
+			log.Info("CSE-ID assigned by the registrar", "cse-id", id, "registrar", ccfg.Registrar.CSEID)
+			return id, nil
+		}
+		if primitive.ErrorRSC(err) != primitive.RSCTargetNotReachable && primitive.ErrorRSC(err) != primitive.RSCRequestTimeout {
+			return "", err
+		}
+		log.Warn("registrar not reachable: trying again", "registrar", ccfg.Registrar.URL, "err", err)
+		select {
+		case <-ctx.Done():
+			return "", fmt.Errorf("no CSE-ID: %w", err)
+		case <-time.After(wait):
+		}
+	}
+}
+
 // advertised turns a listen address into one a client can use ("[::]:8080" →
 // "127.0.0.1:8080" is not right for remote clients, so only loopback and
 // explicit addresses are rewritten).
@@ -186,7 +233,7 @@ func (s *Server) Start() {
 			s.errc <- err
 		}
 	}()
-	s.log.Info("onecse started", "cse-id", s.cfg.CSEID, "cse-name", s.cfg.CSEName, "cse-type", s.cfg.CSEType, "http", s.HTTPAddr(),
+	s.log.Info("onecse started", "cse-id", s.core.Config().CSEID, "cse-name", s.cfg.CSEName, "cse-type", s.cfg.CSEType, "http", s.HTTPAddr(),
 		"websocket", s.ws != nil, "mqtt", s.cfg.MQTTBroker, "data", s.cfg.Data)
 }
 
@@ -196,6 +243,11 @@ func (s *Server) Err() <-chan error { return s.errc }
 // Shutdown stops accepting requests, waits for those under way, and closes
 // the store.
 func (s *Server) Shutdown(ctx context.Context) error {
+	if s.cfg.DeregisterOnShutdown && s.cfg.RegistrarURL != "" {
+		if err := s.core.Deregister(ctx); err != nil {
+			s.log.Warn("deregistration on shutdown", "err", err)
+		}
+	}
 	err := s.httpS.Shutdown(ctx)
 	// The bindings whose connections outlive HTTP's own shutdown: their
 	// requests under way finish before the store closes.

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -20,7 +21,9 @@ func TestHelpListsEveryFlag(t *testing.T) {
 	if code := run([]string{"--help"}, &out, &out); code != 0 {
 		t.Fatalf("--help exit %d", code)
 	}
-	for _, f := range []string{"-config", "-http", "-cse-id", "-cse-name", "-sp-id", "-cse-type", "-data", "-admin", "-sync", "-max-body"} {
+	for _, f := range []string{"-config", "-http", "-cse-id", "-cse-name", "-sp-id", "-cse-type", "-data", "-admin", "-sync", "-max-body",
+		"-registrar-url", "-registrar-id", "-registrar-name", "-credential-id", "-liveness-interval", "-registree-timeout",
+		"-deregister-on-shutdown", "-require-sa-for-cses", "-accept-declared-credentials"} {
 		if !strings.Contains(out.String(), f) {
 			t.Errorf("--help does not mention %s:\n%s", f, out.String())
 		}
@@ -123,5 +126,74 @@ func waitForAddr(t *testing.T, r io.Reader) string {
 		case <-deadline:
 			t.Fatal("onecse did not log its address")
 		}
+	}
+}
+
+// TestBinaryThreeCSEs runs IN, MN and ASN as three processes: the MN
+// registers with the IN, the ASN with the MN, and the IN learns the ASN as
+// a descendant of the MN; an AE of the ASN reaches the IN through the MN.
+func TestBinaryThreeCSEs(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "onecse")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	start := func(name string, args ...string) string {
+		args = append([]string{"--http", "127.0.0.1:0", "--data", filepath.Join(dir, name), "--liveness-interval", "200ms"}, args...)
+		cmd := exec.Command(bin, args...)
+		stderr, _ := cmd.StderrPipe()
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			cmd.Process.Signal(syscall.SIGTERM)
+			if err := cmd.Wait(); err != nil {
+				t.Errorf("%s: exit after SIGTERM: %v", name, err)
+			}
+		})
+		return "http://" + waitForAddr(t, stderr)
+	}
+	do := func(method, url, from string, ty int, body string) (int, string) {
+		req, _ := http.NewRequest(method, url, strings.NewReader(body))
+		req.Header["X-M2M-Origin"] = []string{from}
+		req.Header["X-M2M-RI"] = []string{"r"}
+		req.Header["X-M2M-RVI"] = []string{"3"}
+		if ty != 0 {
+			req.Header.Set("Content-Type", "application/json;ty="+strconv.Itoa(ty))
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		rsc, _ := strconv.Atoi(resp.Header.Get("X-M2M-RSC"))
+		return rsc, string(b)
+	}
+	in := start("in", "--cse-type", "IN", "--cse-id", "/id-in", "--cse-name", "cse-in")
+	mn := start("mn", "--cse-type", "MN", "--cse-id", "/id-mn", "--cse-name", "cse-mn",
+		"--registrar-url", in, "--registrar-id", "/id-in", "--registrar-name", "cse-in")
+	asn := start("asn", "--cse-type", "ASN", "--cse-id", "/id-asn", "--cse-name", "cse-asn",
+		"--registrar-url", mn, "--registrar-id", "/id-mn", "--registrar-name", "cse-mn")
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		rsc, body := do("GET", in+"/cse-in/id-mn", "CAdmin", 0, "")
+		if rsc == 2000 && strings.Contains(body, `"dcse":["/id-asn"]`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the IN does not list the ASN under the MN: %d %s", rsc, body)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if rsc, body := do("POST", asn+"/cse-asn", "Cbin", 2, `{"m2m:ae":{"rn":"a","api":"Nx","rr":false,"srv":["3"]}}`); rsc != 2001 {
+		t.Fatalf("AE registration: %d %s", rsc, body)
+	}
+	// Reached the IN (which grants the AE nothing on its CSEBase).
+	if rsc, body := do("GET", asn+"/~/id-in/cse-in", "Cbin", 0, ""); rsc != 4103 || !strings.Contains(body, "/id-asn/Cbin") {
+		t.Fatalf("through the MN: %d %s", rsc, body)
 	}
 }

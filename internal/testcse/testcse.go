@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -28,6 +29,7 @@ type CSE struct {
 	URL    string // http://127.0.0.1:port
 	Client *http.Client
 	rqi    atomic.Int64
+	stop   sync.Once
 }
 
 // Start starts a CSE with the defaults, changed by mod (may be nil), on a
@@ -57,18 +59,28 @@ func StartConfig(t testing.TB, cfg config.Config) *CSE {
 	}
 	srv.Start()
 	c := &CSE{T: t, Server: srv, Config: cfg, URL: "http://" + srv.HTTPAddr(), Client: &http.Client{Timeout: 30 * time.Second}}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-		if cfg.MQTTBroker != "" {
-			clearMQTTSession(cfg)
-		}
-	})
+	t.Cleanup(c.Stop)
 	return c
 }
+
+// Stop shuts the CSE down (once; it is also done when the test ends). The
+// data directory stays: StartConfig(t, c.Config) starts it again, and with
+// c.Config.HTTP set to c.Addr() on the same port.
+func (c *CSE) Stop() {
+	c.stop.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := c.Server.Shutdown(ctx); err != nil {
+			c.T.Errorf("shutdown: %v", err)
+		}
+		if c.Config.MQTTBroker != "" {
+			clearMQTTSession(c.Config)
+		}
+	})
+}
+
+// Addr is the address the CSE listens on.
+func (c *CSE) Addr() string { return c.Server.HTTPAddr() }
 
 type testWriter struct{ t testing.TB }
 

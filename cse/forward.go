@@ -1,0 +1,117 @@
+package cse
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/onecse/onecse/primitive"
+	"github.com/onecse/onecse/resource"
+)
+
+// Request routing over the registration tree (TS-0001 8.2.1, TS-0004
+// 7.3.2.6 and 7.3.2.8; registration-security.md 4.8 and A.6).
+
+// route forwards req when its target lies on another CSE and answers with
+// the response that came back. It returns nil, nil when this CSE hosts the
+// target.
+func (c *CSE) route(ctx context.Context, req *primitive.Request, o *originator) (*primitive.Response, error) {
+	a, ok := primitive.ParseAddress(req.To)
+	if !ok || a.Scope == primitive.ScopeCSERelative {
+		return nil, nil // resolve answers a bad To
+	}
+	rt := c.routeTable()
+	if a.Scope == primitive.ScopeAbsolute && a.SPID != c.cfg.SPID {
+		// Another service provider: onecse has no Mcc' registrations, so
+		// only the way up is known.
+		if c.cfg.CSEType == TypeIN || rt.registrar == nil {
+			return nil, primitive.Errorf(primitive.RSCNotFound, "no route to the service provider %s", a.SPID)
+		}
+		return c.forward(ctx, req, o, rt.registrar)
+	}
+	if a.CSEID == c.cfg.CSEID {
+		return nil, nil
+	}
+	if req.Op == primitive.OpCreate && (req.Ty == resource.TyAE || req.Ty == resource.TyRemoteCSE) {
+		// A registration is made with the receiver itself (protocol.md 1.11).
+		return nil, primitive.Errorf(primitive.RSCBadRequest, "a registration is not forwarded: send it to %s itself", a.CSEID)
+	}
+	if e, ok := rt.byCSI[a.CSEID]; ok {
+		return c.forward(ctx, req, o, e)
+	}
+	if e, ok := rt.byDesc[a.CSEID]; ok {
+		return c.forward(ctx, req, o, e)
+	}
+	if c.cfg.CSEType == TypeIN || rt.registrar == nil {
+		return nil, primitive.Errorf(primitive.RSCNotFound, "no route to the CSE %s", a.CSEID)
+	}
+	if from := c.cseOf(o.id); o.cse && !rt.below(from) {
+		// It came down from the registrar: sending it back up would loop.
+		return nil, primitive.Errorf(primitive.RSCNotFound, "no route to the CSE %s", a.CSEID)
+	}
+	return c.forward(ctx, req, o, rt.registrar)
+}
+
+// forward sends req to the CSE of e and returns its answer.
+func (c *CSE) forward(ctx context.Context, req *primitive.Request, o *originator, e *route) (*primitive.Response, error) {
+	if req.FC != nil || len(req.ATRL) > 0 || len(req.RIDs) > 0 || req.GID != "" || req.RT != nil && req.RT.RTV != primitive.RTBlocking && req.RT.RTV != primitive.RTFlexBlocking {
+		return nil, primitive.Errorf(primitive.RSCNotImplemented, "filter criteria, partial retrieve, group requests and non-blocking requests are not forwarded to other CSEs yet")
+	}
+	fwd := *req
+	fwd.Peer = primitive.Peer{}
+	if !o.cse {
+		// An AE-ID-Stem (or the admin) leaves this CSE in SP-relative form
+		// (TS-0001 7.2).
+		if strings.HasPrefix(o.id, "S") && primitive.IsAEStem(o.id) {
+			fwd.From = "/" + o.id
+		} else {
+			fwd.From = c.cfg.CSEID + "/" + o.id
+		}
+	}
+	resp, err := c.send(ctx, e.poa, &fwd)
+	if err != nil {
+		return nil, err
+	}
+	out := *resp
+	if out.Location != "" && !strings.HasPrefix(out.Location, "~/") && !strings.HasPrefix(out.Location, "_/") {
+		// The new resource's address at its host, as this binding serves it.
+		host := c.cseOf(req.To)
+		if host == "" {
+			host = e.csi
+		}
+		out.Location = "~" + host + "/" + out.Location
+	}
+	return &out, nil
+}
+
+// send delivers req at the first of poa that answers: 5103 when none does,
+// 4008 when the request expires (rqet) or the forwarding timeout passes
+// first.
+func (c *CSE) send(ctx context.Context, poa []string, req *primitive.Request) (*primitive.Response, error) {
+	if c.cfg.Sender == nil || len(poa) == 0 {
+		return nil, primitive.Errorf(primitive.RSCTargetNotReachable, "no point of access to reach %s", req.To)
+	}
+	timeout := c.cfg.ForwardTimeout
+	if timeout <= 0 {
+		timeout = 30 * time.Second
+	}
+	deadline := c.now().Add(timeout)
+	if !req.RQET.IsZero() && req.RQET.Before(deadline) {
+		deadline = req.RQET
+	}
+	ctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
+	var last error
+	for _, p := range poa {
+		resp, err := c.cfg.Sender.Send(ctx, p, req)
+		if err == nil {
+			return resp, nil
+		}
+		if ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) {
+			return nil, primitive.Errorf(primitive.RSCRequestTimeout, "no answer from %s before the request expired", req.To)
+		}
+		last = err
+	}
+	return nil, primitive.Errorf(primitive.RSCTargetNotReachable, "%s is not reachable: %v", req.To, last)
+}
