@@ -29,9 +29,11 @@ const (
 	// writeFlushSize is how much Write encrypts before handing it to the
 	// network: several records per system call, bounded memory.
 	writeFlushSize = 64 << 10
-	// readBufSize holds two whole records, so most reads fetch more than
-	// one from the network.
-	readBufSize = 2 * (recordHeaderLen + maxCiphertext)
+	// The read buffer starts at initialReadBuf, enough for a handshake,
+	// and grows up to readBufSize, two whole records, so that bulk reads
+	// fetch more than one record per system call.
+	initialReadBuf = 4 << 10
+	readBufSize    = 2 * (recordHeaderLen + maxCiphertext)
 )
 
 type recordType uint8
@@ -251,18 +253,24 @@ func (c *Conn) abort(err error) error {
 }
 
 // fill reads from the network until at least n unparsed bytes are
-// buffered. It is only called when c.input is empty, so moving the buffered
-// bytes to the front cannot disturb undelivered application data.
+// buffered. It is only called when c.input is empty, so moving or
+// reallocating the buffer cannot disturb undelivered application data. The
+// buffer starts small (an idle connection costs little) and grows to two
+// whole records for bulk transfers.
 func (c *Conn) fill(n int) error {
 	if c.rend-c.rstart >= n {
 		return nil
 	}
-	if c.rbuf == nil {
-		c.rbuf = make([]byte, readBufSize)
-	}
-	if c.rstart+n > len(c.rbuf) || c.rstart == c.rend {
-		copy(c.rbuf, c.rbuf[c.rstart:c.rend])
-		c.rend -= c.rstart
+	switch {
+	case c.rbuf == nil:
+		c.rbuf = make([]byte, max(n, initialReadBuf))
+	case n > len(c.rbuf):
+		nb := make([]byte, min(readBufSize, max(n, 2*len(c.rbuf))))
+		c.rend = copy(nb, c.rbuf[c.rstart:c.rend])
+		c.rstart = 0
+		c.rbuf = nb
+	case c.rstart+n > len(c.rbuf) || c.rstart == c.rend:
+		c.rend = copy(c.rbuf, c.rbuf[c.rstart:c.rend])
 		c.rstart = 0
 	}
 	for zero := 0; c.rend-c.rstart < n; {
@@ -406,7 +414,7 @@ func (c *Conn) readRecord(want recordType) error {
 		if want == recordChangeCipherSpec {
 			return c.abort(fail(AlertUnexpectedMessage, "handshake message where ChangeCipherSpec was expected"))
 		}
-		if len(c.hand)+len(data) > maxHandshake+4 {
+		if len(c.hand)+len(data) > maxHandshake+4+maxPlaintext {
 			return c.abort(fail(AlertDecodeError, "handshake data beyond %d bytes", maxHandshake))
 		}
 		c.hand = append(c.hand, data...)

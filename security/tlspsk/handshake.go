@@ -153,11 +153,11 @@ func (c *Conn) serverHandshake() error {
 	}
 
 	if err := c.readChangeCipherSpec(); err != nil {
-		return unknownIdentityReason(err, unknown, identity)
+		return finishedReason(err, unknown, identity)
 	}
 	msg, err = c.readHandshake()
 	if err != nil {
-		return unknownIdentityReason(err, unknown, identity)
+		return finishedReason(err, unknown, identity)
 	}
 	if err := c.checkFinished(msg, labelClientFinish); err != nil {
 		return err
@@ -187,14 +187,20 @@ func (c *Conn) serverHandshake() error {
 	return nil
 }
 
-// unknownIdentityReason names the real cause when HideUnknownIdentity led
-// to a bad_record_mac: the client is not told, the server's caller is.
-func unknownIdentityReason(err error, unknown bool, identity string) error {
+// finishedReason names the likely cause when the client's Finished does not
+// authenticate: a key that differs from the client's, or, with
+// HideUnknownIdentity, an unknown identity (the client is not told, the
+// server's caller is).
+func finishedReason(err error, unknown bool, identity string) error {
 	var ae *AlertError
-	if unknown && errors.As(err, &ae) && !ae.Received && ae.Alert == AlertBadRecordMAC {
-		return &AlertError{Alert: ae.Alert, Reason: fmt.Sprintf("unknown PSK identity %q (hidden from the client)", identity)}
+	if !errors.As(err, &ae) || ae.Received || ae.Alert != AlertBadRecordMAC {
+		return err
 	}
-	return err
+	reason := fmt.Sprintf("the client's Finished did not authenticate: not the key of identity %q", identity)
+	if unknown {
+		reason = fmt.Sprintf("unknown PSK identity %q (hidden from the client)", identity)
+	}
+	return &AlertError{Alert: ae.Alert, Reason: reason}
 }
 
 // clientHandshake runs the client side. The caller holds handshakeMu and in.

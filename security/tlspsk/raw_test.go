@@ -41,7 +41,9 @@ func record(typ recordType, vers uint16, data []byte) []byte {
 	return append(b, data...)
 }
 
-func hs(typ uint8, body []byte) []byte { return record(recordHandshake, versionTLS12, handshakeMessage(typ, body)) }
+func hs(typ uint8, body []byte) []byte {
+	return record(recordHandshake, versionTLS12, handshakeMessage(typ, body))
+}
 
 // goodClientHello is a ClientHello the test server accepts.
 func goodClientHello(mod func(*clientHello)) []byte {
