@@ -3,6 +3,7 @@ package tlspsk
 import (
 	"fmt"
 	"strconv"
+	"strings"
 )
 
 // Alert is a TLS alert description (RFC 5246 section 7.2, RFC 4279 section 2).
@@ -114,14 +115,17 @@ func (e *AlertError) Error() string {
 	if e.Received {
 		return "tlspsk: peer sent alert " + e.Alert.String()
 	}
-	msg := "tlspsk: "
+	var parts []string
 	if e.Reason != "" {
-		msg += e.Reason + " "
+		parts = append(parts, e.Reason)
 	}
 	if e.Err != nil {
-		msg += "(" + e.Err.Error() + ") "
+		parts = append(parts, "("+e.Err.Error()+")")
 	}
-	return msg + "(sent alert " + e.Alert.String() + ")"
+	if len(parts) == 0 {
+		return "tlspsk: sent alert " + e.Alert.String()
+	}
+	return "tlspsk: " + strings.Join(parts, " ") + " (sent alert " + e.Alert.String() + ")"
 }
 
 // fail is the error for a local failure that is answered with the fatal

@@ -651,6 +651,9 @@ func TestWrongKey(t *testing.T) {
 			_, _, cerr, serr := handshake(t, cc, serverConfig())
 			wantAlert(t, "server "+CipherSuiteName(id), serr, AlertBadRecordMAC, false)
 			wantAlert(t, "client "+CipherSuiteName(id), cerr, AlertBadRecordMAC, true)
+			if !strings.Contains(serr.Error(), `not the key of identity "onecse-ae-1"`) {
+				t.Errorf("server error does not say what went wrong: %v", serr)
+			}
 		}
 	}
 }

@@ -359,6 +359,9 @@ func TestInteropOpenSSLClient(t *testing.T) {
 		// pre_shared_key extension; the server must still agree on TLS 1.2.
 		tc{name: "OpenSSL defaults (TLS 1.3 hello) with SNI", clientArgs: []string{"-servername", "id-in.onecse.example"},
 			wantEMS: true, wantSNI: "id-in.onecse.example"},
+		// Mosquitto sends the IP literal as SNI (interop.md 3.5); accepted.
+		tc{name: "SNI with an IP literal", suite: TLS_PSK_WITH_AES_128_CCM_8, clientArgs: []string{"-servername", "127.0.0.1"},
+			wantEMS: true, wantSNI: "127.0.0.1"},
 		tc{name: "no ServerKeyExchange without a hint", suite: TLS_PSK_WITH_AES_128_CBC_SHA256, server: func(c *Config) { c.IdentityHint = "" },
 			wantEMS: true, wantETM: true},
 		tc{name: "wrong key", suite: TLS_PSK_WITH_AES_128_CBC_SHA256, clientArgs: []string{"-psk", "00112233445566778899aabbccddeefe"},

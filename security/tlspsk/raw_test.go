@@ -295,12 +295,61 @@ func TestRenegotiationRefused(t *testing.T) {
 
 	// Endless renegotiation requests end in unexpected_message.
 	c2, s2 := mustHandshake(t, clientConfig(), serverConfig())
+	flooded := make(chan struct{})
 	go func() {
+		defer close(flooded)
+		c2.out.Lock()
+		defer c2.out.Unlock()
 		for range maxUselessRecords + 2 {
-			inject(c2, goodClientHello(nil)[5:])
+			// Errors are expected once the server gives up.
+			if c2.writeRecords(recordHandshake, goodClientHello(nil)[5:]) != nil || c2.flush() != nil {
+				return
+			}
 		}
 	}()
 	go io.Copy(io.Discard, c2)
 	_, err = s2.Read(got)
 	wantAlert(t, "server after a flood", err, AlertUnexpectedMessage, false)
+	<-flooded
+}
+
+// Empty application data records are allowed (some stacks send them) but
+// not without end; the sequence number never wraps.
+func TestEmptyRecords(t *testing.T) {
+	c, s := mustHandshake(t, clientConfig(), serverConfig())
+	send := func(n int, data string) {
+		c.out.Lock()
+		defer c.out.Unlock()
+		for range n {
+			if err := c.appendRecord(recordApplicationData, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if data != "" {
+			c.appendRecord(recordApplicationData, []byte(data))
+		}
+		if err := c.flush(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	send(maxUselessRecords, "ok")
+	buf := make([]byte, 2)
+	if _, err := io.ReadFull(s, buf); err != nil || string(buf) != "ok" {
+		t.Fatalf("after %d empty records: %q, %v", maxUselessRecords, buf, err)
+	}
+	send(maxUselessRecords+1, "no")
+	_, err := s.Read(buf)
+	wantAlert(t, "server", err, AlertUnexpectedMessage, false)
+
+	var hc halfConn
+	for i := range hc.seq {
+		hc.seq[i] = 0xff
+	}
+	hc.seq[7] = 0xfe
+	if err := hc.incSeq(); err != nil {
+		t.Fatal("the last sequence number refused")
+	}
+	if err := hc.incSeq(); err == nil {
+		t.Fatal("the sequence number wrapped")
+	}
 }

@@ -184,6 +184,35 @@ func TestCBCPadding(t *testing.T) {
 	}
 }
 
+// A MAC-then-encrypt record whose last byte claims padding that is not
+// there is refused even when a valid MAC sits where a one-byte padding
+// would put it (the fallback extractPadding uses for bad padding must not
+// turn a bad record into a good one).
+func TestCBCBadPaddingWithValidMAC(t *testing.T) {
+	s := suiteByID(TLS_PSK_WITH_AES_128_CBC_SHA256)
+	w, r := protPair(t, s, false)
+	wp := w.(*cbcProtection)
+	seq := make([]byte, 8)
+	pt := []byte("fifteen bytes!!") // 15 + 32 + 1 = 48, whole blocks
+	for _, last := range []byte{0, 5, 31, 255} {
+		hdr := hdrFor(recordApplicationData, len(pt))
+		body := append(append([]byte(nil), pt...), wp.macRecord(seq, hdr, len(pt), pt, nil)...)
+		body = append(body, last)
+		iv := make([]byte, blockSize)
+		wp.encrypter(iv).CryptBlocks(body, body)
+		_, err := open(r, seq, recordApplicationData, append(iv, body...))
+		if last == 0 {
+			if err != nil {
+				t.Fatalf("a genuine one-byte padding refused: %v", err)
+			}
+			continue
+		}
+		if !isBadRecordMAC(err) {
+			t.Fatalf("last byte %d: a record with inconsistent padding was accepted (%v)", last, err)
+		}
+	}
+}
+
 // refExtractPadding is the obvious, branching version.
 func refExtractPadding(p []byte) (int, byte) {
 	if len(p) == 0 {

@@ -22,11 +22,11 @@ const (
 	TLS_PSK_WITH_AES_128_CCM_8 uint16 = 0xC0A8
 )
 
-// Signalling values in the cipher suite list that are not suites.
-const (
-	scsvRenegotiation uint16 = 0x00FF // RFC 5746 3.3
-	scsvFallback      uint16 = 0x5600 // RFC 7507
-)
+// scsvRenegotiation is the signalling value a client may put among its
+// suites instead of the renegotiation_info extension (RFC 5746 3.3).
+// (TLS_FALLBACK_SCSV, RFC 7507, needs no handling: a server that speaks
+// only TLS 1.2 refuses any lower version anyway.)
+const scsvRenegotiation uint16 = 0x00FF
 
 type suite struct {
 	id         uint16
