@@ -125,6 +125,8 @@ func (c *CSE) update(ctx context.Context, req *primitive.Request, o *originator,
 	if updated.Ty == resource.TyRemoteCSE {
 		c.csrChanged(ctx)
 	}
+	_, atGiven := b["at"]
+	updated = c.announce(ctx, updated, before, atGiven)
 	resp := &primitive.Response{RSC: primitive.RSCUpdated}
 	switch req.RCN {
 	case primitive.RCNAbsent, primitive.RCNAttributes:
@@ -225,6 +227,7 @@ func (c *CSE) delete(ctx context.Context, req *primitive.Request, o *originator,
 		return nil, storeErr(err, req.To)
 	}
 	c.forget(deleted)
+	c.deannounce(ctx, deleted)
 	c.csrGone(ctx, deleted, o.id)
 	if deleted.Ty == resource.TyAE {
 		c.log.Info("AE deregistered", "aei", deleted.RI, "rqi", req.RQI)

@@ -1,0 +1,81 @@
+package resource
+
+import "slices"
+
+// Resource announcement (TS-0001 9.6.26, 10.2.18; TS-0004 7.3.x announced
+// resource types; protocol.md 2.1): an announceable resource with announceTo
+// (at) is represented on each target CSE by an announced resource of type
+// 10000 + ty, key "m2m:<sn>A", whose link (lnk) points to the original. The
+// announced resource carries the original's MA attributes always and the OA
+// attributes its announcedAttribute (aa) lists.
+
+// TyContainerAnnc is the announced <container> (TS-0004 Table 6.3.4.2.1-1).
+const TyContainerAnnc = 10003
+
+// announceable holds, per announceable type, the attributes announced always
+// (MA) and those that aa may ask for (OA) (protocol.md 3.3, 3.5 annc column).
+//
+// Two MA attributes are left out on purpose. acpi names <accessControlPolicy>
+// resources of the original's CSE, which mean nothing on the target (they
+// would be announced ACPs, and onecse does not announce ACPs): an announced
+// resource without acpi is governed by the default rule, so only its creator
+// — the announcing CSE — and the target's administrator may use it. daci (OA)
+// for the same reason.
+var announceable = map[int]struct{ ma, oa []string }{
+	TyAE: {
+		ma: []string{"et", "lbl", "esi", "srv"},
+		oa: []string{"apn", "api", "aei", "poa", "nl", "rr", "csz", "regs", "trps", "scp", "tren", "ape", "tri", "trn", "or", "mei"},
+	},
+	TyContainer: {
+		ma: []string{"et", "lbl"},
+		oa: []string{"mni", "mbs", "mia", "or", "disr"},
+	},
+}
+
+// AnnouncedType returns the announced variant of ty (10000 + ty) when ty can
+// be announced.
+func AnnouncedType(ty int) (int, bool) {
+	if _, ok := announceable[ty]; !ok {
+		return 0, false
+	}
+	return 10000 + ty, true
+}
+
+// IsAnnounced reports whether ty is an announced resource type.
+func IsAnnounced(ty int) bool {
+	_, ok := announceable[ty-10000]
+	return ty > 10000 && ok
+}
+
+// AnnouncedAttrs returns the attributes of an original of type ty that its
+// announced resources carry: the MA ones and the OA ones that aa lists (an
+// aa entry that is not OA is ignored).
+func AnnouncedAttrs(ty int, aa []string) []string {
+	a := announceable[ty]
+	out := slices.Clone(a.ma)
+	for _, sn := range aa {
+		if slices.Contains(a.oa, sn) && !slices.Contains(out, sn) {
+			out = append(out, sn)
+		}
+	}
+	return out
+}
+
+// <containerAnnc> (TS-0001 9.6.26, TS-0004 7.4.6 announced variant).
+func init() {
+	Register(&Type{
+		Ty: TyContainerAnnc, SN: "cntA",
+		Attrs: attrs(universal(), common(), withACPI(), []*Attr{
+			{SN: "lnk", Kind: KString, Create: M, Update: NP, NonEmpty: true, Single: true},
+			{SN: "mni", Kind: KInt, Create: O, Update: O, Min: 0},
+			{SN: "mbs", Kind: KInt, Create: O, Update: O, Min: 0},
+			{SN: "mia", Kind: KInt, Create: O, Update: O, Min: 0},
+			{SN: "or", Kind: KString, Create: O, Update: O},
+			{SN: "disr", Kind: KBool, Create: O, Update: O},
+		}),
+		Children:  []int{TyContainerAnnc, TySubscription},
+		HasACPI:   true,
+		HasET:     true,
+		Creatable: true, Updatable: true, Deletable: true,
+	})
+}
