@@ -303,4 +303,3 @@ func (c *CSE) retrieveOriginal(ctx context.Context, req *primitive.Request, o *o
 func (c *CSE) isAnnouncedCreate(req *primitive.Request, o *originator) bool {
 	return resource.IsAnnounced(req.Ty) && !(req.Ty == resource.TyAEAnnc && o.cse && o.id != c.cseOf(o.id))
 }
-

@@ -145,7 +145,9 @@ func TestAnnouncedResourcesGuarded(t *testing.T) {
 	openACP(tr.in)
 	inAE := tr.in.RegisterAE("app")
 	mnAE := tr.mn.RegisterAE("other")
-	body := func(lnk string) map[string]any { return map[string]any{"m2m:cntA": map[string]any{"lnk": lnk, "acpi": []any{"cse-in/open"}}} }
+	body := func(lnk string) map[string]any {
+		return map[string]any{"m2m:cntA": map[string]any{"lnk": lnk, "acpi": []any{"cse-in/open"}}}
+	}
 	count := func() int {
 		r := tr.in.Do(testcse.Req{Method: "GET", Path: "/cse-in?fu=1&ty=10003", From: "CAdmin"}).Must(t, 2000)
 		return len(strs(r.JSON["m2m:uril"]))
