@@ -222,16 +222,47 @@ func (c *CSE) annDelete(ctx context.Context, r *resource.Resource, addr string) 
 	}
 }
 
-// deannounce deletes the announced resources of a deleted original.
-func (c *CSE) deannounce(ctx context.Context, r *resource.Resource) {
-	if _, ok := resource.AnnouncedType(r.Ty); !ok {
-		return
+// announcedBelow lists the announced resources that deleting r leaves on
+// other CSEs: r's own and those of the announced <container>s below it. One
+// that sits under the announcement of its parent on the same CSE is left
+// out: deleting the parent's removes it there. Called in the transaction
+// that deletes r; deannounce deletes them after it committed.
+func (c *CSE) announcedBelow(tx store.Tx, r *resource.Resource) ([]string, error) {
+	if r.Ty != resource.TyAE && r.Ty != resource.TyContainer {
+		return nil, nil
 	}
-	ctx = context.WithoutCancel(ctx)
-	for _, e := range stringsOf(r.Attrs["at"]) {
-		if csi := c.annTarget(e); csi != "" && csi != e {
-			c.annDelete(ctx, r, e)
+	on := map[string]map[string]bool{} // ri → CSE-IDs it is announced to
+	var out []string
+	add := func(x *resource.Resource) {
+		for _, e := range stringsOf(x.Attrs["at"]) {
+			csi := c.annTarget(e)
+			if csi == "" || csi == e {
+				continue
+			}
+			if on[x.RI] == nil {
+				on[x.RI] = map[string]bool{}
+			}
+			on[x.RI][csi] = true
+			if !on[x.PI][csi] {
+				out = append(out, e)
+			}
 		}
+	}
+	add(r)
+	// Walk goes in path order: a parent comes before its children.
+	err := tx.Walk(r.Path, []int{resource.TyContainer}, func(x *resource.Resource) bool {
+		add(x)
+		return true
+	})
+	return out, err
+}
+
+// deannounce deletes announced resources (announcedBelow) of originals that
+// are gone.
+func (c *CSE) deannounce(ctx context.Context, r *resource.Resource, addrs []string) {
+	ctx = context.WithoutCancel(ctx)
+	for _, a := range addrs {
+		c.annDelete(ctx, r, a)
 	}
 }
 

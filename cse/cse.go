@@ -247,6 +247,7 @@ func (c *CSE) ExpireNow(ctx context.Context) (int, error) {
 		}
 		for _, r := range batch {
 			gone := false
+			var annc []string
 			err := c.st.Update(ctx, func(tx store.Tx) error {
 				gone = false
 				cur, err := tx.Get(r.RI)
@@ -255,6 +256,9 @@ func (c *CSE) ExpireNow(ctx context.Context) (int, error) {
 				}
 				if cur.ET.IsZero() || cur.ET.After(c.now()) {
 					return nil // renewed meanwhile
+				}
+				if annc, err = c.announcedBelow(tx, cur); err != nil {
+					return err
 				}
 				if err := c.deleteInTx(tx, cur); err != nil {
 					return err
@@ -267,6 +271,7 @@ func (c *CSE) ExpireNow(ctx context.Context) (int, error) {
 			}
 			if gone {
 				c.forget(r)
+				c.deannounce(ctx, r, annc)
 				c.aeGone(ctx, r)
 				c.csrGone(ctx, r, "")
 				total++

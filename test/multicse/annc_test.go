@@ -137,6 +137,24 @@ func TestAnnounceFromASN(t *testing.T) {
 	}
 	tr.asn.Do(testcse.Req{Method: "DELETE", Path: "/cse-asn/far", From: "CAdmin"}).Must(t, 2002)
 	onIN(tr, addr).Must(t, 4004)
+
+	// A container announced while its AE is not: under the IN's <CSEBase>;
+	// deregistering the AE removes it too, and a grandchild announced with
+	// it (under its announcement) goes with it.
+	aei := tr.asn.RegisterAE("dev")
+	c1 := tr.asn.Create(aei, "/cse-asn/dev", 3, "m2m:cnt", map[string]any{"rn": "c1", "at": []any{"/id-in"}})
+	c2 := tr.asn.Create(aei, "/cse-asn/dev/c1", 3, "m2m:cnt", map[string]any{"rn": "c2", "at": []any{"/id-in"}})
+	a1, a2 := announcedAt(t, c1, "/id-in"), announcedAt(t, c2, "/id-in")
+	cb := get(tr.in, "/cse-in").Res("m2m:cb")["ri"]
+	if got := onIN(tr, a1).Must(t, 2000).Res("m2m:cntA")["pi"]; got != cb {
+		t.Errorf("c1 announced under %v, want the CSEBase %v", got, cb)
+	}
+	if got := onIN(tr, a2).Must(t, 2000).Res("m2m:cntA")["pi"]; "/id-in/"+got.(string) != a1 {
+		t.Errorf("c2 announced under %v, want %s", got, a1)
+	}
+	tr.asn.Do(testcse.Req{Method: "DELETE", Path: "/cse-asn/dev", From: aei}).Must(t, 2002)
+	onIN(tr, a1).Must(t, 4004)
+	onIN(tr, a2).Must(t, 4004)
 }
 
 // Only the announcing CSE creates, updates and deletes announced resources.
