@@ -130,8 +130,9 @@ func (c *CSE) announce(ctx context.Context, r *resource.Resource, before map[str
 		}
 		at = append(at, addr)
 	}
-	for _, addr := range old {
+	for csi, addr := range old {
 		c.annDelete(ctx, r, addr)
+		c.deannounceBelow(ctx, r, csi)
 	}
 	if equalValue(at, r.Attrs["at"]) || len(at) == 0 && r.Attrs["at"] == nil {
 		return r
@@ -223,38 +224,84 @@ func (c *CSE) annDelete(ctx context.Context, r *resource.Resource, addr string) 
 }
 
 // announcedBelow lists the announced resources that deleting r leaves on
-// other CSEs: r's own and those of the announced <container>s below it. One
-// that sits under the announcement of its parent on the same CSE is left
-// out: deleting the parent's removes it there. Called in the transaction
-// that deletes r; deannounce deletes them after it committed.
+// other CSEs: r's own and those of the announced <container>s below it.
+// Each is deleted on its own (deannounce), even one that sits under its
+// parent's announcement and goes with it (then the DELETE finds nothing, a
+// 4004 that is fine): an announcement made before its parent's was is under
+// the target's <CSEBase>, and only the target knows which is which.
+// Called in the transaction that deletes r.
 func (c *CSE) announcedBelow(tx store.Tx, r *resource.Resource) ([]string, error) {
 	if r.Ty != resource.TyAE && r.Ty != resource.TyContainer {
 		return nil, nil
 	}
-	on := map[string]map[string]bool{} // ri → CSE-IDs it is announced to
 	var out []string
 	add := func(x *resource.Resource) {
 		for _, e := range stringsOf(x.Attrs["at"]) {
-			csi := c.annTarget(e)
-			if csi == "" || csi == e {
-				continue
-			}
-			if on[x.RI] == nil {
-				on[x.RI] = map[string]bool{}
-			}
-			on[x.RI][csi] = true
-			if !on[x.PI][csi] {
+			if csi := c.annTarget(e); csi != "" && csi != e {
 				out = append(out, e)
 			}
 		}
 	}
 	add(r)
-	// Walk goes in path order: a parent comes before its children.
+	// Walk goes in path order: a parent's announcement is deleted before
+	// its children's.
 	err := tx.Walk(r.Path, []int{resource.TyContainer}, func(x *resource.Resource) bool {
 		add(x)
 		return true
 	})
 	return out, err
+}
+
+// deannounceBelow follows the removal of csi from the at of r: the
+// announced containers below r are de-announced from csi as well (see
+// announcedBelow), and csi leaves their at.
+func (c *CSE) deannounceBelow(ctx context.Context, r *resource.Resource, csi string) {
+	if r.Ty != resource.TyAE && r.Ty != resource.TyContainer {
+		return
+	}
+	var gone []string
+	err := c.st.Update(ctx, func(tx store.Tx) error {
+		gone = gone[:0]
+		var changed []*resource.Resource
+		err := tx.Walk(r.Path, []int{resource.TyContainer}, func(x *resource.Resource) bool {
+			var keep []any
+			found := false
+			for _, e := range stringsOf(x.Attrs["at"]) {
+				if c.annTarget(e) == csi && e != csi {
+					gone = append(gone, e)
+					found = true
+				} else {
+					keep = append(keep, e)
+				}
+			}
+			if found {
+				x = x.Clone()
+				if keep == nil {
+					delete(x.Attrs, "at")
+				} else {
+					x.Attrs["at"] = keep
+				}
+				changed = append(changed, x)
+			}
+			return true
+		})
+		if err != nil {
+			return err
+		}
+		for _, x := range changed {
+			if err := tx.Put(x); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		c.log.Warn("de-announcing the containers below", "ri", r.RI, "from", csi, "err", err)
+		return
+	}
+	for _, a := range gone {
+		c.annDelete(ctx, r, a)
+	}
 }
 
 // deannounce deletes announced resources (announcedBelow) of originals that

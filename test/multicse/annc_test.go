@@ -108,6 +108,10 @@ func TestAnnounceAEAndContainer(t *testing.T) {
 	}
 	onIN(tr, addr).Must(t, 4004)
 	onIN(tr, caddr).Must(t, 4004)
+	// The container is no longer announced there either: its at is empty.
+	if at, ok := get(tr.mn, "/cse-mn/meter/data").Must(t, 2000).Res("m2m:cnt")["at"]; ok {
+		t.Errorf("the container's at after its AE left the IN: %v", at)
+	}
 
 	// Announced again; deleting the original removes it.
 	r = tr.mn.Do(testcse.Req{Method: "PUT", Path: "/cse-mn/meter", From: aei, Body: map[string]any{"m2m:ae": map[string]any{"at": []any{"/id-in"}}}}).Must(t, 2004)
@@ -155,6 +159,18 @@ func TestAnnounceFromASN(t *testing.T) {
 	tr.asn.Do(testcse.Req{Method: "DELETE", Path: "/cse-asn/dev", From: aei}).Must(t, 2002)
 	onIN(tr, a1).Must(t, 4004)
 	onIN(tr, a2).Must(t, 4004)
+
+	// The AE announced after its container and then withdrawn from the IN:
+	// the container's announcement (under the IN's <CSEBase>) goes too.
+	aei = tr.asn.RegisterAE("dev2")
+	c3 := tr.asn.Create(aei, "/cse-asn/dev2", 3, "m2m:cnt", map[string]any{"rn": "c3", "at": []any{"/id-in"}})
+	a3 := announcedAt(t, c3, "/id-in")
+	tr.asn.Do(testcse.Req{Method: "PUT", Path: "/cse-asn/dev2", From: aei, Body: map[string]any{"m2m:ae": map[string]any{"at": []any{"/id-in"}}}}).Must(t, 2004)
+	tr.asn.Do(testcse.Req{Method: "PUT", Path: "/cse-asn/dev2", From: aei, Body: map[string]any{"m2m:ae": map[string]any{"at": []any{}}}}).Must(t, 2004)
+	onIN(tr, a3).Must(t, 4004)
+	if at, ok := get(tr.asn, "/cse-asn/dev2/c3").Must(t, 2000).Res("m2m:cnt")["at"]; ok {
+		t.Errorf("c3's at after its AE left the IN: %v", at)
+	}
 }
 
 // Only the announcing CSE creates, updates and deletes announced resources.
