@@ -16,7 +16,9 @@ import (
 // The hosting CSE of an <AE> or <container> with announceTo (at) creates an
 // announced resource (<AEAnnc>, <containerAnnc>) on every CSE it lists: under
 // the announced resource of the original's parent when the parent is
-// announced to the same CSE, else under that CSE's <CSEBase>. It keeps the
+// announced to the same CSE, else under its own <CSEBaseAnnc> there, which it
+// creates under the target's <CSEBase> first when there is none (TS-0001
+// 9.6.26.1). It keeps the
 // announced resources in step with the original (announced attributes
 // changed, at changed, original deleted). As TS-0001 Table 9.6.1.3.2-1 says of
 // announceTo, the original's at then holds the addresses of the announced
@@ -162,7 +164,7 @@ func (c *CSE) announce(ctx context.Context, r *resource.Resource, before map[str
 // annCreate creates the announced resource of r on the CSE csi and returns
 // its address there.
 func (c *CSE) annCreate(ctx context.Context, r *resource.Resource, annTy int, csi string) (string, error) {
-	to := csi // the target's <CSEBase>
+	to := c.cbaAddr(csi)
 	if r.Ty == resource.TyContainer {
 		// Under the parent's announced resource on the same CSE, when the
 		// parent is announced there (TS-0001 9.6.26).
@@ -179,13 +181,20 @@ func (c *CSE) annCreate(ctx context.Context, r *resource.Resource, annTy int, cs
 			}
 		}
 	}
-	content := annContent(r.Ty, r.Attrs)
+	content := c.annIDs(annContent(r.Ty, r.Attrs))
 	content["lnk"] = c.cfg.CSEID + "/" + r.RI
 	req := c.outgoing(primitive.OpCreate, to)
 	req.Ty = annTy
 	key := resource.Key(annTy)
 	req.Content = map[string]any{key: content}
 	resp, err := c.annSend(ctx, req)
+	if err == nil && resp.RSC == primitive.RSCNotFound && to == c.cbaAddr(csi) {
+		// No <CSEBaseAnnc> of this CSE there yet: create it, then again.
+		if err = c.createCBA(ctx, csi); err == nil {
+			req.RQI = c.outgoing(primitive.OpCreate, to).RQI
+			resp, err = c.annSend(ctx, req)
+		}
+	}
 	if err != nil {
 		return "", err
 	}
@@ -201,9 +210,52 @@ func (c *CSE) annCreate(ctx context.Context, r *resource.Resource, annTy int, cs
 	return csi + "/" + ri, nil
 }
 
+// cbaName is the resource name of this CSE's <CSEBaseAnnc> on a target: a
+// fixed name lets the announcer address it there without keeping state,
+// structured under the target's <CSEBase> ("-" stands for its name).
+func (c *CSE) cbaName() string { return "cbA-" + strings.TrimPrefix(c.cfg.CSEID, "/") }
+
+func (c *CSE) cbaAddr(csi string) string { return csi + "/-/" + c.cbaName() }
+
+// createCBA creates this CSE's <CSEBaseAnnc> under the <CSEBase> of csi,
+// with the MA attributes of the <CSEBase> it announces. A 4105 (it exists
+// already, created meanwhile) is fine.
+func (c *CSE) createCBA(ctx context.Context, csi string) error {
+	m := map[string]any{"rn": c.cbaName(), "lnk": c.cfg.CSEID + "/" + c.base.RI}
+	for _, sn := range []string{"lbl", "esi", "srv"} {
+		if v, ok := c.base.Attrs[sn]; ok {
+			m[sn] = v
+		}
+	}
+	req := c.outgoing(primitive.OpCreate, csi)
+	req.Ty = resource.TyCSEBaseAnnc
+	req.Content = map[string]any{resource.Key(resource.TyCSEBaseAnnc): m}
+	resp, err := c.annSend(ctx, req)
+	if err != nil {
+		return err
+	}
+	if resp.RSC != primitive.RSCCreated && resp.RSC != primitive.RSCConflict {
+		return primitive.Errorf(resp.RSC, "%s refused this CSE's <CSEBaseAnnc>: %s", csi, dbg(resp))
+	}
+	return nil
+}
+
+// annIDs converts identifiers among announced attributes into the form the
+// target needs (TS-0001 9.6.26.1): an AE-ID-Stem into an SP-relative AE-ID.
+func (c *CSE) annIDs(m map[string]any) map[string]any {
+	if aei, ok := m["aei"].(string); ok && !strings.HasPrefix(aei, "/") {
+		if strings.HasPrefix(aei, "S") {
+			m["aei"] = "/" + aei
+		} else {
+			m["aei"] = c.cfg.CSEID + "/" + aei
+		}
+	}
+	return m
+}
+
 func (c *CSE) annUpdate(ctx context.Context, r *resource.Resource, annTy int, addr string, diff map[string]any) {
 	req := c.outgoing(primitive.OpUpdate, addr)
-	req.Content = map[string]any{resource.Key(annTy): diff}
+	req.Content = map[string]any{resource.Key(annTy): c.annIDs(diff)}
 	resp, err := c.annSend(ctx, req)
 	if err == nil && resp.RSC != primitive.RSCUpdated {
 		err = primitive.Errorf(resp.RSC, "%s", dbg(resp))

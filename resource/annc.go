@@ -9,8 +9,11 @@ import "slices"
 // announced resource carries the original's MA attributes always and the OA
 // attributes its announcedAttribute (aa) lists.
 
-// TyContainerAnnc is the announced <container> (TS-0004 Table 6.3.4.2.1-1).
-const TyContainerAnnc = 10003
+// Announced resource types (TS-0004 Table 6.3.4.2.1-1).
+const (
+	TyContainerAnnc = 10003
+	TyCSEBaseAnnc   = 10005
+)
 
 // announceable holds, per announceable type, the attributes announced always
 // (MA) and those that aa may ask for (OA) (protocol.md 3.3, 3.5 annc column).
@@ -43,8 +46,7 @@ func AnnouncedType(ty int) (int, bool) {
 
 // IsAnnounced reports whether ty is an announced resource type.
 func IsAnnounced(ty int) bool {
-	_, ok := announceable[ty-10000]
-	return ty > 10000 && ok
+	return ty == TyAEAnnc || ty == TyContainerAnnc || ty == TyCSEBaseAnnc
 }
 
 // AnnouncedAttrs returns the attributes of an original of type ty that its
@@ -59,6 +61,25 @@ func AnnouncedAttrs(ty int, aa []string) []string {
 		}
 	}
 	return out
+}
+
+// <CSEBaseAnnc> (TS-0001 9.6.26.1): the announcing CSE's representative on
+// an announcement target, created by the announcing CSE under the target's
+// <CSEBase>; announced resources whose parent is not announced go under it.
+// Its MA attributes are lbl, acpi, esi and srv (protocol.md 3.2).
+func init() {
+	Register(&Type{
+		Ty: TyCSEBaseAnnc, SN: "cbA",
+		Attrs: attrs(universal(), common(), withACPI(), []*Attr{
+			{SN: "lnk", Kind: KString, Create: M, Update: NP, NonEmpty: true, Single: true},
+			{SN: "esi", Kind: KObject, Create: O, Update: O},
+			{SN: "srv", Kind: KStrList, Create: O, Update: O, Check: checkSRV},
+		}),
+		Children:  []int{TyAEAnnc, TyContainerAnnc, TySubscription},
+		HasACPI:   true,
+		HasET:     true,
+		Creatable: true, Updatable: true, Deletable: true,
+	})
 }
 
 // <containerAnnc> (TS-0001 9.6.26, TS-0004 7.4.6 announced variant).

@@ -54,9 +54,18 @@ func TestAnnounceAEAndContainer(t *testing.T) {
 			}
 		}
 	}
-	// Its parent is the IN's <CSEBase> and its creator the MN.
-	if pi, _ := aeA["pi"].(string); pi != get(tr.in, "/cse-in").Res("m2m:cb")["ri"] {
-		t.Errorf("announced AE under %v", aeA["pi"])
+	// Its parent is the MN's <CSEBaseAnnc> on the IN (TS-0001 9.6.26.1),
+	// which the MN created under the IN's <CSEBase>.
+	cba := get(tr.in, "/cse-in/cbA-id-mn").Must(t, 2000).Res("m2m:cbA")
+	mnBase := get(tr.mn, "/cse-mn").Res("m2m:cb")
+	if aeA["pi"] != cba["ri"] || cba["pi"] != get(tr.in, "/cse-in").Res("m2m:cb")["ri"] || cba["ty"] != int64(10005) ||
+		cba["lnk"] != "/id-mn/"+mnBase["ri"].(string) || !reflect.DeepEqual(cba["srv"], mnBase["srv"]) {
+		t.Errorf("announced AE under %v; <CSEBaseAnnc> %v", aeA["pi"], cba)
+	}
+	// An announced AE-ID is SP-relative (TS-0001 9.6.26.1); here aei is not
+	// announced (not in aa).
+	if _, ok := aeA["aei"]; ok {
+		t.Errorf("aei announced without aa: %v", aeA)
 	}
 
 	// A container of the AE announced to the IN goes under the AE's
@@ -75,11 +84,11 @@ func TestAnnounceAEAndContainer(t *testing.T) {
 	if !reflect.DeepEqual(strs(aeA["lbl"]), []string{"floor:2"}) || aeA["apn"] != nil {
 		t.Errorf("after the update the announced AE is %v", aeA)
 	}
-	// aa grows: apn is announced now; poa leaves aa: removed.
+	// aa grows: apn and aei are announced now; poa leaves aa: removed.
 	tr.mn.Do(testcse.Req{Method: "PUT", Path: "/cse-mn/meter", From: aei, Body: map[string]any{"m2m:ae": map[string]any{
-		"aa": []any{"api", "apn"}}}}).Must(t, 2004)
+		"aa": []any{"api", "apn", "aei"}}}}).Must(t, 2004)
 	aeA = onIN(tr, addr).Must(t, 2000).Res("m2m:aeA")
-	if aeA["apn"] != "not announced" || aeA["poa"] != nil {
+	if aeA["apn"] != "not announced" || aeA["poa"] != nil || aeA["aei"] != "/id-mn/"+aei {
 		t.Errorf("after the aa update the announced AE is %v", aeA)
 	}
 	tr.mn.Do(testcse.Req{Method: "PUT", Path: "/cse-mn/meter/data", From: aei, Body: map[string]any{"m2m:cnt": map[string]any{"mni": 7}}}).Must(t, 2004)
@@ -126,8 +135,8 @@ func TestAnnounceAEAndContainer(t *testing.T) {
 	onIN(tr, addr2).Must(t, 4004)
 }
 
-// A container of the ASN announced to the IN (two hops, under the IN's
-// <CSEBase>), and a target that cannot be reached is left out of at.
+// A container of the ASN announced to the IN (two hops, under the ASN's
+// <CSEBaseAnnc> there), and a target that cannot be reached is left out of at.
 func TestAnnounceFromASN(t *testing.T) {
 	tr := startTree(t)
 	cnt := tr.asn.Create("CAdmin", "/cse-asn", 3, "m2m:cnt", map[string]any{"rn": "far", "lbl": []any{"x"}, "at": []any{"/id-in", "/id-nowhere"}})
@@ -142,16 +151,16 @@ func TestAnnounceFromASN(t *testing.T) {
 	tr.asn.Do(testcse.Req{Method: "DELETE", Path: "/cse-asn/far", From: "CAdmin"}).Must(t, 2002)
 	onIN(tr, addr).Must(t, 4004)
 
-	// A container announced while its AE is not: under the IN's <CSEBase>;
+	// A container announced while its AE is not: under the <CSEBaseAnnc>;
 	// deregistering the AE removes it too, and a grandchild announced with
 	// it (under its announcement) goes with it.
 	aei := tr.asn.RegisterAE("dev")
 	c1 := tr.asn.Create(aei, "/cse-asn/dev", 3, "m2m:cnt", map[string]any{"rn": "c1", "at": []any{"/id-in"}})
 	c2 := tr.asn.Create(aei, "/cse-asn/dev/c1", 3, "m2m:cnt", map[string]any{"rn": "c2", "at": []any{"/id-in"}})
 	a1, a2 := announcedAt(t, c1, "/id-in"), announcedAt(t, c2, "/id-in")
-	cb := get(tr.in, "/cse-in").Res("m2m:cb")["ri"]
-	if got := onIN(tr, a1).Must(t, 2000).Res("m2m:cntA")["pi"]; got != cb {
-		t.Errorf("c1 announced under %v, want the CSEBase %v", got, cb)
+	cba := get(tr.in, "/cse-in/cbA-id-asn").Must(t, 2000).Res("m2m:cbA")["ri"]
+	if got := onIN(tr, a1).Must(t, 2000).Res("m2m:cntA")["pi"]; got != cba {
+		t.Errorf("c1 announced under %v, want the ASN's <CSEBaseAnnc> %v", got, cba)
 	}
 	if got := onIN(tr, a2).Must(t, 2000).Res("m2m:cntA")["pi"]; "/id-in/"+got.(string) != a1 {
 		t.Errorf("c2 announced under %v, want %s", got, a1)
@@ -161,7 +170,7 @@ func TestAnnounceFromASN(t *testing.T) {
 	onIN(tr, a2).Must(t, 4004)
 
 	// The AE announced after its container and then withdrawn from the IN:
-	// the container's announcement (under the IN's <CSEBase>) goes too.
+	// the container's announcement (under the <CSEBaseAnnc>) goes too.
 	aei = tr.asn.RegisterAE("dev2")
 	c3 := tr.asn.Create(aei, "/cse-asn/dev2", 3, "m2m:cnt", map[string]any{"rn": "c3", "at": []any{"/id-in"}})
 	a3 := announcedAt(t, c3, "/id-in")
