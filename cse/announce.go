@@ -10,7 +10,7 @@ import (
 	"github.com/onecse/onecse/store"
 )
 
-// Resource announcement (TS-0001 9.6.26 and 10.2.18, TS-0004 7.3.x;
+// Resource announcement (TS-0001 V3.36 9.6.26 and 10.2.13;
 // docs/cse-registration.md "Announcements").
 //
 // The hosting CSE of an <AE> or <container> with announceTo (at) creates an
@@ -18,9 +18,8 @@ import (
 // the announced resource of the original's parent when the parent is
 // announced to the same CSE, else under its own <CSEBaseAnnc> there, which it
 // creates under the target's <CSEBase> first when there is none (TS-0001
-// 9.6.26.1). It keeps the
-// announced resources in step with the original (announced attributes
-// changed, at changed, original deleted). As TS-0001 Table 9.6.1.3.2-1 says of
+// 9.6.26.1). It keeps the announced resources in step with the original
+// (announced attributes changed, at changed, original deleted). As TS-0001 9.6.26.1 says of
 // announceTo, the original's at then holds the addresses of the announced
 // resources that were created (SP-relative, "/<CSE-ID>/<ri>"), from which the
 // CSE-ID of each target follows; a target that could not be reached or

@@ -2,7 +2,7 @@ package resource
 
 import "slices"
 
-// Resource announcement (TS-0001 9.6.26, 10.2.18; TS-0004 7.3.x announced
+// Resource announcement (TS-0001 V3.36 9.6.26, 10.2.13; TS-0004 announced
 // resource types; protocol.md 2.1): an announceable resource with announceTo
 // (at) is represented on each target CSE by an announced resource of type
 // 10000 + ty, key "m2m:<sn>A", whose link (lnk) points to the original. The
