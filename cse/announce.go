@@ -118,11 +118,12 @@ func (c *CSE) announce(ctx context.Context, r *resource.Resource, before map[str
 		seen[csi] = true
 		if addr, ok := old[csi]; ok {
 			delete(old, csi)
-			if len(diff) > 0 {
-				c.annUpdate(ctx, r, annTy, addr, diff)
+			if len(diff) == 0 || c.annUpdate(ctx, r, annTy, addr, diff) {
+				at = append(at, addr)
+				continue
 			}
-			at = append(at, addr)
-			continue
+			// Gone on the target (expired with its parent there, deleted
+			// by its administrator): announced again below.
 		}
 		addr, err := c.annCreate(ctx, r, annTy, csi)
 		if err != nil {
@@ -252,16 +253,22 @@ func (c *CSE) annIDs(m map[string]any) map[string]any {
 	return m
 }
 
-func (c *CSE) annUpdate(ctx context.Context, r *resource.Resource, annTy int, addr string, diff map[string]any) {
+// annUpdate sends diff to the announced resource at addr. It reports false
+// when the target answered that the announced resource does not exist.
+func (c *CSE) annUpdate(ctx context.Context, r *resource.Resource, annTy int, addr string, diff map[string]any) bool {
 	req := c.outgoing(primitive.OpUpdate, addr)
 	req.Content = map[string]any{resource.Key(annTy): c.annIDs(diff)}
 	resp, err := c.annSend(ctx, req)
+	if err == nil && resp.RSC == primitive.RSCNotFound {
+		return false
+	}
 	if err == nil && resp.RSC != primitive.RSCUpdated {
 		err = primitive.Errorf(resp.RSC, "%s", dbg(resp))
 	}
 	if err != nil {
 		c.log.Warn("updating an announced resource", "ri", r.RI, "annc", addr, "err", err)
 	}
+	return true
 }
 
 func (c *CSE) annDelete(ctx context.Context, r *resource.Resource, addr string) {

@@ -95,6 +95,18 @@ func TestAnnounceAEAndContainer(t *testing.T) {
 	if got := onIN(tr, caddr).Must(t, 2000).Res("m2m:cntA")["mni"]; got != int64(7) {
 		t.Errorf("announced mni %v, want 7", got)
 	}
+	// The IN's administrator deletes the container's announcement: the next
+	// update of an announced attribute announces it again.
+	tr.in.Do(testcse.Req{Method: "DELETE", Path: "/~" + caddr, From: "CAdmin"}).Must(t, 2002)
+	r = tr.mn.Do(testcse.Req{Method: "PUT", Path: "/cse-mn/meter/data", From: aei, Body: map[string]any{"m2m:cnt": map[string]any{"mni": 8}}}).Must(t, 2004)
+	caddr2 := announcedAt(t, r.Res("m2m:cnt"), "/id-in")
+	if caddr2 == caddr || len(strs(r.Res("m2m:cnt")["at"])) != 1 {
+		t.Errorf("at %v after re-announcing (was %s)", r.Res("m2m:cnt")["at"], caddr)
+	}
+	if got := onIN(tr, caddr2).Must(t, 2000).Res("m2m:cntA"); got["mni"] != int64(8) || got["pi"] != aeA["ri"] {
+		t.Errorf("re-announced container %v", got)
+	}
+	caddr = caddr2
 
 	// rcn=7 on the announced resource answers the original, fetched from
 	// the MN (here by the IN's administrator, whom the AE's creator rule
