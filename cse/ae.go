@@ -194,6 +194,7 @@ func (c *CSE) registerAE(ctx context.Context, req *primitive.Request, parent *re
 		return nil, storeErr(err, "CSEBase")
 	}
 	c.log.Info("AE registered", "aei", stem, "api", api, "rqi", req.RQI)
+	created = c.announce(ctx, created, nil, true)
 	return c.createdResponse(req, created, b), nil
 }
 

@@ -62,12 +62,20 @@ func (c *CSE) create(ctx context.Context, req *primitive.Request, o *originator,
 	}
 	// The announcement of an S-type AE registering with another CSE is part
 	// of that registration (aeannc.go).
-	if req.Ty == resource.TyAEAnnc && parent.Ty == resource.TyCSEBase && o.cse {
+	announced := c.isAnnouncedCreate(req, o)
+	if req.Ty == resource.TyAEAnnc && parent.Ty == resource.TyCSEBase && o.cse && !announced {
 		return c.announceAE(ctx, req, o, parent)
+	}
+	// An announced resource is created by the announcing CSE, which no
+	// access control policy of the target names (announce.go).
+	if announced {
+		if err := c.mayCreateAnnounced(o, parent); err != nil {
+			return nil, err
+		}
 	}
 	// AE registration (an <AE> under the <CSEBase>) is decided by the
 	// registration policy, not by access control (TS-0004 7.4.5.2.1).
-	if registration := req.Ty == resource.TyAE && parent.Ty == resource.TyCSEBase; !registration {
+	if registration := req.Ty == resource.TyAE && parent.Ty == resource.TyCSEBase; !registration && !announced {
 		// Authorization comes before the checks of the content (TS-0004 7.2.2.2;
 		// protocol.md 1.12 steps 8 and 9), so an originator without the right
 		// learns nothing about what the CSE would accept. It is decided once,
@@ -110,6 +118,11 @@ func (c *CSE) create(ctx context.Context, req *primitive.Request, o *originator,
 	}
 	if req.Ty == resource.TyAE {
 		return c.registerAE(ctx, req, parent, stem, b)
+	}
+	if announced {
+		if err := c.checkAnnouncedLink(o, b); err != nil {
+			return nil, err
+		}
 	}
 
 	now := c.now()
@@ -196,6 +209,7 @@ func (c *CSE) create(ctx context.Context, req *primitive.Request, o *originator,
 	if err != nil {
 		return nil, storeErr(err, "parent "+parent.Path)
 	}
+	created = c.announce(ctx, created, nil, true)
 	return c.createdResponse(req, created, b), nil
 }
 

@@ -247,6 +247,7 @@ func (c *CSE) ExpireNow(ctx context.Context) (int, error) {
 		}
 		for _, r := range batch {
 			gone := false
+			var annc []string
 			err := c.st.Update(ctx, func(tx store.Tx) error {
 				gone = false
 				cur, err := tx.Get(r.RI)
@@ -255,6 +256,9 @@ func (c *CSE) ExpireNow(ctx context.Context) (int, error) {
 				}
 				if cur.ET.IsZero() || cur.ET.After(c.now()) {
 					return nil // renewed meanwhile
+				}
+				if annc, err = c.announcedBelow(tx, cur); err != nil {
+					return err
 				}
 				if err := c.deleteInTx(tx, cur); err != nil {
 					return err
@@ -267,6 +271,7 @@ func (c *CSE) ExpireNow(ctx context.Context) (int, error) {
 			}
 			if gone {
 				c.forget(r)
+				c.deannounce(ctx, r, annc)
 				c.aeGone(ctx, r)
 				c.csrGone(ctx, r, "")
 				total++
@@ -363,6 +368,11 @@ func (c *CSE) handle(ctx context.Context, req *primitive.Request) (*primitive.Re
 	if err := c.waitForOET(ctx, req); err != nil {
 		return nil, err
 	}
+	if req.Op == primitive.OpUpdate || req.Op == primitive.OpDelete {
+		if err := c.mayChangeAnnounced(orig, tgt.res); err != nil {
+			return nil, err
+		}
+	}
 	switch req.Op {
 	case primitive.OpCreate:
 		return c.create(ctx, req, orig, tgt)
@@ -406,9 +416,10 @@ func (c *CSE) waitForOET(ctx context.Context, req *primitive.Request) error {
 }
 
 // checkRCN enforces which result content each operation allows (TS-0001
-// Table 8.1.2-1, protocol.md 1.5). rcn 7 (original resource) needs announced
-// resources and 10 (semantic content) semantic support, neither of which
-// onecse has: both are refused like any value the operation does not take.
+// Table 8.1.2-1, protocol.md 1.5). rcn 7 (original resource) is answered for
+// announced resources only (retrieveOriginal, 4000 on any other); 10
+// (semantic content) needs semantic support, which onecse does not have: it
+// is refused like any value the operation does not take.
 func checkRCN(req *primitive.Request) error {
 	if req.RCN == primitive.RCNAbsent {
 		return nil
@@ -422,7 +433,7 @@ func checkRCN(req *primitive.Request) error {
 			ok = req.RCN == primitive.RCNChildRefs || req.RCN == primitive.RCNDiscoveryResultReferences
 		} else {
 			switch req.RCN {
-			case 1, 4, 5, 6, 8:
+			case 1, 4, 5, 6, 7, 8:
 				ok = true
 			}
 		}

@@ -55,9 +55,10 @@ func (c *CSE) route(ctx context.Context, req *primitive.Request, o *originator) 
 
 // forward sends req to the CSE of e and returns its answer.
 func (c *CSE) forward(ctx context.Context, req *primitive.Request, o *originator, e *route) (*primitive.Response, error) {
-	if req.FC != nil || len(req.ATRL) > 0 || len(req.RIDs) > 0 || req.GID != "" || req.RT != nil && req.RT.RTV != primitive.RTBlocking && req.RT.RTV != primitive.RTFlexBlocking {
-		return nil, primitive.Errorf(primitive.RSCNotImplemented, "filter criteria, partial retrieve, group requests and non-blocking requests are not forwarded to other CSEs yet")
-	}
+	// Every request parameter travels on as it came (filter criteria,
+	// partial retrieve, rcn, drt, rids, expiry times, ...): the hosting CSE
+	// answers the question (TS-0004 7.3.2.6). Non-blocking requests never
+	// get here (handle answers them first).
 	fwd := *req
 	fwd.Peer = primitive.Peer{}
 	if !o.cse {

@@ -79,6 +79,13 @@ func FuzzRemoteRequest(f *testing.F) {
 		{3, "/id-asn", "/id-mn/id-asn", 0, `{"m2m:csr":{"dcse":["/id-mn"]}}`},
 		{4, "/id-asn", "cse-mn/id-asn", 0, ``},
 		{2, "//other.example/id-z/Cq", "//onecse.example/id-mn/cse-mn", 0, ``},
+		// Announcement (announce.go): announced resources of another CSE,
+		// and originals with at.
+		{1, "/id-asn", "cse-mn", 10005, `{"m2m:cbA":{"rn":"cbA-id-asn","lnk":"/id-asn/id-asn"}}`},
+		{1, "/id-asn", "cse-mn/cbA-id-asn", 10003, `{"m2m:cntA":{"lnk":"/id-asn/cnt1","mni":3}}`},
+		{1, "/id-asn", "cse-mn", 10002, `{"m2m:aeA":{"lnk":"/id-asn/Cx","aei":"/id-asn/Cx"}}`},
+		{1, "CAdmin", "cse-mn", 3, `{"m2m:cnt":{"rn":"a","at":["/id-in","/id-asn","/id-mn","x"],"aa":["mni","lbl"]}}`},
+		{3, "CAdmin", "cse-mn/a", 0, `{"m2m:cnt":{"at":["/id-in/q"],"mni":1}}`},
 	} {
 		f.Add(false, s.op, s.from, s.to, s.ty, []byte(s.body))
 		f.Add(true, s.op, s.from, s.to, s.ty, []byte(s.body))

@@ -53,6 +53,9 @@ func (c *CSE) retrieve(ctx context.Context, req *primitive.Request, o *originato
 	if req.FC.IsDiscovery() {
 		return c.discover(ctx, req, o, tgt)
 	}
+	if req.RCN == primitive.RCNOriginalResource {
+		return c.retrieveOriginal(ctx, req, o, tgt) // announce.go
+	}
 	resp := &primitive.Response{RSC: primitive.RSCOK}
 	err := c.st.View(ctx, func(tx store.Tx) error {
 		r := tgt.res

@@ -125,6 +125,8 @@ func (c *CSE) update(ctx context.Context, req *primitive.Request, o *originator,
 	if updated.Ty == resource.TyRemoteCSE {
 		c.csrChanged(ctx)
 	}
+	_, atGiven := b["at"]
+	updated = c.announce(ctx, updated, before, atGiven)
 	resp := &primitive.Response{RSC: primitive.RSCUpdated}
 	switch req.RCN {
 	case primitive.RCNAbsent, primitive.RCNAttributes:
@@ -184,6 +186,7 @@ func (c *CSE) delete(ctx context.Context, req *primitive.Request, o *originator,
 	}
 	var deleted *resource.Resource
 	var kids []*resource.Resource
+	var annc []string // announced resources of what is deleted (announce.go)
 	err := c.st.Update(ctx, func(tx store.Tx) error {
 		cur, err := tx.Get(r.RI)
 		if err != nil {
@@ -215,6 +218,9 @@ func (c *CSE) delete(ctx context.Context, req *primitive.Request, o *originator,
 				return err
 			}
 		}
+		if annc, err = c.announcedBelow(tx, cur); err != nil {
+			return err
+		}
 		if err := c.deleteInTx(tx, cur); err != nil {
 			return storeErr(err, req.To)
 		}
@@ -225,6 +231,7 @@ func (c *CSE) delete(ctx context.Context, req *primitive.Request, o *originator,
 		return nil, storeErr(err, req.To)
 	}
 	c.forget(deleted)
+	c.deannounce(ctx, deleted, annc)
 	c.csrGone(ctx, deleted, o.id)
 	if deleted.Ty == resource.TyAE {
 		c.log.Info("AE deregistered", "aei", deleted.RI, "rqi", req.RQI)

@@ -7,8 +7,9 @@ const TyAEAnnc = 10002
 // for what AE registration needs (registration-security.md 3.5): an MN- or
 // ASN-CSE announces an S-type AE to the IN-CSE, which assigns or confirms
 // the SP-unique AE-ID-Stem; lnk points to the <AE> on the registrar, or is
-// "INACTIVE" once the AE has deregistered. The announced attributes are
-// optional copies of the original's.
+// "INACTIVE" once the AE has deregistered. It is also the announced <AE> of
+// announceTo (annc.go): the announced attributes are optional copies of the
+// original's.
 func init() {
 	Register(&Type{
 		Ty: TyAEAnnc, SN: "aeA",
@@ -16,15 +17,26 @@ func init() {
 			{SN: "lnk", Kind: KString, Create: M, Update: O, NonEmpty: true, Single: true},
 			{SN: "api", Kind: KString, Create: O, Update: O, Check: checkAppID},
 			{SN: "apn", Kind: KString, Create: O, Update: O},
-			ro("aei", KString),
+			// Set by the IN-CSE for an S-type registration; an announced
+			// attribute (OA) otherwise.
+			{SN: "aei", Kind: KString, Create: O, Update: O},
 			{SN: "poa", Kind: KStrList, Create: O, Update: O},
 			{SN: "nl", Kind: KString, Create: O, Update: O},
 			{SN: "rr", Kind: KBool, Create: O, Update: O},
 			{SN: "csz", Kind: KStrList, Create: O, Update: O, Check: checkCSZ},
 			{SN: "srv", Kind: KStrList, Create: O, Update: O, Check: checkSRV},
 			{SN: "regs", Kind: KInt, Create: O, Update: O, Enum: []int64{1, 2}},
+			{SN: "esi", Kind: KObject, Create: O, Update: O},
+			{SN: "mei", Kind: KString, Create: O, Update: O},
+			{SN: "trps", Kind: KBool, Create: O, Update: O},
+			{SN: "scp", Kind: KStrList, Create: O, Update: O},
+			{SN: "tren", Kind: KBool, Create: O, Update: O},
+			{SN: "ape", Kind: KAnyList, Create: O, Update: O, Check: listOfObjects("m2m:activityPattern")},
+			{SN: "tri", Kind: KInt, Create: O, Update: O, Min: 0, Max: 65535},
+			{SN: "trn", Kind: KInt, Create: O, Update: O, Min: 0, Max: 1<<32 - 1},
+			{SN: "or", Kind: KString, Create: O, Update: O},
 		}),
-		Children:  []int{TyContainer, TySubscription},
+		Children:  []int{TyContainer, TyContainerAnnc, TySubscription},
 		HasACPI:   true,
 		HasET:     true,
 		Creatable: true, Updatable: true, Deletable: true,

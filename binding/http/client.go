@@ -37,8 +37,17 @@ func (c *Client) Send(ctx context.Context, poa string, req *primitive.Request) (
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("point of access %q is not an http URL", poa)
 	}
-	u.Path, u.RawPath = pathOf(req.To)
-	u.RawQuery = query(req)
+	to, q := req.To, req.Query()
+	if i := strings.IndexByte(to, '#'); i >= 0 {
+		// To#attr: a fragment never reaches an HTTP server, so the
+		// attribute travels as the first item of atrl (TS-0009 6.2.2.2).
+		if to[i+1:] != "" {
+			q["atrl"] = append([]string{to[i+1:]}, q["atrl"]...)
+		}
+		to = to[:i]
+	}
+	u.Path, u.RawPath = pathOf(to)
+	u.RawQuery = primitive.EncodeQuery(q)
 	var method string
 	switch req.Op {
 	case primitive.OpCreate, primitive.OpNotify:
@@ -96,6 +105,11 @@ func (c *Client) Send(ctx context.Context, poa string, req *primitive.Request) (
 	}
 	set(hGID, req.GID)
 	set(hVSI, req.VSI)
+	if req.RT != nil && req.RT.NU != nil {
+		// rt.nu: targets joined with '&' (TS-0009 6.4.11); present but
+		// empty means "no result notification".
+		h[hRTU] = []string{strings.Join(req.RT.NU, "&")}
+	}
 	hc := c.HTTP
 	if hc == nil {
 		hc = http.DefaultClient
@@ -176,17 +190,4 @@ func pathOf(to string) (string, string) {
 		segs[i] = url.PathEscape(s)
 	}
 	return p, strings.Join(segs, "/")
-}
-
-// query carries the request parameters that travel in the query string
-// (TS-0009 6.2.2.2) and that the core forwards: rcn and drt.
-func query(req *primitive.Request) string {
-	v := url.Values{}
-	if req.RCN != primitive.RCNAbsent {
-		v.Set("rcn", strconv.Itoa(req.RCN))
-	}
-	if req.DRT != 0 {
-		v.Set("drt", strconv.Itoa(req.DRT))
-	}
-	return v.Encode()
 }
