@@ -50,10 +50,15 @@ func (c *CSE) update(ctx context.Context, req *primitive.Request, o *originator,
 			}
 		}
 	}
+	if r.Ty == resource.TySubscription {
+		if err := c.prepareSubscriptionUpdate(ctx, o, r, b); err != nil {
+			return nil, err
+		}
+	}
 	now := c.now()
 	var updated *resource.Resource
 	var before map[string]any
-	err = c.st.Update(ctx, func(tx store.Tx) error {
+	err = c.write(ctx, func(tx store.Tx, ev *events) error {
 		cur, err := tx.Get(r.RI)
 		if err != nil {
 			return storeErr(err, req.To)
@@ -95,6 +100,13 @@ func (c *CSE) update(ctx context.Context, req *primitive.Request, o *originator,
 			if err := t.Check(primitive.OpCreate, cur.Attrs); err != nil {
 				return err
 			}
+			p, err := c.parentOf(tx, cur)
+			if err != nil {
+				return storeErr(err, "parent")
+			}
+			if err := c.checkSubscription(p, cur.Attrs); err != nil {
+				return err
+			}
 		}
 		// lastModifiedTime strictly increases at its microsecond resolution,
 		// even for two updates within one microsecond or after the clock
@@ -108,10 +120,12 @@ func (c *CSE) update(ctx context.Context, req *primitive.Request, o *originator,
 		if cur.Ty == resource.TyContainer {
 			st, _ := cur.Int("st")
 			cur.Attrs["st"] = st + 1
-			updated = cur
+		}
+		ev.updated(cur, before, b)
+		updated = cur
+		if cur.Ty == resource.TyContainer {
 			return c.enforceLimits(tx, cur) // mni/mbs may have shrunk
 		}
-		updated = cur
 		return tx.Put(cur)
 	})
 	if err != nil {
@@ -170,7 +184,7 @@ func (c *CSE) delete(ctx context.Context, req *primitive.Request, o *originator,
 	}
 	var deleted *resource.Resource
 	var kids []*resource.Resource
-	err := c.st.Update(ctx, func(tx store.Tx) error {
+	err := c.write(ctx, func(tx store.Tx, ev *events) error {
 		cur, err := tx.Get(r.RI)
 		if err != nil {
 			return storeErr(err, req.To)
@@ -201,7 +215,7 @@ func (c *CSE) delete(ctx context.Context, req *primitive.Request, o *originator,
 				return err
 			}
 		}
-		if err := c.deleteInTx(tx, cur); err != nil {
+		if err := c.deleteInTx(tx, ev, cur); err != nil {
 			return storeErr(err, req.To)
 		}
 		deleted = cur
