@@ -42,6 +42,15 @@ type Config struct {
 	Sync string `yaml:"sync"`
 	// AllowedAEOriginators are the AE-ID patterns allowed to register when no service subscription applies.
 	AllowedAEOriginators []string `yaml:"allowed-ae-originators"`
+	// NotifyTimeout bounds one attempt to deliver a notification (and a verification request).
+	NotifyTimeout time.Duration `yaml:"notify-timeout"`
+	// NotifyRetry is the wait after a failed delivery attempt; it doubles up to NotifyRetryMax.
+	NotifyRetry    time.Duration `yaml:"notify-retry"`
+	NotifyRetryMax time.Duration `yaml:"notify-retry-max"`
+	// NotifyAttempts is how often a notification is tried before it is dropped.
+	NotifyAttempts int `yaml:"notify-attempts"`
+	// BatchDuration is the batchNotify duration of a subscription that gives none.
+	BatchDuration time.Duration `yaml:"notify-batch-duration"`
 	// LogLevel is debug, info, warn or error.
 	LogLevel string `yaml:"log-level"`
 	// LogFormat is text or json.
@@ -63,6 +72,11 @@ func Default() Config {
 		MaxBody:              1 << 20,
 		Sync:                 "full",
 		AllowedAEOriginators: []string{"C*", "S*"},
+		NotifyTimeout:        10 * time.Second,
+		NotifyRetry:          time.Second,
+		NotifyRetryMax:       time.Minute,
+		NotifyAttempts:       10,
+		BatchDuration:        time.Minute,
 		LogLevel:             "info",
 		LogFormat:            "text",
 	}
@@ -102,6 +116,11 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 		c.AllowedAEOriginators = strings.Split(s, ",")
 		return nil
 	})
+	fs.DurationVar(&c.NotifyTimeout, "notify-timeout", c.NotifyTimeout, "time limit of one attempt to deliver a notification")
+	fs.DurationVar(&c.NotifyRetry, "notify-retry", c.NotifyRetry, "wait after a failed delivery attempt (doubles up to --notify-retry-max)")
+	fs.DurationVar(&c.NotifyRetryMax, "notify-retry-max", c.NotifyRetryMax, "longest wait between delivery attempts")
+	fs.IntVar(&c.NotifyAttempts, "notify-attempts", c.NotifyAttempts, "attempts before a notification is dropped")
+	fs.DurationVar(&c.BatchDuration, "notify-batch-duration", c.BatchDuration, "batchNotify duration of a subscription that gives none")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "log level: debug, info, warn, error")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "log format: text or json")
 }
@@ -133,6 +152,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxBody <= 0 {
 		return fmt.Errorf("max-body must be positive")
+	}
+	if c.NotifyTimeout <= 0 || c.NotifyRetry <= 0 || c.NotifyRetryMax < c.NotifyRetry || c.NotifyAttempts < 1 || c.BatchDuration <= 0 {
+		return fmt.Errorf("notify-timeout, notify-retry and notify-batch-duration must be positive, notify-retry-max at least notify-retry, notify-attempts at least 1")
 	}
 	switch strings.ToLower(c.LogFormat) {
 	case "text", "json":

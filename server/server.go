@@ -14,6 +14,7 @@ import (
 	httpb "github.com/onecse/onecse/binding/http"
 	"github.com/onecse/onecse/config"
 	"github.com/onecse/onecse/cse"
+	"github.com/onecse/onecse/notify"
 	"github.com/onecse/onecse/store/sqlite"
 )
 
@@ -23,6 +24,8 @@ type Server struct {
 	log    *slog.Logger
 	st     *sqlite.Store
 	core   *cse.CSE
+	notify *notify.Service
+	client *httpb.Client
 	httpL  net.Listener
 	httpS  *httpb.Server
 	cancel context.CancelFunc
@@ -56,15 +59,22 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 	core, err := cse.New(ctx, cse.Config{
 		CSEID: cfg.CSEID, CSEName: cfg.CSEName, SPID: cfg.SPID, CSEType: cseType, Admin: cfg.Admin,
 		PoA: poa, DefaultET: cfg.DefaultExpiration, MaxET: cfg.MaxExpiration,
-		AllowedAEOriginators: cfg.AllowedAEOriginators,
+		AllowedAEOriginators: cfg.AllowedAEOriginators, DefaultBatchDuration: cfg.BatchDuration,
 	}, st, log)
 	if err != nil {
 		l.Close()
 		st.Close()
 		return nil, err
 	}
+	// Notifications leave through the bindings' clients, by URL scheme.
+	client := httpb.NewClient(httpb.ClientOptions{})
+	n := notify.New(core, cse.Senders{"http": client, "https": client}, notify.Options{
+		Log: log, Timeout: cfg.NotifyTimeout, VerifyTimeout: cfg.NotifyTimeout,
+		RetryInitial: cfg.NotifyRetry, RetryMax: cfg.NotifyRetryMax, Attempts: cfg.NotifyAttempts,
+	})
+	core.SetNotifier(n)
 	b := httpb.New(core, httpb.Options{MaxBody: cfg.MaxBody, Log: log})
-	return &Server{cfg: cfg, log: log, st: st, core: core, httpL: l, httpS: httpb.NewServer(b), errc: make(chan error, 2)}, nil
+	return &Server{cfg: cfg, log: log, st: st, core: core, notify: n, client: client, httpL: l, httpS: httpb.NewServer(b), errc: make(chan error, 3)}, nil
 }
 
 // advertised turns a listen address into one a client can use ("[::]:8080" →
@@ -92,7 +102,7 @@ func (s *Server) Core() *cse.CSE { return s.core }
 func (s *Server) Start() {
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
-	s.wg.Add(2)
+	s.wg.Add(3)
 	go func() {
 		defer s.wg.Done()
 		if err := s.httpS.Serve(s.httpL); err != nil {
@@ -105,20 +115,28 @@ func (s *Server) Start() {
 			s.errc <- err
 		}
 	}()
+	go func() {
+		defer s.wg.Done()
+		if err := s.notify.Run(ctx); err != nil {
+			s.errc <- err
+		}
+	}()
 	s.log.Info("onecse started", "cse-id", s.cfg.CSEID, "cse-name", s.cfg.CSEName, "cse-type", s.cfg.CSEType, "http", s.HTTPAddr(), "data", s.cfg.Data)
 }
 
 // Err delivers the first serving error.
 func (s *Server) Err() <-chan error { return s.errc }
 
-// Shutdown stops accepting requests, waits for those under way, and closes
-// the store.
+// Shutdown stops accepting requests, waits for those under way, stops the
+// notification service (what it has not delivered stays in the store for the
+// next start), and closes the store.
 func (s *Server) Shutdown(ctx context.Context) error {
 	err := s.httpS.Shutdown(ctx)
 	if s.cancel != nil {
 		s.cancel()
 	}
 	s.wg.Wait()
+	s.client.Close()
 	if cerr := s.st.Close(); cerr != nil {
 		err = errors.Join(err, cerr)
 	}
