@@ -110,6 +110,9 @@ func (c *CSE) deleteInTx(tx store.Tx, ev *events, r *resource.Resource) error {
 		p.Attrs["cni"], p.Attrs["cbs"] = max(cni-1, 0), max(cbs-cs, 0)
 	case resource.TySubscription:
 		p.Subs = max(p.Subs-1, 0)
+		if p.Subs == 0 {
+			p.SubEvents = 0
+		}
 	default:
 		return nil
 	}

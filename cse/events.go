@@ -59,8 +59,9 @@ const (
 	// SubjectGone, Subject was deleted with it (net 2) and Res is Subject as
 	// it was.
 	NoteSubDeleted NoteKind = 100
-	// NoteSubsChanged: a subscription of Subject was created, updated or
-	// deleted; later notes are matched against the new set.
+	// NoteSubsChanged: a subscription of Subject was created or updated
+	// (Sub: its attributes now) or deleted (Deleted, Sub holds its ri);
+	// later notes are matched against the new set.
 	NoteSubsChanged NoteKind = 101
 )
 
@@ -73,6 +74,7 @@ type Note struct {
 	Mod         []string       `cbor:"m,omitempty"`
 	Sub         map[string]any `cbor:"b,omitempty"`
 	SubjectGone bool           `cbor:"g,omitempty"`
+	Deleted     bool           `cbor:"d,omitempty"`
 }
 
 // Event is one outbox entry: the notes of one transaction, in order.
@@ -195,25 +197,57 @@ func (e *events) flush(tx store.Tx) error {
 // this transaction). A new subscription is counted in p, which is then
 // stored.
 func (e *events) created(tx store.Tx, p, child *resource.Resource) error {
-	if p.Subs > 0 {
+	if wants(p, NoteChildCreated) {
 		e.add(Note{Kind: NoteChildCreated, Subject: p.RI, Ty: child.Ty, Res: maps.Clone(child.Attrs)})
 	}
 	if child.Ty == resource.TySubscription {
 		p.Subs++
-		e.add(Note{Kind: NoteSubsChanged, Subject: p.RI})
+		p.SubEvents |= eventBits(child.Attrs)
+		e.add(Note{Kind: NoteSubsChanged, Subject: p.RI, Sub: maps.Clone(child.Attrs)})
 		return tx.Put(p)
 	}
 	return nil
 }
 
+// wants reports whether a subscription of r may want events of kind k
+// (Resource.SubEvents): the cheap test that spares an outbox entry.
+func wants(r *resource.Resource, k NoteKind) bool {
+	return r.Subs > 0 && r.SubEvents&(1<<int(k)) != 0
+}
+
+// eventBits returns the SubEvents bits of a subscription's attributes: its
+// notificationEventTypes, 1 when it names none.
+func eventBits(sub map[string]any) int {
+	enc, _ := sub["enc"].(map[string]any)
+	nets, _ := enc["net"].([]any)
+	if len(nets) == 0 {
+		return 1 << 1
+	}
+	bits := 0
+	for _, v := range nets {
+		if n, ok := v.(int64); ok && n >= 0 && n < 32 {
+			bits |= 1 << n
+		}
+	}
+	return bits
+}
+
 // updated records an UPDATE of r: before are its attributes ahead of it,
 // requested those the request set (or removed with null).
-func (e *events) updated(r *resource.Resource, before, requested map[string]any) {
+func (e *events) updated(tx store.Tx, r *resource.Resource, before, requested map[string]any) error {
 	if r.Ty == resource.TySubscription {
-		e.add(Note{Kind: NoteSubsChanged, Subject: r.PI})
+		e.add(Note{Kind: NoteSubsChanged, Subject: r.PI, Sub: maps.Clone(r.Attrs)})
+		if p, err := tx.Get(r.PI); err != nil {
+			return err
+		} else if bits := eventBits(r.Attrs); p.SubEvents|bits != p.SubEvents {
+			p.SubEvents |= bits
+			if err := tx.Put(p); err != nil {
+				return err
+			}
+		}
 	}
-	if r.Subs == 0 {
-		return
+	if !wants(r, NoteUpdated) {
+		return nil
 	}
 	var mod []string
 	for k, v := range r.Attrs {
@@ -229,6 +263,7 @@ func (e *events) updated(r *resource.Resource, before, requested map[string]any)
 		}
 	}
 	e.add(Note{Kind: NoteUpdated, Subject: r.RI, Ty: r.Ty, Res: maps.Clone(r.Attrs), Mod: mod})
+	return nil
 }
 
 // deleting records the deletion of r and its subtree, before it happens: p
@@ -268,11 +303,11 @@ func (e *events) deleting(tx store.Tx, r, p *resource.Resource) error {
 		}
 		e.add(n)
 	}
-	if p != nil && p.Subs > 0 {
+	if p != nil && wants(p, NoteChildDeleted) {
 		e.add(Note{Kind: NoteChildDeleted, Subject: p.RI, Ty: r.Ty, Res: maps.Clone(r.Attrs)})
 	}
 	if p != nil && r.Ty == resource.TySubscription {
-		e.add(Note{Kind: NoteSubsChanged, Subject: p.RI})
+		e.add(Note{Kind: NoteSubsChanged, Subject: p.RI, Sub: map[string]any{"ri": r.RI}, Deleted: true})
 	}
 	return nil
 }

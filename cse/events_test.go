@@ -233,12 +233,13 @@ func TestEventsSubscriptionLifecycle(t *testing.T) {
 		}
 		return f.must(primitive.OpCreate, aei, "cse-in/Clc", 23, map[string]any{"m2m:sub": a}, primitive.RSCCreated)["ri"].(string)
 	}
-	a, b := sub("a", nil), sub("b", map[string]any{"exc": int64(2)})
+	a := sub("a", map[string]any{"enc": map[string]any{"net": []any{int64(3), int64(4)}}})
+	b := sub("b", map[string]any{"exc": int64(2)})
 	sub("c", map[string]any{"et": primitive.FormatTime(time.Now().Add(time.Hour))})
-	if got := f.get(aeRI).Subs; got != 3 {
-		t.Fatalf("AE Subs = %d, want 3", got)
+	if r := f.get(aeRI); r.Subs != 3 || r.SubEvents != 1<<1|1<<3|1<<4 {
+		t.Fatalf("AE Subs = %d, SubEvents %b; want 3, 11010", r.Subs, r.SubEvents)
 	}
-	// The siblings see each other come (net 3 on the AE).
+	// The others are seen to come: a wants net 3 on the AE.
 	if n := f.events(); !slices.Equal(kinds(n), []string{"101", "3", "101", "3", "101"}) {
 		t.Errorf("creating three: %v", kinds(n))
 	}
@@ -275,9 +276,41 @@ func TestEventsSubscriptionLifecycle(t *testing.T) {
 	if n := f.events(); !slices.Equal(kinds(n), []string{"100", "4", "101"}) {
 		t.Errorf("expiry: %v", kinds(n))
 	}
-	if got := f.get(aeRI).Subs; got != 0 {
-		t.Errorf("AE Subs = %d after all went, want 0", got)
+	if r := f.get(aeRI); r.Subs != 0 || r.SubEvents != 0 {
+		t.Errorf("AE Subs = %d, SubEvents %b after all went, want 0", r.Subs, r.SubEvents)
 	}
+}
+
+// TestEventsOnlyWhatIsWanted: a change no subscription asked for writes
+// nothing, however many subscriptions there are.
+func TestEventsOnlyWhatIsWanted(t *testing.T) {
+	f := newEventsFixture(t, true)
+	aei := f.must(primitive.OpCreate, "Cw", "cse-in", 2, ae("Nx"), primitive.RSCCreated)["aei"].(string)
+	cnt := f.must(primitive.OpCreate, aei, "cse-in/Cw", 3, map[string]any{"m2m:cnt": map[string]any{"rn": "c"}}, primitive.RSCCreated)["ri"].(string)
+	for range 20 {
+		f.must(primitive.OpCreate, aei, "cse-in/Cw/c", 23, map[string]any{"m2m:sub": map[string]any{"nu": []any{aei}}}, primitive.RSCCreated)
+	}
+	f.events()
+	f.must(primitive.OpCreate, aei, "cse-in/Cw/c", 4, map[string]any{"m2m:cin": map[string]any{"con": "x"}}, primitive.RSCCreated)
+	if n := f.events(); len(n) != 0 {
+		t.Errorf("a new instance under subscriptions to updates only: %v", kinds(n))
+	}
+	f.must(primitive.OpUpdate, aei, "cse-in/Cw/c", 0, map[string]any{"m2m:cnt": map[string]any{"lbl": []any{"x"}}}, primitive.RSCUpdated)
+	if n := f.events(); !slices.Equal(kinds(n), []string{"1"}) {
+		t.Errorf("an update: %v", kinds(n))
+	}
+	// One of them changes to new instances: from now on they are written.
+	sub := f.must(primitive.OpCreate, aei, "cse-in/Cw/c", 23, map[string]any{"m2m:sub": map[string]any{"rn": "late", "nu": []any{aei}}}, primitive.RSCCreated)
+	f.must(primitive.OpUpdate, aei, "cse-in/Cw/c/late", 0, map[string]any{"m2m:sub": map[string]any{"enc": map[string]any{"net": []any{int64(3)}}}}, primitive.RSCUpdated)
+	if r := f.get(cnt); r.SubEvents != 1<<1|1<<3 {
+		t.Errorf("SubEvents %b after the UPDATE", r.SubEvents)
+	}
+	f.events()
+	f.must(primitive.OpCreate, aei, "cse-in/Cw/c", 4, map[string]any{"m2m:cin": map[string]any{"con": "y"}}, primitive.RSCCreated)
+	if n := f.events(); !slices.Equal(kinds(n), []string{"3"}) {
+		t.Errorf("a new instance with a subscription to them: %v", kinds(n))
+	}
+	_ = sub
 }
 
 // TestEventsWithoutNotifier: without a notification service nothing is

@@ -121,7 +121,9 @@ func (c *CSE) update(ctx context.Context, req *primitive.Request, o *originator,
 			st, _ := cur.Int("st")
 			cur.Attrs["st"] = st + 1
 		}
-		ev.updated(cur, before, b)
+		if err := ev.updated(tx, cur, before, b); err != nil {
+			return err
+		}
 		updated = cur
 		if cur.Ty == resource.TyContainer {
 			return c.enforceLimits(tx, cur) // mni/mbs may have shrunk

@@ -21,8 +21,13 @@
 //     queue goes on; until a delivery succeeds again each further
 //     notification of that queue gets a single attempt, so a dead target
 //     costs little;
-//   - a queue holds at most Options.QueueLimit notifications: beyond that,
-//     new ones for it are dropped (logged), the other targets are unaffected;
+//   - a queue holds at most Options.QueueLimit notifications. When the
+//     queue of a healthy target is full, the service reads no further in the
+//     outbox until it has room: nothing is lost, a target that cannot keep up
+//     with the events slows the others down, never the CREATEs (the outbox,
+//     on disk, holds what waits). When the queue of a target in trouble (its
+//     last attempt failed) is full, new notifications for it are dropped
+//     (logged), and the other targets are unaffected;
 //   - delivery is at least once: a notification sent just before a crash may
 //     be sent again after the restart.
 //
@@ -34,6 +39,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -57,7 +63,7 @@ type Options struct {
 	// (default 10).
 	Attempts int
 	// QueueLimit bounds the notifications waiting for one (subscription,
-	// target) (default 1,000).
+	// target) (default 10,000).
 	QueueLimit int
 	// MaxPending bounds the notifications held in memory in all: beyond it
 	// the service reads no more of the outbox until some are delivered
@@ -65,9 +71,11 @@ type Options struct {
 	MaxPending int
 	// Parallel bounds the notifications being sent at once (default 64).
 	Parallel int
-	// FlushInterval is how often delivery progress is written to the store
-	// (default 20 ms).
-	FlushInterval time.Duration
+	// FlushInterval is how often delivered outbox entries are removed from
+	// the store (default 20 ms); CursorInterval how often the progress of
+	// each queue is saved (default 1 s): after a crash (not after a proper
+	// shutdown) what was delivered since may be delivered again.
+	FlushInterval, CursorInterval time.Duration
 	// PollInterval is how often the outbox is read when nothing woke the
 	// service (default 1 s).
 	PollInterval time.Duration
@@ -93,7 +101,7 @@ func (o *Options) defaults() {
 		o.Attempts = 10
 	}
 	if o.QueueLimit <= 0 {
-		o.QueueLimit = 1000
+		o.QueueLimit = 10000
 	}
 	if o.MaxPending <= 0 {
 		o.MaxPending = 100000
@@ -103,6 +111,9 @@ func (o *Options) defaults() {
 	}
 	if o.FlushInterval <= 0 {
 		o.FlushInterval = 20 * time.Millisecond
+	}
+	if o.CursorInterval < o.FlushInterval {
+		o.CursorInterval = max(time.Second, o.FlushInterval)
 	}
 	if o.PollInterval <= 0 {
 		o.PollInterval = time.Second
@@ -122,8 +133,9 @@ type Service struct {
 	rqiPrefix string
 	rqi       atomic.Uint64
 
-	// subs is the subscription index; only the dispatcher uses it.
-	subs map[string][]*sub
+	// subs is the subscription index: the subscriptions of a subscribed-to
+	// resource; only the dispatcher uses it.
+	subs map[string]*subjectSubs
 
 	mu       sync.Mutex
 	cond     *sync.Cond // signalled when pending goes down
@@ -166,7 +178,7 @@ func New(core *cse.CSE, send cse.Sender, opt Options) *Service {
 		wake:      make(chan struct{}, 1),
 		sem:       make(chan struct{}, opt.Parallel),
 		rqiPrefix: fmt.Sprintf("n%08x", rand.Uint32()),
-		subs:      map[string][]*sub{},
+		subs:      map[string]*subjectSubs{},
 		entries:   map[int64]*entry{},
 		cursors:   map[string]int64{},
 		dirty:     map[string]bool{},
@@ -212,12 +224,17 @@ func (s *Service) Run(ctx context.Context) error {
 		defer close(flushDone)
 		t := time.NewTicker(s.opt.FlushInterval)
 		defer t.Stop()
+		lastCursors := time.Now()
 		for {
 			select {
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				if err := s.flush(context.WithoutCancel(ctx)); err != nil {
+				cursors := time.Since(lastCursors) >= s.opt.CursorInterval
+				if cursors {
+					lastCursors = time.Now()
+				}
+				if err := s.flush(context.WithoutCancel(ctx), cursors); err != nil {
 					s.log.Warn("notify: saving delivery progress", "err", err)
 				}
 			}
@@ -231,7 +248,7 @@ func (s *Service) Run(ctx context.Context) error {
 	s.mu.Unlock()
 	s.workers.Wait()
 	<-flushDone
-	if err := s.flush(context.WithoutCancel(ctx)); err != nil {
+	if err := s.flush(context.WithoutCancel(ctx), true); err != nil {
 		s.log.Warn("notify: saving delivery progress at shutdown", "err", err)
 	}
 	return nil
@@ -296,11 +313,11 @@ func (s *Service) process(ctx context.Context, e store.OutboxEntry) {
 func (s *Service) note(ctx context.Context, en *entry, at time.Time, n *cse.Note) {
 	switch n.Kind {
 	case cse.NoteSubsChanged:
-		delete(s.subs, n.Subject)
+		s.subsChanged(n)
 	case cse.NoteUpdated, cse.NoteChildCreated, cse.NoteChildDeleted:
 		net := int64(n.Kind)
 		child, _ := n.Res["ri"].(string)
-		for _, sb := range s.subscriptions(ctx, n.Subject) {
+		for _, sb := range s.subscriptions(ctx, n.Subject).byNet[net] {
 			switch {
 			case sb.ct.After(at):
 				continue // created after the event (it was loaded later)
@@ -340,12 +357,32 @@ func (s *Service) note(ctx context.Context, en *entry, at time.Time, n *cse.Note
 	}
 }
 
+// subjectSubs are the subscriptions of one resource, also by the event
+// types they want (1 to 4), so that an event costs in proportion to the
+// subscriptions that want it.
+type subjectSubs struct {
+	all   []*sub
+	byNet [5][]*sub
+}
+
+func newSubjectSubs(l []*sub) *subjectSubs {
+	ss := &subjectSubs{all: l}
+	for _, sb := range l {
+		for _, n := range sb.nets {
+			if n >= 1 && n <= 4 && !slices.Contains(ss.byNet[n], sb) {
+				ss.byNet[n] = append(ss.byNet[n], sb)
+			}
+		}
+	}
+	return ss
+}
+
 // subscriptions returns the subscriptions of subject, loading them when
 // they are not known. Loaded later than the event being matched, they may
 // include subscriptions created after it: note checks their ct.
-func (s *Service) subscriptions(ctx context.Context, subject string) []*sub {
-	if l, ok := s.subs[subject]; ok {
-		return l
+func (s *Service) subscriptions(ctx context.Context, subject string) *subjectSubs {
+	if ss, ok := s.subs[subject]; ok {
+		return ss
 	}
 	var l []*sub
 	err := s.st.View(ctx, func(tx store.Tx) error {
@@ -357,12 +394,13 @@ func (s *Service) subscriptions(ctx context.Context, subject string) []*sub {
 	})
 	if err != nil {
 		s.log.Warn("notify: loading subscriptions", "subject", subject, "err", err)
-		return nil
+		return &subjectSubs{}
 	}
 	if len(s.subs) >= 100000 {
 		clear(s.subs) // a crude bound; the hot ones come back at once
 	}
-	s.subs[subject] = l
+	ss := newSubjectSubs(l)
+	s.subs[subject] = ss
 	s.mu.Lock()
 	for _, sb := range l {
 		if st, ok := s.exc[sb.ri]; ok && sb.hasExc {
@@ -371,7 +409,38 @@ func (s *Service) subscriptions(ctx context.Context, subject string) []*sub {
 		}
 	}
 	s.mu.Unlock()
-	return l
+	return ss
+}
+
+// subsChanged brings the index up to date with one created, updated or
+// deleted subscription, in place: a subject with a thousand subscriptions is
+// not read again because one of them changed.
+func (s *Service) subsChanged(n *cse.Note) {
+	ss, ok := s.subs[n.Subject]
+	if !ok {
+		return // not loaded: it will be, as it is then
+	}
+	ri, _ := n.Sub["ri"].(string)
+	i := slices.IndexFunc(ss.all, func(sb *sub) bool { return sb.ri == ri })
+	l := slices.Clone(ss.all)
+	switch {
+	case n.Deleted && i >= 0:
+		l = slices.Delete(l, i, i+1)
+	case n.Deleted:
+	case i >= 0:
+		l[i] = parseSub(n.Sub)
+	default:
+		l = append(l, parseSub(n.Sub))
+	}
+	s.subs[n.Subject] = newSubjectSubs(l)
+	if !n.Deleted {
+		s.mu.Lock()
+		if st, ok := s.exc[ri]; ok {
+			sb := parseSub(n.Sub)
+			st.left = sb.exc - st.inflight
+		}
+		s.mu.Unlock()
+	}
 }
 
 // excFor returns the expirationCounter state of sb; s.mu is held.
@@ -393,28 +462,32 @@ func (s *Service) release(en *entry, n int) {
 	}
 }
 
-// flush writes delivery progress: the cursors of the queues, and the removal
-// of the outbox entries that are fully handled. When nothing read from the
-// outbox is pending any more, no cursor is needed (every entry a cursor
-// could skip is gone) and all are removed.
-func (s *Service) flush(ctx context.Context) error {
+// flush writes delivery progress: the removal of the outbox entries that are
+// fully handled and, with cursors, the cursors of the queues. When nothing
+// read from the outbox is pending any more, no cursor is needed (every entry
+// a cursor could skip is gone) and all are removed.
+func (s *Service) flush(ctx context.Context, cursors bool) error {
 	s.mu.Lock()
-	if len(s.done) == 0 && len(s.dirty) == 0 {
+	drained := len(s.entries) == 0
+	if len(s.done) == 0 && (len(s.dirty) == 0 || !cursors && !drained) {
 		s.mu.Unlock()
 		return nil
 	}
 	done := s.done
 	s.done = nil
-	dirty := s.dirty
-	s.dirty = map[string]bool{}
-	marks := make(map[string]int64, len(dirty))
-	for k := range dirty {
-		marks[k] = s.cursors[k]
+	var dirty map[string]bool
+	var marks map[string]int64
+	if cursors || drained {
+		dirty = s.dirty
+		s.dirty = map[string]bool{}
+		marks = make(map[string]int64, len(dirty))
+		for k := range dirty {
+			marks[k] = s.cursors[k]
+		}
 	}
-	drained := len(s.entries) == 0
-	var cursors map[string]int64
+	var oldCursors map[string]int64
 	if drained {
-		cursors = s.cursors
+		oldCursors = s.cursors
 		s.cursors = map[string]int64{}
 		// Nothing is queued: what was kept about deleted subscriptions for
 		// their queued notifications is needed no more.
@@ -441,7 +514,7 @@ func (s *Service) flush(ctx context.Context) error {
 		for k := range dirty {
 			s.dirty[k] = true
 		}
-		for k, v := range cursors {
+		for k, v := range oldCursors {
 			if v > s.cursors[k] {
 				s.cursors[k] = v
 			}

@@ -30,6 +30,10 @@ type queue struct {
 	// Owned by Service.mu:
 	items   []*item
 	running bool
+	// troubled: an attempt failed and no delivery succeeded since. A full
+	// queue of a target in trouble drops new notifications; a full queue of
+	// a healthy target makes the dispatcher wait (the outbox keeps the rest).
+	troubled bool
 
 	// Owned by the delivering goroutine:
 	failing  bool // the last notification was dropped after its attempts
@@ -54,14 +58,23 @@ func (s *Service) enqueue(en *entry, sb *sub, target string, it *item) {
 		q = &queue{key: key, target: target, poke: make(chan struct{}, 1)}
 		s.queues[key] = q
 	}
-	if len(q.items) >= s.opt.QueueLimit {
-		// Not counted in the entry; the cursor stays, so the queue's order
-		// is not disturbed (after a restart it would be sent after all).
-		q.dropped++
-		if q.dropped == 1 || q.dropped%1000 == 0 {
-			s.log.Warn("notification dropped: the queue of its target is full", "sub", sb.ri, "target", target, "limit", s.opt.QueueLimit, "dropped", q.dropped)
+	for len(q.items) >= s.opt.QueueLimit {
+		if s.stopping {
+			// Left undelivered: the entry stays in the outbox for the next start.
+			en.pending++
+			return
 		}
-		return
+		if q.troubled {
+			// Not counted in the entry; the cursor stays, so the queue's
+			// order is not disturbed (after a restart it would be sent
+			// after all).
+			q.dropped++
+			if q.dropped == 1 || q.dropped%1000 == 0 {
+				s.log.Warn("notification dropped: its target is failing and its queue is full", "sub", sb.ri, "target", target, "limit", s.opt.QueueLimit, "dropped", q.dropped)
+			}
+			return
+		}
+		s.cond.Wait() // back-pressure: until the target catches up
 	}
 	en.pending++
 	s.pending++
@@ -296,7 +309,11 @@ func (s *Service) attempts(ctx context.Context, q *queue, pc map[string]any, ec 
 		final, err = s.attempt(ctx, q.target, pc, ec)
 		if err == nil {
 			q.failing = false
+			s.setTroubled(q, false)
 			return nil
+		}
+		if ctx.Err() == nil {
+			s.setTroubled(q, true)
 		}
 		if final || ctx.Err() != nil {
 			break
@@ -305,6 +322,15 @@ func (s *Service) attempts(ctx context.Context, q *queue, pc map[string]any, ec 
 	}
 	q.failing = true
 	return err
+}
+
+func (s *Service) setTroubled(q *queue, v bool) {
+	s.mu.Lock()
+	if q.troubled != v {
+		q.troubled = v
+		s.cond.Broadcast() // a dispatcher waiting for q's room decides again
+	}
+	s.mu.Unlock()
 }
 
 // attempt sends once. final reports a refusal that retrying would not change.

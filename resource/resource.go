@@ -46,8 +46,11 @@ type Resource struct {
 	// an AE has full rights on its own subtree unless an acpi says otherwise.
 	Owner string
 	// Subs is the number of <subscription> children, kept by the core so that
-	// a change to a resource without subscribers costs no look-up for them.
-	Subs int
+	// a change to a resource without subscribers costs no look-up for them;
+	// SubEvents has bit 1<<n set when one of them may want notificationEventType
+	// n (a superset: bits are cleared only when Subs drops to 0).
+	Subs      int
+	SubEvents int
 	// ET is the expiration time (zero: never expires).
 	ET time.Time
 	// Seq orders siblings by creation (store-assigned, monotonically increasing).

@@ -346,7 +346,7 @@ func safeCall(fn func(store.Tx) error, t store.Tx) (err error) {
 type stmts struct {
 	get, getPath, insert, update, delTree, walk, expired *sql.Stmt
 	walkTy, walkSubs                                     *sql.Stmt
-	outboxAdd, outboxRead, outboxDel                     *sql.Stmt
+	outboxAdd, outboxRead, outboxDel, outboxDelN         *sql.Stmt
 	markSet, marks, markDel                              *sql.Stmt
 	savepoint, rollbackTo, release                       *sql.Stmt
 	children, childrenTy, childrenDesc, childrenTyDesc   *sql.Stmt
@@ -391,6 +391,7 @@ func prepare(db *sql.DB) (*stmts, error) {
 	s.outboxAdd = p("INSERT INTO outbox (data) VALUES (?)")
 	s.outboxRead = p("SELECT seq, data FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?")
 	s.outboxDel = p("DELETE FROM outbox WHERE seq = ?")
+	s.outboxDelN = p("DELETE FROM outbox WHERE seq IN (?" + strings.Repeat(",?", outboxDelChunk-1) + ")")
 	s.markSet = p("INSERT INTO marks (key, v) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET v = excluded.v")
 	s.marks = p("SELECT key, v FROM marks WHERE key >= ? AND key < ?")
 	s.markDel = p("DELETE FROM marks WHERE key >= ? AND key < ?")
@@ -399,7 +400,7 @@ func prepare(db *sql.DB) (*stmts, error) {
 
 func (s *stmts) all() []*sql.Stmt {
 	return []*sql.Stmt{s.get, s.getPath, s.insert, s.update, s.delTree, s.children, s.childrenTy, s.childrenDesc, s.childrenTyDesc, s.walk, s.expired, s.savepoint, s.rollbackTo, s.release,
-		s.walkTy, s.walkSubs, s.outboxAdd, s.outboxRead, s.outboxDel, s.markSet, s.marks, s.markDel}
+		s.walkTy, s.walkSubs, s.outboxAdd, s.outboxRead, s.outboxDel, s.outboxDelN, s.markSet, s.marks, s.markDel}
 }
 
 func (s *stmts) close() {
@@ -420,6 +421,7 @@ func (s *stmts) bind(ctx context.Context, tx *sql.Tx) *stmts {
 	b.savepoint, b.rollbackTo, b.release = tx.StmtContext(ctx, s.savepoint), tx.StmtContext(ctx, s.rollbackTo), tx.StmtContext(ctx, s.release)
 	b.walkTy, b.walkSubs = tx.StmtContext(ctx, s.walkTy), tx.StmtContext(ctx, s.walkSubs)
 	b.outboxAdd, b.outboxRead, b.outboxDel = tx.StmtContext(ctx, s.outboxAdd), tx.StmtContext(ctx, s.outboxRead), tx.StmtContext(ctx, s.outboxDel)
+	b.outboxDelN = tx.StmtContext(ctx, s.outboxDelN)
 	b.markSet, b.marks, b.markDel = tx.StmtContext(ctx, s.markSet), tx.StmtContext(ctx, s.marks), tx.StmtContext(ctx, s.markDel)
 	return b
 }
@@ -493,7 +495,7 @@ func (t *tx) lookup(ri, path string, row func() *sql.Row) (*resource.Resource, e
 // envelope is what the data column holds: the attributes and the internal
 // fields that clients never see.
 func encode(r *resource.Resource) ([]byte, error) {
-	return encodeEnvelope(&envelope{Attrs: r.Attrs, Creator: r.Creator, Owner: r.Owner, Subs: r.Subs})
+	return encodeEnvelope(&envelope{Attrs: r.Attrs, Creator: r.Creator, Owner: r.Owner, Subs: r.Subs, SubEv: r.SubEvents})
 }
 
 func scan(row interface{ Scan(...any) error }) (*resource.Resource, error) {
@@ -516,7 +518,7 @@ func decode(r resource.Resource, et sql.NullString, data []byte) (*resource.Reso
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: corrupt resource %s: %w", r.RI, err)
 	}
-	r.Attrs, r.Creator, r.Owner, r.Subs = e.Attrs, e.Creator, e.Owner, e.Subs
+	r.Attrs, r.Creator, r.Owner, r.Subs, r.SubEvents = e.Attrs, e.Creator, e.Owner, e.Subs, e.SubEv
 	r.RN, _ = r.Attrs["rn"].(string)
 	if et.Valid {
 		r.ET, _ = primitive.ParseTime(et.String)
@@ -792,9 +794,23 @@ func (t *tx) Outbox(after int64, limit int) ([]store.OutboxEntry, error) {
 	return out, rows.Err()
 }
 
+// outboxDelChunk is how many entries one prepared DELETE removes: the
+// notification service deletes what it delivered in bulk.
+const outboxDelChunk = 64
+
 func (t *tx) DeleteOutbox(seqs []int64) error {
 	if t.readOnly {
 		return store.ErrReadOnly
+	}
+	args := make([]any, outboxDelChunk)
+	for len(seqs) >= outboxDelChunk {
+		for i, s := range seqs[:outboxDelChunk] {
+			args[i] = s
+		}
+		if _, err := t.st.outboxDelN.ExecContext(t.ctx, args...); err != nil {
+			return err
+		}
+		seqs = seqs[outboxDelChunk:]
 	}
 	for _, s := range seqs {
 		if _, err := t.st.outboxDel.ExecContext(t.ctx, s); err != nil {

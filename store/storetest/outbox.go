@@ -121,6 +121,26 @@ func testOutboxAppendRead(t *testing.T, s store.Store) {
 	if got := readOutbox(t, s, 0, 0); !slices.Equal(outboxData(got), []string{"b", "d", "e"}) {
 		t.Errorf("after deleting a, c = %v", outboxData(got))
 	}
+	// Many at once (a backend may delete in bulk), unknown ones among them.
+	var many []string
+	for i := range 300 {
+		many = append(many, fmt.Sprintf("m%03d", i))
+	}
+	mseqs := appendOutbox(t, s, many...)
+	var del []int64
+	var keep []string
+	for i, sq := range mseqs {
+		if i%7 == 3 {
+			keep = append(keep, many[i])
+			continue
+		}
+		del = append(del, sq, sq+100000)
+	}
+	mustUpdate(t, s, func(tx store.Tx) error { return tx.DeleteOutbox(del) })
+	if got := readOutbox(t, s, mseqs[0]-1, 0); !slices.Equal(outboxData(got), keep) {
+		t.Errorf("after a bulk delete %d left, want %d", len(got), len(keep))
+	}
+	mustUpdate(t, s, func(tx store.Tx) error { return tx.DeleteOutbox(mseqs) })
 	// A Seq is not handed out again after the newest was deleted.
 	mustUpdate(t, s, func(tx store.Tx) error { return tx.DeleteOutbox(seqs) })
 	next := appendOutbox(t, s, "f")

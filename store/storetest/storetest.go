@@ -171,8 +171,8 @@ func same(got, want *resource.Resource) string {
 		d = append(d, fmt.Sprintf("ty/ri/pi/rn/path %d %q %q %q %q, want %d %q %q %q %q",
 			got.Ty, got.RI, got.PI, got.RN, got.Path, want.Ty, want.RI, want.PI, want.RN, want.Path))
 	}
-	if got.Creator != want.Creator || got.Owner != want.Owner || got.Subs != want.Subs {
-		d = append(d, fmt.Sprintf("creator/owner/subs %q %q %d, want %q %q %d", got.Creator, got.Owner, got.Subs, want.Creator, want.Owner, want.Subs))
+	if got.Creator != want.Creator || got.Owner != want.Owner || got.Subs != want.Subs || got.SubEvents != want.SubEvents {
+		d = append(d, fmt.Sprintf("creator/owner/subs/subevents %q %q %d %d, want %q %q %d %d", got.Creator, got.Owner, got.Subs, got.SubEvents, want.Creator, want.Owner, want.Subs, want.SubEvents))
 	}
 	if !got.ET.Equal(want.ET) {
 		d = append(d, fmt.Sprintf("et %v, want %v", got.ET, want.ET))
@@ -956,7 +956,7 @@ func testRoundTrip(t *testing.T, s store.Store) {
 
 	r := newRes(28, "flex", "base", "cse-in/flëx 漢")
 	r.Creator, r.Owner = "Cgrüße\xff", "S🙂"
-	r.Subs = 3
+	r.Subs, r.SubEvents = 3, 1<<1|1<<4
 	r.ET = time.Date(2031, 12, 31, 23, 59, 59, 999999000, time.UTC)
 	for k, v := range values {
 		r.Attrs[k] = v
@@ -974,7 +974,7 @@ func testRoundTrip(t *testing.T, s store.Store) {
 	}
 	// And after a Put.
 	got.Attrs["str"] = "changed"
-	got.Subs = 0
+	got.Subs, got.SubEvents = 0, 0
 	mustUpdate(t, s, func(tx store.Tx) error { return tx.Put(got) })
 	mustSame(t, "after Put", mustGet(t, s, "flex"), got)
 	// An empty attribute map comes back empty, not nil (callers write into it).

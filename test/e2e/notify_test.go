@@ -760,17 +760,19 @@ func TestNotifyRestart(t *testing.T) {
 	cfg.HTTP, cfg.Data, cfg.Sync = "127.0.0.1:0", dir, "normal"
 	cfg.NotifyRetry, cfg.NotifyRetryMax, cfg.NotifyAttempts = 50*time.Millisecond, 200*time.Millisecond, 1000
 	c := testcse.StartConfig(t, cfg)
-	rcv := testcse.NewReceiver(t)
+	// Two targets: rcv goes down, up stays up and must get nothing twice.
+	rcv, up := testcse.NewReceiver(t), testcse.NewReceiver(t)
 	aei := c.RegisterAE("ae")
 	c.Create(aei, "/cse-in/ae", 3, "m2m:cnt", map[string]any{"rn": "c"})
-	subscribeAt(t, c, aei, "/cse-in/ae/c", rcv, map[string]any{"enc": map[string]any{"net": []any{3}}})
+	subscribeAt(t, c, aei, "/cse-in/ae/c", rcv, map[string]any{"nu": []any{rcv.URL, up.URL}, "enc": map[string]any{"net": []any{3}}})
 	addCIN(t, c, aei, "/cse-in/ae/c", map[string]any{"con": "before"})
 	rcv.Wait(1, wait)
 	rcv.Stop()
 	for i := range 10 {
 		addCIN(t, c, aei, "/cse-in/ae/c", map[string]any{"con": fmt.Sprintf("p%d", i)})
 	}
-	time.Sleep(300 * time.Millisecond) // attempts fail meanwhile
+	up.Wait(11, wait)
+	time.Sleep(300 * time.Millisecond) // attempts at rcv fail meanwhile
 	shutdown(t, c)
 
 	c2 := testcse.StartConfig(t, cfg)
@@ -783,10 +785,14 @@ func TestNotifyRestart(t *testing.T) {
 	if !slices.Equal(ncons(got), want) {
 		t.Fatalf("received %v\nwant %v", ncons(got), want)
 	}
+	if got := up.Wait(12, wait); !slices.Equal(ncons(got), want) {
+		t.Fatalf("the target that was up received %v\nwant %v", ncons(got), want)
+	}
 	// Delivered is done: another restart sends nothing again.
 	shutdown(t, c2)
 	testcse.StartConfig(t, cfg)
 	rcv.Quiet(12, time.Second)
+	up.Quiet(12, 0)
 }
 
 func shutdown(t *testing.T, c *testcse.CSE) {
