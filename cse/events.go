@@ -10,6 +10,7 @@ import (
 
 	"github.com/fxamacker/cbor/v2"
 
+	"github.com/onecse/onecse/primitive"
 	"github.com/onecse/onecse/resource"
 	"github.com/onecse/onecse/store"
 )
@@ -34,6 +35,10 @@ type Notifier interface {
 	Verify(ctx context.Context, sur, creator, target string) error
 	// Wake reports that an outbox entry has been committed.
 	Wake()
+	// Forward re-targets a NOTIFY addressed to the <AE> aei of this CSE to
+	// that AE through its pointOfAccess (TS-0004 7.3.3.9.1) and returns the
+	// AE's answer; when the AE cannot be reached, a 5103 error.
+	Forward(ctx context.Context, req *primitive.Request, aei string) (*primitive.Response, error)
 }
 
 // SetNotifier connects the notification service. Without one the core

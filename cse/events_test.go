@@ -34,6 +34,10 @@ func (f *fakeNotifier) Verify(_ context.Context, sur, creator, target string) er
 	return nil
 }
 
+func (f *fakeNotifier) Forward(context.Context, *primitive.Request, string) (*primitive.Response, error) {
+	return nil, primitive.Errorf(primitive.RSCTargetNotReachable, "not in this test")
+}
+
 func (f *fakeNotifier) Wake() {
 	f.mu.Lock()
 	f.wakes++

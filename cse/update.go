@@ -247,9 +247,9 @@ func (c *CSE) forget(r *resource.Resource) {
 
 // notify handles a NOTIFY addressed to this CSE. A notification to the
 // <CSEBase> (for example a verification request) is accepted from an
-// originator with the NOTIFY privilege on it, like any other target. Relaying a
-// notification to an AE through its point of access is the notification
-// service's job.
+// originator with the NOTIFY privilege on it, like any other target. One to
+// an <AE> is re-targeted to the AE by the notification service (TS-0004
+// 7.3.3.9.1).
 func (c *CSE) notify(ctx context.Context, req *primitive.Request, o *originator, tgt *target) (*primitive.Response, error) {
 	r := tgt.res
 	err := c.st.View(ctx, func(tx store.Tx) error {
@@ -262,7 +262,10 @@ func (c *CSE) notify(ctx context.Context, req *primitive.Request, o *originator,
 		return &primitive.Response{RSC: primitive.RSCOK}, nil
 	}
 	if r.Ty == resource.TyAE {
-		return nil, primitive.Errorf(primitive.RSCTargetNotReachable, "the AE %s cannot be reached from this CSE", r.RI)
+		if c.notifier == nil {
+			return nil, primitive.Errorf(primitive.RSCTargetNotReachable, "the AE %s cannot be reached from this CSE", r.RI)
+		}
+		return c.notifier.Forward(ctx, req, r.RI)
 	}
 	return nil, primitive.Errorf(primitive.RSCOperationNotAllowed, "%s resources do not take notifications", resource.Key(r.Ty))
 }

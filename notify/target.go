@@ -156,3 +156,26 @@ func (s *Service) Verify(ctx context.Context, sur, creator, target string) error
 	}
 	return nil
 }
+
+// Forward re-targets a NOTIFY addressed to the <AE> aei to the AE (TS-0004
+// 7.3.3.9.1): to its points of access in order, until one answers; the
+// request goes as it came (its originator, its request ID). When none
+// answers, or the AE has no point of access, the answer is 5103
+// TARGET_NOT_REACHABLE.
+func (s *Service) Forward(ctx context.Context, req *primitive.Request, aei string) (*primitive.Response, error) {
+	dests, err := s.resolve(ctx, aei)
+	if err != nil {
+		return nil, primitive.Errorf(primitive.RSCTargetNotReachable, "%v", err)
+	}
+	var errs []error
+	for _, d := range dests {
+		cctx, cancel := context.WithTimeout(ctx, s.opt.Timeout)
+		resp, err := s.send.Send(cctx, d.addr, d.format, req)
+		cancel()
+		if err == nil {
+			return resp, nil
+		}
+		errs = append(errs, fmt.Errorf("%s: %w", d.addr, err))
+	}
+	return nil, primitive.Errorf(primitive.RSCTargetNotReachable, "the AE %s did not answer: %v", aei, errors.Join(errs...))
+}

@@ -977,3 +977,42 @@ func TestNotifyTargetGivesUp(t *testing.T) {
 	bad.Quiet(7, 500*time.Millisecond)
 	good.Wait(5, wait)
 }
+
+// TestNotifyToAnAE: a NOTIFY addressed to an <AE> goes on to the AE through
+// its pointOfAccess, as it came, and the AE's answer comes back (TS-0004
+// 7.3.3.9.1); an AE that cannot be reached is 5103.
+func TestNotifyToAnAE(t *testing.T) {
+	c := notifyCSE(t, func(cfg *config.Config) { cfg.NotifyTimeout = 500 * time.Millisecond })
+	rcv, dead := testcse.NewReceiver(t), testcse.NewReceiver(t)
+	dead.Stop()
+	reg := func(from string, rr bool, poa ...any) {
+		ae := map[string]any{"rn": strings.ToLower(from), "api": "Nx", "rr": rr, "srv": []any{"3"}}
+		if len(poa) > 0 {
+			ae["poa"] = poa
+		}
+		c.Do(testcse.Req{Method: "POST", Path: "/cse-in", From: from, Ty: 2, Body: map[string]any{"m2m:ae": ae}}).Must(t, 2001)
+	}
+	reg("Creach", true, dead.URL, rcv.URL)
+	reg("Cnoreach", false, rcv.URL)
+	reg("Cnopoa", true)
+	sgn := map[string]any{"m2m:sgn": map[string]any{"nev": map[string]any{"net": 1, "rep": map[string]any{"m2m:uri": "x"}}, "sur": "/id-in/subx"}}
+	notify := func(to string) *testcse.Resp {
+		return c.Do(testcse.Req{Method: "POST", Path: to, From: admin, Body: sgn, Header: map[string]string{"X-M2M-RI": "relay-1"}})
+	}
+	notify("/cse-in/creach").Must(t, 2000)
+	got := rcv.All()
+	if len(got) != 1 || got[0].Header.Get("X-M2M-Origin") != admin || got[0].Header.Get("X-M2M-RI") != "relay-1" || got[0].Sgn()["sur"] != "/id-in/subx" {
+		t.Fatalf("relayed: %v", got)
+	}
+	// The AE's answer is the answer.
+	rcv.Answer(4103, 403)
+	notify("/~/id-in/Creach").Must(t, 4103)
+	// Not reachable: rr=false, no point of access, all points of access down.
+	notify("/cse-in/cnoreach").Must(t, 5103)
+	notify("/cse-in/cnopoa").Must(t, 5103)
+	rcv.Stop()
+	notify("/cse-in/creach").Must(t, 5103)
+	if n := len(rcv.All()); n != 2 {
+		t.Errorf("%d requests reached the receiver, want 2", n)
+	}
+}
