@@ -223,5 +223,3 @@ func TestClientCreate(t *testing.T) {
 		t.Error("X-M2M-EC without an event category")
 	}
 }
-
-
