@@ -218,7 +218,17 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 	s.mu.Lock()
 	s.runCtx = ctx
+	s.stopping = false
 	s.mu.Unlock()
+	// Whoever waits for room (the dispatcher, under back-pressure) learns
+	// of the end at once.
+	stopWaiting := context.AfterFunc(ctx, func() {
+		s.mu.Lock()
+		s.stopping = true
+		s.cond.Broadcast()
+		s.mu.Unlock()
+	})
+	defer stopWaiting()
 	flushDone := make(chan struct{})
 	go func() {
 		defer close(flushDone)

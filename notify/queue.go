@@ -53,12 +53,18 @@ func (s *Service) enqueue(en *entry, sb *sub, target string, it *item) {
 	if c, ok := s.cursors[key]; ok && c >= en.seq {
 		return
 	}
-	q := s.queues[key]
-	if q == nil {
-		q = &queue{key: key, target: target, poke: make(chan struct{}, 1)}
-		s.queues[key] = q
-	}
-	for len(q.items) >= s.opt.QueueLimit {
+	var q *queue
+	for {
+		// Looked up again after each wait: an idle queue leaves the map, and
+		// a second queue for the same key would break the order.
+		q = s.queues[key]
+		if q == nil {
+			q = &queue{key: key, target: target, poke: make(chan struct{}, 1)}
+			s.queues[key] = q
+		}
+		if len(q.items) < s.opt.QueueLimit {
+			break
+		}
 		if s.stopping {
 			// Left undelivered: the entry stays in the outbox for the next start.
 			en.pending++
@@ -195,6 +201,7 @@ func (s *Service) next(ctx context.Context, q *queue) ([]*item, bool) {
 	}
 	take = append([]*item(nil), take...)
 	q.items = q.items[len(take):]
+	s.cond.Broadcast() // room in q: a dispatcher may be waiting for it
 	return take, true
 }
 
