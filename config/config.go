@@ -57,6 +57,15 @@ type Config struct {
 	// MQTTUsername and MQTTPassword are sent to the broker when set.
 	MQTTUsername string `yaml:"mqtt-username"`
 	MQTTPassword string `yaml:"mqtt-password"`
+	// NotifyTimeout bounds one attempt to deliver a notification (and a verification request).
+	NotifyTimeout time.Duration `yaml:"notify-timeout"`
+	// NotifyRetry is the wait after a failed delivery attempt; it doubles up to NotifyRetryMax.
+	NotifyRetry    time.Duration `yaml:"notify-retry"`
+	NotifyRetryMax time.Duration `yaml:"notify-retry-max"`
+	// NotifyAttempts is how often a notification is tried before it is dropped.
+	NotifyAttempts int `yaml:"notify-attempts"`
+	// BatchDuration is the batchNotify duration of a subscription that gives none.
+	BatchDuration time.Duration `yaml:"notify-batch-duration"`
 	// LogLevel is debug, info, warn or error.
 	LogLevel string `yaml:"log-level"`
 	// LogFormat is text or json.
@@ -124,6 +133,11 @@ func Default() Config {
 		Sync:                 "full",
 		WebSocket:            true,
 		AllowedAEOriginators: []string{"C*", "S*"},
+		NotifyTimeout:        10 * time.Second,
+		NotifyRetry:          time.Second,
+		NotifyRetryMax:       time.Minute,
+		NotifyAttempts:       10,
+		BatchDuration:        time.Minute,
 		LogLevel:             "info",
 		LogFormat:            "text",
 		LivenessInterval:     time.Minute,
@@ -170,6 +184,11 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.MQTTTopicPrefix, "mqtt-topic-prefix", c.MQTTTopicPrefix, "prefix of every oneM2M MQTT topic (the path of an mqtt:// point of access)")
 	fs.StringVar(&c.MQTTUsername, "mqtt-username", c.MQTTUsername, "user name for the MQTT broker")
 	fs.StringVar(&c.MQTTPassword, "mqtt-password", c.MQTTPassword, "password for the MQTT broker")
+	fs.DurationVar(&c.NotifyTimeout, "notify-timeout", c.NotifyTimeout, "time limit of one attempt to deliver a notification")
+	fs.DurationVar(&c.NotifyRetry, "notify-retry", c.NotifyRetry, "wait after a failed delivery attempt (doubles up to --notify-retry-max)")
+	fs.DurationVar(&c.NotifyRetryMax, "notify-retry-max", c.NotifyRetryMax, "longest wait between delivery attempts")
+	fs.IntVar(&c.NotifyAttempts, "notify-attempts", c.NotifyAttempts, "attempts before a notification is dropped")
+	fs.DurationVar(&c.BatchDuration, "notify-batch-duration", c.BatchDuration, "batchNotify duration of a subscription that gives none")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "log level: debug, info, warn, error")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "log format: text or json")
 	fs.StringVar(&c.RegistrarURL, "registrar-url", c.RegistrarURL, "point of access of the registrar CSE to register with (MN, ASN)")
@@ -243,6 +262,9 @@ func (c *Config) Validate() error {
 		if b.CredentialID == "" || !strings.HasPrefix(b.CSEID, "/") {
 			return fmt.Errorf("credential-bindings: each entry needs credential-id and an SP-relative cse-id")
 		}
+	}
+	if c.NotifyTimeout <= 0 || c.NotifyRetry <= 0 || c.NotifyRetryMax < c.NotifyRetry || c.NotifyAttempts < 1 || c.BatchDuration <= 0 {
+		return fmt.Errorf("notify-timeout, notify-retry and notify-batch-duration must be positive, notify-retry-max at least notify-retry, notify-attempts at least 1")
 	}
 	switch strings.ToLower(c.LogFormat) {
 	case "text", "json":

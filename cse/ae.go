@@ -162,13 +162,13 @@ func (c *CSE) registerAE(ctx context.Context, req *primitive.Request, parent *re
 	}
 	b["aei"] = stem
 	var created *resource.Resource
-	err := c.st.Update(ctx, func(tx store.Tx) error {
+	err := c.write(ctx, func(tx store.Tx, ev *events) error {
 		if err := c.checkNewAE(tx, parent, stem, b); err != nil {
 			return err
 		}
 		if old, err := tx.Get(stem); err == nil {
 			// Expired but not yet removed by the expiry loop: it goes now.
-			if err := c.deleteInTx(tx, old); err != nil {
+			if err := c.deleteInTx(tx, ev, old); err != nil {
 				return err
 			}
 		} else if !errors.Is(err, store.ErrNotFound) {
@@ -185,6 +185,13 @@ func (c *CSE) registerAE(ctx context.Context, req *primitive.Request, parent *re
 			if errors.Is(err, store.ErrExists) {
 				return primitive.Errorf(primitive.RSCConflict, "a resource named %q already exists under %s", nr.RN, parent.Path)
 			}
+			return err
+		}
+		base, err := tx.Get(parent.RI)
+		if err != nil {
+			return err
+		}
+		if err := ev.created(tx, base, nr); err != nil {
 			return err
 		}
 		created = nr

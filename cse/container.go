@@ -1,6 +1,7 @@
 package cse
 
 import (
+	"errors"
 	"time"
 
 	"github.com/onecse/onecse/codec"
@@ -81,23 +82,41 @@ func (c *CSE) enforceLimits(tx store.Tx, cnt *resource.Resource) error {
 	}
 }
 
-// deleteInTx deletes r with its subtree and keeps the parent's counters right.
-func (c *CSE) deleteInTx(tx store.Tx, r *resource.Resource) error {
+// deleteInTx deletes r with its subtree, keeps the parent's counters right
+// (instances of a container, subscriptions of any resource) and records the
+// events of the deletion in ev.
+func (c *CSE) deleteInTx(tx store.Tx, ev *events, r *resource.Resource) error {
+	var p *resource.Resource
+	if r.PI != "" {
+		var err error
+		if p, err = tx.Get(r.PI); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+	}
+	if err := ev.deleting(tx, r, p); err != nil {
+		return err
+	}
 	if _, err := tx.DeleteTree(r); err != nil {
 		return err
 	}
-	if r.Ty == resource.TyCIN {
-		p, err := tx.Get(r.PI)
-		if err != nil {
-			return nil // the container went too
-		}
+	if p == nil {
+		return nil
+	}
+	switch r.Ty {
+	case resource.TyCIN:
 		cni, _ := p.Int("cni")
 		cbs, _ := p.Int("cbs")
 		cs, _ := r.Int("cs")
 		p.Attrs["cni"], p.Attrs["cbs"] = max(cni-1, 0), max(cbs-cs, 0)
-		return tx.Put(p)
+	case resource.TySubscription:
+		p.Subs = max(p.Subs-1, 0)
+		if p.Subs == 0 {
+			p.SubEvents = 0
+		}
+	default:
+		return nil
 	}
-	return nil
+	return tx.Put(p)
 }
 
 func secondsDuration(s int64) time.Duration {

@@ -155,10 +155,20 @@ func (c *CSE) create(ctx context.Context, req *primitive.Request, o *originator,
 		if c.notifiesOthers(b["nu"], o.id) {
 			b["cr"] = o.id
 		}
+		if err := c.checkSubscription(parent, b); err != nil {
+			return nil, err
+		}
+		c.fillSubscription(b)
+		// The verification requests name the subscription (sur), so its ID
+		// is drawn now; nothing is stored unless every target agrees.
+		r.RI = newRI(r.Ty)
+		if err := c.verifyTargets(ctx, r.RI, o.id, o.id, toStrings(b["nu"])); err != nil {
+			return nil, err
+		}
 	}
 
 	var created *resource.Resource
-	err = c.st.Update(ctx, func(tx store.Tx) error {
+	err = c.write(ctx, func(tx store.Tx, ev *events) error {
 		// Re-read the parent inside the transaction: it may have changed or gone
 		// since the target was resolved, and counters must be exact.
 		p, err := tx.Get(parent.RI)
@@ -195,6 +205,9 @@ func (c *CSE) create(ctx context.Context, req *primitive.Request, o *originator,
 			nr.RN = nr.RI
 			nr.Path = p.Path + "/" + nr.RN
 			nr.Attrs["ri"], nr.Attrs["rn"] = nr.RI, nr.RN
+		}
+		if err := ev.created(tx, p, nr); err != nil {
+			return err
 		}
 		if nr.Ty == resource.TyCIN {
 			// Counters were advanced by addInstance; drop the oldest instances

@@ -46,6 +46,9 @@ type Config struct {
 	// subscriptions, S-type AE-IDs on an MN or ASN); nil means
 	// AllowList(AllowedAEOriginators).
 	AEPolicy AEPolicy
+	// DefaultBatchDuration is the batchNotify duration a subscription gets
+	// when it asks for batches without one (TS-0004 7.4.8.2.1).
+	DefaultBatchDuration time.Duration
 
 	// CSE registration and routing (remotecse.go, registree.go, forward.go).
 	Registration
@@ -79,6 +82,9 @@ func (c *Config) Defaults() {
 	}
 	if len(c.AllowedAEOriginators) == 0 {
 		c.AllowedAEOriginators = []string{"C*", "S*"}
+	}
+	if c.DefaultBatchDuration <= 0 {
+		c.DefaultBatchDuration = 60 * time.Second
 	}
 	if c.AEPolicy == nil {
 		c.AEPolicy = AllowList(c.AllowedAEOriginators)
@@ -124,6 +130,8 @@ type CSE struct {
 	base *resource.Resource // the CSEBase as of start-up (it never changes through the API)
 	acps *acpCache
 	reg  regState // routing table and registree state
+	// notifier is the notification service (nil: none, see SetNotifier).
+	notifier Notifier
 }
 
 // New opens the core on st, creating the CSEBase on first start.
@@ -248,7 +256,7 @@ func (c *CSE) ExpireNow(ctx context.Context) (int, error) {
 		for _, r := range batch {
 			gone := false
 			var annc []string
-			err := c.st.Update(ctx, func(tx store.Tx) error {
+			err := c.write(ctx, func(tx store.Tx, ev *events) error {
 				gone = false
 				cur, err := tx.Get(r.RI)
 				if err != nil {
@@ -260,7 +268,7 @@ func (c *CSE) ExpireNow(ctx context.Context) (int, error) {
 				if annc, err = c.announcedBelow(tx, cur); err != nil {
 					return err
 				}
-				if err := c.deleteInTx(tx, cur); err != nil {
+				if err := c.deleteInTx(tx, ev, cur); err != nil {
 					return err
 				}
 				gone = true

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/onecse/onecse/codec"
 	"github.com/onecse/onecse/primitive"
 	"github.com/onecse/onecse/resource"
 )
@@ -105,7 +106,7 @@ func (c *CSE) send(ctx context.Context, poa []string, req *primitive.Request) (*
 	defer cancel()
 	var last error
 	for _, p := range poa {
-		resp, err := c.cfg.Sender.Send(ctx, p, req)
+		resp, err := c.cfg.Sender.Send(ctx, p, codec.FormatNone, req)
 		if err == nil {
 			return resp, nil
 		}

@@ -14,7 +14,7 @@ import (
 // empty <remoteCSE>, and fails for any other point of access.
 type stubSender struct{}
 
-func (stubSender) Send(_ context.Context, poa string, req *primitive.Request) (*primitive.Response, error) {
+func (stubSender) Send(_ context.Context, poa string, _ codec.Format, req *primitive.Request) (*primitive.Response, error) {
 	if poa != "http://up" {
 		return nil, errors.New("unreachable")
 	}

@@ -255,12 +255,12 @@ func (c *CSE) createRegistrarCSR(ctx context.Context, cb map[string]any) error {
 
 // dropLocalCSR deletes a local <remoteCSE> and its subtree.
 func (c *CSE) dropLocalCSR(ctx context.Context, ri string) error {
-	err := c.st.Update(ctx, func(tx store.Tx) error {
+	err := c.write(ctx, func(tx store.Tx, ev *events) error {
 		r, err := tx.Get(ri)
 		if err != nil {
 			return err
 		}
-		return c.deleteInTx(tx, r)
+		return c.deleteInTx(tx, ev, r)
 	})
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err

@@ -19,14 +19,6 @@ import (
 // words it, TS-0004 7.4.4; registration-security.md 4.4 and A.4), and the
 // routing table built from the <remoteCSE> resources.
 
-// Sender sends a request to another CSE at one of its points of access. The
-// bindings implement it (binding/http.Client); the core never imports them.
-// An error means the request did not get an answer (transport failure); an
-// answer with any status code is a response.
-type Sender interface {
-	Send(ctx context.Context, poa string, req *primitive.Request) (*primitive.Response, error)
-}
-
 // Registrar names the CSE this one registers with.
 type Registrar struct {
 	URL   string // point of access, e.g. http://in.example:8080
@@ -328,11 +320,11 @@ func (c *CSE) registerCSE(ctx context.Context, req *primitive.Request, o *origin
 	}
 	now := c.now()
 	var created *resource.Resource
-	err = c.st.Update(ctx, func(tx store.Tx) error {
+	err = c.write(ctx, func(tx store.Tx, ev *events) error {
 		if takeOver {
 			if old, err := tx.Get(ri); err == nil && old.Ty == resource.TyRemoteCSE && c.spRelative(old.Str("csi")) == cseID {
 				c.log.Info("replacing the leftover registration of a CSE that lost its CSE-ID", "csi", cseID)
-				if err := c.deleteInTx(tx, old); err != nil {
+				if err := c.deleteInTx(tx, ev, old); err != nil {
 					return err
 				}
 			}

@@ -55,10 +55,15 @@ func (c *CSE) update(ctx context.Context, req *primitive.Request, o *originator,
 			}
 		}
 	}
+	if r.Ty == resource.TySubscription {
+		if err := c.prepareSubscriptionUpdate(ctx, o, r, b); err != nil {
+			return nil, err
+		}
+	}
 	now := c.now()
 	var updated *resource.Resource
 	var before map[string]any
-	err = c.st.Update(ctx, func(tx store.Tx) error {
+	err = c.write(ctx, func(tx store.Tx, ev *events) error {
 		cur, err := tx.Get(r.RI)
 		if err != nil {
 			return storeErr(err, req.To)
@@ -100,6 +105,13 @@ func (c *CSE) update(ctx context.Context, req *primitive.Request, o *originator,
 			if err := t.Check(primitive.OpCreate, cur.Attrs); err != nil {
 				return err
 			}
+			p, err := c.parentOf(tx, cur)
+			if err != nil {
+				return storeErr(err, "parent")
+			}
+			if err := c.checkSubscription(p, cur.Attrs); err != nil {
+				return err
+			}
 		}
 		// lastModifiedTime strictly increases at its microsecond resolution,
 		// even for two updates within one microsecond or after the clock
@@ -113,10 +125,14 @@ func (c *CSE) update(ctx context.Context, req *primitive.Request, o *originator,
 		if cur.Ty == resource.TyContainer {
 			st, _ := cur.Int("st")
 			cur.Attrs["st"] = st + 1
-			updated = cur
-			return c.enforceLimits(tx, cur) // mni/mbs may have shrunk
+		}
+		if err := ev.updated(tx, cur, before, b); err != nil {
+			return err
 		}
 		updated = cur
+		if cur.Ty == resource.TyContainer {
+			return c.enforceLimits(tx, cur) // mni/mbs may have shrunk
+		}
 		return tx.Put(cur)
 	})
 	if err != nil {
@@ -187,7 +203,7 @@ func (c *CSE) delete(ctx context.Context, req *primitive.Request, o *originator,
 	var deleted *resource.Resource
 	var kids []*resource.Resource
 	var annc []string // announced resources of what is deleted (announce.go)
-	err := c.st.Update(ctx, func(tx store.Tx) error {
+	err := c.write(ctx, func(tx store.Tx, ev *events) error {
 		cur, err := tx.Get(r.RI)
 		if err != nil {
 			return storeErr(err, req.To)
@@ -221,7 +237,7 @@ func (c *CSE) delete(ctx context.Context, req *primitive.Request, o *originator,
 		if annc, err = c.announcedBelow(tx, cur); err != nil {
 			return err
 		}
-		if err := c.deleteInTx(tx, cur); err != nil {
+		if err := c.deleteInTx(tx, ev, cur); err != nil {
 			return storeErr(err, req.To)
 		}
 		deleted = cur
@@ -253,9 +269,9 @@ func (c *CSE) forget(r *resource.Resource) {
 
 // notify handles a NOTIFY addressed to this CSE. A notification to the
 // <CSEBase> (for example a verification request) is accepted from an
-// originator with the NOTIFY privilege on it, like any other target. Relaying a
-// notification to an AE through its point of access is the notification
-// service's job.
+// originator with the NOTIFY privilege on it, like any other target. One to
+// an <AE> is re-targeted to the AE by the notification service (TS-0004
+// 7.3.3.9.1).
 func (c *CSE) notify(ctx context.Context, req *primitive.Request, o *originator, tgt *target) (*primitive.Response, error) {
 	r := tgt.res
 	err := c.st.View(ctx, func(tx store.Tx) error {
@@ -268,7 +284,10 @@ func (c *CSE) notify(ctx context.Context, req *primitive.Request, o *originator,
 		return &primitive.Response{RSC: primitive.RSCOK}, nil
 	}
 	if r.Ty == resource.TyAE {
-		return nil, primitive.Errorf(primitive.RSCTargetNotReachable, "the AE %s cannot be reached from this CSE", r.RI)
+		if c.notifier == nil {
+			return nil, primitive.Errorf(primitive.RSCTargetNotReachable, "the AE %s cannot be reached from this CSE", r.RI)
+		}
+		return c.notifier.Forward(ctx, req, r.RI)
 	}
 	return nil, primitive.Errorf(primitive.RSCOperationNotAllowed, "%s resources do not take notifications", resource.Key(r.Ty))
 }

@@ -42,6 +42,10 @@ func Main(args []string, out io.Writer) int {
 	fs.BoolVar(&asJSON, "json", false, "also print the results as one JSON object at the end")
 	fs.DurationVar(&cfg.Timeout, "timeout", 5*time.Second, "per-request timeout")
 	fs.BoolVar(&cfg.Keep, "keep", false, "do not delete the AE at the end")
+	fs.IntVar(&cfg.Subs, "subs", 0, "subscribe `N` times to the container before the phases (each CREATE then causes N notifications)")
+	fs.StringVar(&cfg.NotifyURL, "notify-url", "", "target of those subscriptions (default: a receiver run by the load generator, which measures the notification latency)")
+	fs.StringVar(&cfg.SubsENC, "subs-enc", "", `their eventNotificationCriteria as JSON (default {"net":[3],"chty":[4]}: every new contentInstance)`)
+	fs.Float64Var(&cfg.Rate, "rate", 0, "pace the create phase at `N` requests/s in all (default: as fast as the connections go)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: onecse bench --target http://host:port/<csebase> [flags]\n       onecse bench --ceiling-only [flags]\n\nflags:\n")
 		fs.PrintDefaults()
@@ -131,6 +135,20 @@ func WriteText(out io.Writer, r *Report) {
 				fmt.Fprintf(out, "; statuses:%s", fmtKinds(p.Statuses))
 			}
 			fmt.Fprintln(out)
+		}
+	}
+	if n := r.Notify; n != nil {
+		fmt.Fprintf(out, "\nnotifications: %d subscriptions to the container, target %s\n", n.Subscriptions, n.Target)
+		switch {
+		case n.Expected > 0:
+			fmt.Fprintf(out, "  received %d of %d (%.1f%%), the last %s after the create phase\n",
+				n.Received, n.Expected, 100*float64(n.Received)/float64(n.Expected), fmtDur(n.Drained))
+		case strings.HasPrefix(n.Target, "built-in"):
+			fmt.Fprintf(out, "  received %d\n", n.Received)
+		}
+		if n.Received > 0 {
+			fmt.Fprintf(out, "  latency from the CREATE's answer: p50 %s, p90 %s, p99 %s, max %s (%d before the answer)\n",
+				fmtDur(n.P50), fmtDur(n.P90), fmtDur(n.P99), fmtDur(n.Max), n.Early)
 		}
 	}
 	for _, w := range r.Warnings {

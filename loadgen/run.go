@@ -41,6 +41,20 @@ type Config struct {
 	Timeout     time.Duration // per-request timeout
 	Keep        bool          // do not delete the AE at the end
 	Log         io.Writer     // progress messages (nil: none)
+	// Subs subscriptions to the container are created before the phases, so
+	// that each CREATE causes Subs notifications (see notify.go).
+	Subs int
+	// NotifyURL is their target; "" runs a receiver in the load generator,
+	// which also measures the latency of the notifications.
+	NotifyURL string
+	// SubsENC is their eventNotificationCriteria as JSON (default
+	// {"net":[3],"chty":[4]}: every new contentInstance). Criteria that a
+	// CREATE does not meet measure the cost of subscriptions that are
+	// checked but not notified.
+	SubsENC string
+	// Rate paces the create phase at this many requests per second over all
+	// connections (0: as fast as the connections go).
+	Rate float64
 }
 
 // Targets of a PhaseResult.
@@ -114,6 +128,7 @@ type Report struct {
 	AEI         string         `json:"aei,omitempty"` // AE-ID used as originator
 	Prefill     *PrefillResult `json:"prefill,omitempty"`
 	Phases      []PhaseResult  `json:"phases"`
+	Notify      *NotifyResult  `json:"notify,omitempty"`
 	Warnings    []string       `json:"warnings,omitempty"`
 	Error       string         `json:"error,omitempty"`
 }
@@ -129,6 +144,9 @@ func (r *Report) TotalErrors() uint64 {
 	}
 	return n
 }
+
+// defaultSubsENC are the criteria of Config.Subs: every new contentInstance.
+const defaultSubsENC = `{"net":[3],"chty":[4]}`
 
 // Shared, read-only header values.
 var (
@@ -160,6 +178,15 @@ func (c *Config) normalize() error {
 	}
 	if c.Prefill < 0 {
 		return fmt.Errorf("--prefill must not be negative")
+	}
+	if c.Subs < 0 || c.Rate < 0 {
+		return fmt.Errorf("--subs and --rate must not be negative")
+	}
+	if c.SubsENC == "" {
+		c.SubsENC = defaultSubsENC
+	}
+	if !json.Valid([]byte(c.SubsENC)) {
+		return fmt.Errorf("--subs-enc %q is not JSON", c.SubsENC)
 	}
 	if c.Timeout <= 0 {
 		return fmt.Errorf("--timeout must be positive")
@@ -348,6 +375,22 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err != nil {
 		return rep, err
 	}
+	var rcv *receiver
+	if cfg.Subs > 0 {
+		target := cfg.NotifyURL
+		if target == "" {
+			if rcv, err = startReceiver(); err != nil {
+				return rep, fmt.Errorf("starting the notification receiver: %w", err)
+			}
+			defer rcv.close()
+			target = rcv.url
+		}
+		cfg.logf("subscribing %d times to %s, notifying %s ...", cfg.Subs, cntURL, target)
+		if err := subscribe(client, cntURL.String(), aei, target, cfg.SubsENC, cfg.Subs); err != nil {
+			return rep, fmt.Errorf("subscribing: %w", err)
+		}
+		rep.Notify = &NotifyResult{Subscriptions: cfg.Subs, Target: target}
+	}
 	laURL, err := url.Parse(aeURL + "/data/la")
 	if err != nil {
 		return rep, err
@@ -390,10 +433,24 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		case OpLatest:
 			spec = &opSpec{method: http.MethodGet, url: laURL, origin: originV, expect: http.StatusOK}
 		}
+		if op == OpCreate {
+			spec.rate = cfg.Rate
+			spec.acks = rcv != nil
+		}
 		cfg.logf("cse %s: %d connections for %v ...", op, cfg.Connections, cfg.Duration)
 		st, el := runPhase(ctx, client, spec, cfg.Connections, cfg.Duration, 0, runID+"-"+op)
 		if op == OpCreate {
 			pool = append(pool, st.ris...)
+			if rcv != nil {
+				end := time.Now()
+				var want uint64
+				if cfg.SubsENC == defaultSubsENC {
+					want = uint64(len(st.acks)) * uint64(cfg.Subs)
+				}
+				cfg.logf("waiting for the notifications ...")
+				rcv.settle(want, 3*time.Second, 5*time.Minute)
+				rep.Notify = rcv.result(st.acks, cfg.Subs, want > 0, end)
+			}
 		}
 		rep.Phases = append(rep.Phases, st.result(TargetCSE, op, el))
 	}
@@ -490,6 +547,8 @@ type opSpec struct {
 	origin  []string
 	expect  int  // expected HTTP status
 	collect bool // collect the "ri" of the answers
+	acks    bool // and when each was answered
+	rate    float64
 }
 
 // stats are one worker's (and after merging, one phase's) counters.
@@ -501,10 +560,11 @@ type stats struct {
 	rsc      map[string]uint64
 	errKinds map[string]uint64
 	ris      []string
+	acks     map[string]time.Time
 }
 
 func newStats() *stats {
-	return &stats{statuses: map[int]uint64{}, rsc: map[string]uint64{}, errKinds: map[string]uint64{}}
+	return &stats{statuses: map[int]uint64{}, rsc: map[string]uint64{}, errKinds: map[string]uint64{}, acks: map[string]time.Time{}}
 }
 
 func (s *stats) merge(o *stats) {
@@ -521,6 +581,9 @@ func (s *stats) merge(o *stats) {
 		s.errKinds[k] += v
 	}
 	s.ris = append(s.ris, o.ris...)
+	for k, v := range o.acks {
+		s.acks[k] = v
+	}
 }
 
 func (s *stats) result(target, phase string, el time.Duration) PhaseResult {
@@ -550,6 +613,7 @@ func runPhase(ctx context.Context, client *http.Client, spec *opSpec, n int, d t
 	}()
 	var remaining atomic.Int64
 	remaining.Store(limit)
+	var issued atomic.Int64 // for spec.rate
 	all := make([]*stats, n)
 	var wg sync.WaitGroup
 	start := time.Now()
@@ -568,6 +632,14 @@ func runPhase(ctx context.Context, client *http.Client, spec *opSpec, n int, d t
 					}
 				} else if !time.Now().Before(deadline) {
 					return
+				}
+				if spec.rate > 0 {
+					// Open loop: request k is due at start + k/rate.
+					at := start.Add(time.Duration(float64(issued.Add(1)-1) / spec.rate * float64(time.Second)))
+					if !at.Before(deadline) && limit == 0 {
+						return
+					}
+					time.Sleep(time.Until(at))
 				}
 				w.do()
 			}
@@ -651,6 +723,9 @@ func (w *worker) do() {
 	case spec.collect:
 		if ri := extractRI(w.buf.Bytes()); ri != "" {
 			st.ris = append(st.ris, ri)
+			if spec.acks {
+				st.acks[ri] = time.Now()
+			}
 		}
 	}
 }

@@ -45,6 +45,12 @@ type Resource struct {
 	// Owner is the AE-ID of the <AE> this resource sits under ("" above any AE):
 	// an AE has full rights on its own subtree unless an acpi says otherwise.
 	Owner string
+	// Subs is the number of <subscription> children, kept by the core so that
+	// a change to a resource without subscribers costs no look-up for them;
+	// SubEvents has bit 1<<n set when one of them may want notificationEventType
+	// n (a superset: bits are cleared only when Subs drops to 0).
+	Subs      int
+	SubEvents int
 	// ET is the expiration time (zero: never expires).
 	ET time.Time
 	// Seq orders siblings by creation (store-assigned, monotonically increasing).

@@ -19,6 +19,7 @@ import (
 	"github.com/onecse/onecse/binding/ws"
 	"github.com/onecse/onecse/config"
 	"github.com/onecse/onecse/cse"
+	"github.com/onecse/onecse/notify"
 	"github.com/onecse/onecse/primitive"
 	"github.com/onecse/onecse/store/sqlite"
 )
@@ -29,6 +30,8 @@ type Server struct {
 	log    *slog.Logger
 	st     *sqlite.Store
 	core   *cse.CSE
+	notify *notify.Service
+	client *httpb.Client
 	httpL  net.Listener
 	httpS  *httpb.Server
 	ws     *ws.Binding    // nil when the WebSocket binding is off
@@ -62,13 +65,17 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 		l.Close()
 		return nil, fmt.Errorf("store: %w", err)
 	}
+	// Requests the CSE originates (registration, forwarding, notifications)
+	// leave through the bindings' clients, by URL scheme.
+	client := httpb.NewClient(httpb.ClientOptions{})
+	senders := cse.Senders{"http": client, "https": client}
 	ccfg := cse.Config{
 		CSEID: cfg.CSEID, CSEName: cfg.CSEName, SPID: cfg.SPID, CSEType: cseType, Admin: cfg.Admin,
 		PoA: poa, DefaultET: cfg.DefaultExpiration, MaxET: cfg.MaxExpiration,
-		AllowedAEOriginators: cfg.AllowedAEOriginators,
+		AllowedAEOriginators: cfg.AllowedAEOriginators, DefaultBatchDuration: cfg.BatchDuration,
 		Registration: cse.Registration{
 			Registrar:                 cse.Registrar{URL: cfg.RegistrarURL, CSEID: cfg.RegistrarID, Name: cfg.RegistrarName},
-			Sender:                    httpb.NewClient(),
+			Sender:                    senders,
 			RequireSAForCSEs:          cfg.RequireSAForCSEs,
 			CredentialBindings:        cfg.Bindings(),
 			AcceptDeclaredCredentials: cfg.AcceptDeclaredCredentials,
@@ -90,7 +97,12 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 		st.Close()
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: log, st: st, core: core, httpL: l, errc: make(chan error, 2)}
+	n := notify.New(core, senders, notify.Options{
+		Log: log, Timeout: cfg.NotifyTimeout, VerifyTimeout: cfg.NotifyTimeout,
+		RetryInitial: cfg.NotifyRetry, RetryMax: cfg.NotifyRetryMax, Attempts: cfg.NotifyAttempts,
+	})
+	core.SetNotifier(n)
+	s := &Server{cfg: cfg, log: log, st: st, core: core, notify: n, client: client, httpL: l, errc: make(chan error, 3)}
 	var h http.Handler = httpb.New(core, httpb.Options{MaxBody: cfg.MaxBody, Log: log})
 	if cfg.WebSocket {
 		s.ws = ws.New(core, ws.Options{CSEID: cfg.CSEID, MaxMessage: cfg.MaxBody, Log: log})
@@ -220,7 +232,7 @@ func (s *Server) Core() *cse.CSE { return s.core }
 func (s *Server) Start() {
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
-	s.wg.Add(2)
+	s.wg.Add(3)
 	go func() {
 		defer s.wg.Done()
 		if err := s.httpS.Serve(s.httpL); err != nil {
@@ -233,6 +245,12 @@ func (s *Server) Start() {
 			s.errc <- err
 		}
 	}()
+	go func() {
+		defer s.wg.Done()
+		if err := s.notify.Run(ctx); err != nil {
+			s.errc <- err
+		}
+	}()
 	s.log.Info("onecse started", "cse-id", s.core.Config().CSEID, "cse-name", s.cfg.CSEName, "cse-type", s.cfg.CSEType, "http", s.HTTPAddr(),
 		"websocket", s.ws != nil, "mqtt", s.cfg.MQTTBroker, "data", s.cfg.Data)
 }
@@ -240,8 +258,9 @@ func (s *Server) Start() {
 // Err delivers the first serving error.
 func (s *Server) Err() <-chan error { return s.errc }
 
-// Shutdown stops accepting requests, waits for those under way, and closes
-// the store.
+// Shutdown stops accepting requests, waits for those under way, stops the
+// notification service (what it has not delivered stays in the store for the
+// next start), and closes the store.
 func (s *Server) Shutdown(ctx context.Context) error {
 	if s.cfg.DeregisterOnShutdown && s.cfg.RegistrarURL != "" {
 		if err := s.core.Deregister(ctx); err != nil {
@@ -264,6 +283,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.cancel()
 	}
 	s.wg.Wait()
+	s.client.Close()
 	if cerr := s.st.Close(); cerr != nil {
 		err = errors.Join(err, cerr)
 	}

@@ -79,4 +79,32 @@ type Tx interface {
 	// Expired returns up to limit resources whose expiration time is before t
 	// (strictly), earliest first. A zero expiration time never expires.
 	Expired(t time.Time, limit int) ([]*resource.Resource, error)
+
+	// The outbox is the durable queue between a change and the notifications
+	// it causes: the core appends an entry in the transaction that makes the
+	// change, so both are kept or neither is, and the notification service
+	// reads and removes entries once they are delivered.
+	//
+	// AppendOutbox adds an entry and returns its Seq, which is greater than
+	// the Seq of any entry committed before (never reused, not even after
+	// deletions or a restart). Committed entries become visible in Seq order:
+	// a reader that has seen Seq n never finds a new entry below n later.
+	AppendOutbox(data []byte) (int64, error)
+	// Outbox returns up to limit entries with Seq > after, in Seq order.
+	Outbox(after int64, limit int) ([]OutboxEntry, error)
+	// DeleteOutbox removes the entries with these Seqs; unknown ones are ignored.
+	DeleteOutbox(seqs []int64) error
+
+	// Marks are named numbers the notification service keeps its delivery
+	// progress in. Keys are UTF-8. SetMark stores v under key, Marks returns
+	// those whose key starts with prefix, DeleteMarks removes them.
+	SetMark(key string, v int64) error
+	Marks(prefix string) (map[string]int64, error)
+	DeleteMarks(prefix string) error
+}
+
+// OutboxEntry is one entry of the outbox: Data is opaque to the store.
+type OutboxEntry struct {
+	Seq  int64
+	Data []byte
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/onecse/onecse/codec"
 	"github.com/onecse/onecse/primitive"
 )
 
@@ -47,7 +48,7 @@ func TestClientParametersRoundTrip(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			req := tc.req
 			req.From, req.FromPresent, req.RQI, req.RVI = "/id-mn/Cae", true, "rq-"+tc.name, "4"
-			if _, err := (&Client{}).Send(context.Background(), srv.URL, &req); err != nil {
+			if _, err := NewClient(ClientOptions{}).Send(context.Background(), srv.URL, codec.FormatNone, &req); err != nil {
 				t.Fatal(err)
 			}
 			got := <-rec.got

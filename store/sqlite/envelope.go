@@ -8,7 +8,8 @@ import (
 )
 
 // The data column holds one CBOR map: the attributes ("a") and the internal
-// fields clients never see ("c" creator, "o" owner).
+// fields clients never see ("c" creator, "o" owner, "s" the number of
+// subscription children, "e" the event types they may want).
 //
 // The store decodes only what it wrote itself, so it does not use the limits
 // that package codec puts on documents from clients: a value the codec
@@ -19,6 +20,8 @@ type envelope struct {
 	Attrs   map[string]any `cbor:"a"`
 	Creator string         `cbor:"c,omitempty"`
 	Owner   string         `cbor:"o,omitempty"`
+	Subs    int            `cbor:"s,omitempty"`
+	SubEv   int            `cbor:"e,omitempty"`
 }
 
 var (

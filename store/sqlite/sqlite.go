@@ -53,6 +53,20 @@ CREATE TABLE IF NOT EXISTS resources (
 CREATE INDEX IF NOT EXISTS resources_children ON resources(pi, ty, seq);
 CREATE INDEX IF NOT EXISTS resources_children_seq ON resources(pi, seq);
 CREATE INDEX IF NOT EXISTS resources_expiry ON resources(et) WHERE et IS NOT NULL;
+-- The subscriptions below a resource that is deleted are found through this
+-- partial index (ty 23 = <subscription>) without scanning the subtree; a
+-- contentInstance insert costs only the test of the predicate.
+CREATE INDEX IF NOT EXISTS resources_subs ON resources(path) WHERE ty = 23;
+-- The notification outbox (store.Tx.AppendOutbox): AUTOINCREMENT, so that a
+-- Seq is never handed out again.
+CREATE TABLE IF NOT EXISTS outbox (
+	seq  INTEGER PRIMARY KEY AUTOINCREMENT,
+	data BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS marks (
+	key TEXT PRIMARY KEY,
+	v   INTEGER NOT NULL
+) WITHOUT ROWID;
 `
 
 const cols = "seq, ri, pi, ty, path, et, data"
@@ -450,7 +464,9 @@ func safeCall(fn func(store.Tx) error, t store.Tx) (err error) {
 // stmts are the prepared statements of one database handle.
 type stmts struct {
 	get, getPath, insert, update, delTree, walk, expired *sql.Stmt
-	savepoint, rollbackTo, release                       *sql.Stmt
+	walkTy, walkSubs                                     *sql.Stmt
+	outboxAdd, outboxRead, outboxDel, outboxDelN         *sql.Stmt
+	markSet, marks, markDel                              *sql.Stmt
 	children, childrenTy, childrenDesc, childrenTyDesc   *sql.Stmt
 	tx                                                   *sql.Tx
 	ctx                                                  context.Context
@@ -483,11 +499,23 @@ func prepare(db *sql.DB) (*stmts, error) {
 	s.childrenTyDesc = p("SELECT " + cols + " FROM resources WHERE pi = ? AND ty = ? ORDER BY seq DESC LIMIT ? OFFSET ?")
 	s.walk = p("SELECT " + cols + " FROM resources WHERE path > ? AND path < ? ORDER BY path")
 	s.expired = p("SELECT " + cols + " FROM resources WHERE et IS NOT NULL AND et < ? ORDER BY et LIMIT ?")
+	s.walkTy = p("SELECT " + cols + " FROM resources WHERE path > ? AND path < ? AND ty = ? ORDER BY path")
+	// The literal 23 lets SQLite use the partial index resources_subs (a
+	// bound parameter would not).
+	s.walkSubs = p("SELECT " + cols + " FROM resources WHERE ty = 23 AND path > ? AND path < ? ORDER BY path")
+	s.outboxAdd = p("INSERT INTO outbox (data) VALUES (?)")
+	s.outboxRead = p("SELECT seq, data FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?")
+	s.outboxDel = p("DELETE FROM outbox WHERE seq = ?")
+	s.outboxDelN = p("DELETE FROM outbox WHERE seq IN (?" + strings.Repeat(",?", outboxDelChunk-1) + ")")
+	s.markSet = p("INSERT INTO marks (key, v) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET v = excluded.v")
+	s.marks = p("SELECT key, v FROM marks WHERE key >= ? AND key < ?")
+	s.markDel = p("DELETE FROM marks WHERE key >= ? AND key < ?")
 	return s, err
 }
 
 func (s *stmts) all() []*sql.Stmt {
-	return []*sql.Stmt{s.get, s.getPath, s.insert, s.update, s.delTree, s.children, s.childrenTy, s.childrenDesc, s.childrenTyDesc, s.walk, s.expired}
+	return []*sql.Stmt{s.get, s.getPath, s.insert, s.update, s.delTree, s.children, s.childrenTy, s.childrenDesc, s.childrenTyDesc, s.walk, s.expired,
+		s.walkTy, s.walkSubs, s.outboxAdd, s.outboxRead, s.outboxDel, s.outboxDelN, s.markSet, s.marks, s.markDel}
 }
 
 func (s *stmts) close() {
@@ -505,6 +533,10 @@ func (s *stmts) bind(ctx context.Context, tx *sql.Tx) *stmts {
 	b.delTree, b.children, b.childrenTy = tx.StmtContext(ctx, s.delTree), tx.StmtContext(ctx, s.children), tx.StmtContext(ctx, s.childrenTy)
 	b.childrenDesc, b.childrenTyDesc = tx.StmtContext(ctx, s.childrenDesc), tx.StmtContext(ctx, s.childrenTyDesc)
 	b.walk, b.expired = tx.StmtContext(ctx, s.walk), tx.StmtContext(ctx, s.expired)
+	b.walkTy, b.walkSubs = tx.StmtContext(ctx, s.walkTy), tx.StmtContext(ctx, s.walkSubs)
+	b.outboxAdd, b.outboxRead, b.outboxDel = tx.StmtContext(ctx, s.outboxAdd), tx.StmtContext(ctx, s.outboxRead), tx.StmtContext(ctx, s.outboxDel)
+	b.outboxDelN = tx.StmtContext(ctx, s.outboxDelN)
+	b.markSet, b.marks, b.markDel = tx.StmtContext(ctx, s.markSet), tx.StmtContext(ctx, s.marks), tx.StmtContext(ctx, s.markDel)
 	return b
 }
 
@@ -592,7 +624,7 @@ func (t *tx) lookup(ri, path string, row func() *sql.Row) (*resource.Resource, e
 // envelope is what the data column holds: the attributes and the internal
 // fields that clients never see.
 func encode(r *resource.Resource) ([]byte, error) {
-	return encodeEnvelope(&envelope{Attrs: r.Attrs, Creator: r.Creator, Owner: r.Owner})
+	return encodeEnvelope(&envelope{Attrs: r.Attrs, Creator: r.Creator, Owner: r.Owner, Subs: r.Subs, SubEv: r.SubEvents})
 }
 
 func scan(row interface{ Scan(...any) error }) (*resource.Resource, error) {
@@ -615,7 +647,7 @@ func decode(r resource.Resource, et sql.NullString, data []byte) (*resource.Reso
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: corrupt resource %s: %w", r.RI, err)
 	}
-	r.Attrs, r.Creator, r.Owner = e.Attrs, e.Creator, e.Owner
+	r.Attrs, r.Creator, r.Owner, r.Subs, r.SubEvents = e.Attrs, e.Creator, e.Owner, e.Subs, e.SubEv
 	r.RN, _ = r.Attrs["rn"].(string)
 	if et.Valid {
 		r.ET, _ = primitive.ParseTime(et.String)
@@ -839,7 +871,19 @@ func (t *tx) Children(pi string, q store.ChildQuery) ([]*resource.Resource, erro
 }
 
 func (t *tx) Walk(path string, types []int, fn func(*resource.Resource) bool) error {
-	rows, err := t.st.walk.QueryContext(t.ctx, path+"/", path+"0")
+	var rows *sql.Rows
+	var err error
+	// One type is filtered by SQLite, so that the rows of other types are
+	// neither decoded nor (for subscriptions, through their partial index)
+	// even visited.
+	switch {
+	case len(types) == 1 && types[0] == resource.TySubscription:
+		rows, err = t.st.walkSubs.QueryContext(t.ctx, path+"/", path+"0")
+	case len(types) == 1:
+		rows, err = t.st.walkTy.QueryContext(t.ctx, path+"/", path+"0", types[0])
+	default:
+		rows, err = t.st.walk.QueryContext(t.ctx, path+"/", path+"0")
+	}
 	if err != nil {
 		return t.sqlErr(err)
 	}
@@ -868,4 +912,111 @@ func (t *tx) Expired(now time.Time, limit int) ([]*resource.Resource, error) {
 		return true
 	})
 	return out, err
+}
+
+func (t *tx) AppendOutbox(data []byte) (int64, error) {
+	if t.readOnly {
+		return 0, store.ErrReadOnly
+	}
+	res, err := t.st.outboxAdd.ExecContext(t.ctx, data)
+	if err != nil {
+		return 0, t.sqlErr(err)
+	}
+	t.wrote = true
+	n, err := res.LastInsertId()
+	return n, t.sqlErr(err)
+}
+
+func (t *tx) Outbox(after int64, limit int) ([]store.OutboxEntry, error) {
+	if limit <= 0 {
+		limit = -1
+	}
+	rows, err := t.st.outboxRead.QueryContext(t.ctx, after, limit)
+	if err != nil {
+		return nil, t.sqlErr(err)
+	}
+	defer rows.Close()
+	var out []store.OutboxEntry
+	for rows.Next() {
+		var e store.OutboxEntry
+		if err := rows.Scan(&e.Seq, &e.Data); err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// outboxDelChunk is how many entries one prepared DELETE removes: the
+// notification service deletes what it delivered in bulk.
+const outboxDelChunk = 64
+
+func (t *tx) DeleteOutbox(seqs []int64) error {
+	if t.readOnly {
+		return store.ErrReadOnly
+	}
+	args := make([]any, outboxDelChunk)
+	for len(seqs) >= outboxDelChunk {
+		for i, s := range seqs[:outboxDelChunk] {
+			args[i] = s
+		}
+		if _, err := t.st.outboxDelN.ExecContext(t.ctx, args...); err != nil {
+			return t.sqlErr(err)
+		}
+		t.wrote = true
+		seqs = seqs[outboxDelChunk:]
+	}
+	for _, s := range seqs {
+		if _, err := t.st.outboxDel.ExecContext(t.ctx, s); err != nil {
+			return t.sqlErr(err)
+		}
+		t.wrote = true
+	}
+	return nil
+}
+
+// prefixRange returns the keys [lo, hi) that start with prefix: no UTF-8
+// string holds the byte 0xff.
+func prefixRange(prefix string) (string, string) { return prefix, prefix + "\xff" }
+
+func (t *tx) SetMark(key string, v int64) error {
+	if t.readOnly {
+		return store.ErrReadOnly
+	}
+	if _, err := t.st.markSet.ExecContext(t.ctx, key, v); err != nil {
+		return t.sqlErr(err)
+	}
+	t.wrote = true
+	return nil
+}
+
+func (t *tx) Marks(prefix string) (map[string]int64, error) {
+	lo, hi := prefixRange(prefix)
+	rows, err := t.st.marks.QueryContext(t.ctx, lo, hi)
+	if err != nil {
+		return nil, t.sqlErr(err)
+	}
+	defer rows.Close()
+	out := map[string]int64{}
+	for rows.Next() {
+		var k string
+		var v int64
+		if err := rows.Scan(&k, &v); err != nil {
+			return nil, err
+		}
+		out[k] = v
+	}
+	return out, rows.Err()
+}
+
+func (t *tx) DeleteMarks(prefix string) error {
+	if t.readOnly {
+		return store.ErrReadOnly
+	}
+	lo, hi := prefixRange(prefix)
+	if _, err := t.st.markDel.ExecContext(t.ctx, lo, hi); err != nil {
+		return t.sqlErr(err)
+	}
+	t.wrote = true
+	return nil
 }

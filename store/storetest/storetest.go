@@ -171,8 +171,8 @@ func same(got, want *resource.Resource) string {
 		d = append(d, fmt.Sprintf("ty/ri/pi/rn/path %d %q %q %q %q, want %d %q %q %q %q",
 			got.Ty, got.RI, got.PI, got.RN, got.Path, want.Ty, want.RI, want.PI, want.RN, want.Path))
 	}
-	if got.Creator != want.Creator || got.Owner != want.Owner {
-		d = append(d, fmt.Sprintf("creator/owner %q %q, want %q %q", got.Creator, got.Owner, want.Creator, want.Owner))
+	if got.Creator != want.Creator || got.Owner != want.Owner || got.Subs != want.Subs || got.SubEvents != want.SubEvents {
+		d = append(d, fmt.Sprintf("creator/owner/subs/subevents %q %q %d %d, want %q %q %d %d", got.Creator, got.Owner, got.Subs, got.SubEvents, want.Creator, want.Owner, want.Subs, want.SubEvents))
 	}
 	if !got.ET.Equal(want.ET) {
 		d = append(d, fmt.Sprintf("et %v, want %v", got.ET, want.ET))
@@ -763,6 +763,12 @@ func testWalk(t *testing.T, s store.Store) {
 		{"cse-in/nothing", nil, 0, nil},
 		{"cse-in", nil, 3, under("cse-in")[:3]},
 		{"cse-in", []int{resource.TyContainer}, 1, under("cse-in", resource.TyContainer)[:1]},
+		// Subscriptions alone (the core looks for them below a resource it deletes).
+		{"cse-in", []int{resource.TySubscription}, 0, under("cse-in", resource.TySubscription)},
+		{"cse-in/ae1/cnt", []int{resource.TySubscription}, 0, []string{"cse-in/ae1/cnt/sub"}},
+		{"cse-in/ae1", []int{resource.TySubscription}, 0, under("cse-in/ae1", resource.TySubscription)},
+		{"cse-in/ae1x", []int{resource.TySubscription}, 0, nil},
+		{"cse-in/ae1/cnt/sub", []int{resource.TySubscription}, 0, nil},
 	}
 	err := s.View(ctx, func(tx store.Tx) error {
 		for _, tc := range cases {
@@ -802,6 +808,33 @@ func testWalk(t *testing.T, s store.Store) {
 		})
 		if want := []string{"cse-in/ae10/cnt", "cse-in/ae10/cnt/new"}; !slices.Equal(got, want) {
 			t.Errorf("Walk inside Update = %v, want %v", got, want)
+		}
+		return err
+	})
+	// The same for a walk over subscriptions only: one created and one
+	// deleted in this transaction.
+	mustUpdate(t, s, func(tx store.Tx) error {
+		if err := tx.Create(newRes(resource.TySubscription, "id:newsub", pathRI("cse-in/ae10/cnt"), "cse-in/ae10/cnt/sub")); err != nil {
+			return err
+		}
+		if _, err := tx.DeleteTree(tree["cse-in/ae1/cnt/sub"]); err != nil {
+			return err
+		}
+		var got []string
+		err := tx.Walk("cse-in", []int{resource.TySubscription}, func(r *resource.Resource) bool {
+			got = append(got, r.Path)
+			return true
+		})
+		var want []string
+		for _, p := range under("cse-in", resource.TySubscription) {
+			if p != "cse-in/ae1/cnt/sub" {
+				want = append(want, p)
+			}
+		}
+		want = append(want, "cse-in/ae10/cnt/sub")
+		sort.Strings(want)
+		if !slices.Equal(got, want) {
+			t.Errorf("subscription Walk inside Update = %v, want %v", got, want)
 		}
 		return err
 	})
@@ -923,6 +956,7 @@ func testRoundTrip(t *testing.T, s store.Store) {
 
 	r := newRes(28, "flex", "base", "cse-in/flëx 漢")
 	r.Creator, r.Owner = "Cgrüße\xff", "S🙂"
+	r.Subs, r.SubEvents = 3, 1<<1|1<<4
 	r.ET = time.Date(2031, 12, 31, 23, 59, 59, 999999000, time.UTC)
 	for k, v := range values {
 		r.Attrs[k] = v
@@ -940,6 +974,7 @@ func testRoundTrip(t *testing.T, s store.Store) {
 	}
 	// And after a Put.
 	got.Attrs["str"] = "changed"
+	got.Subs, got.SubEvents = 0, 0
 	mustUpdate(t, s, func(tx store.Tx) error { return tx.Put(got) })
 	mustSame(t, "after Put", mustGet(t, s, "flex"), got)
 	// An empty attribute map comes back empty, not nil (callers write into it).

@@ -55,10 +55,10 @@ func buildOnecse(t *testing.T) string {
 }
 
 // start runs onecse on dir with durable commits and waits until it serves.
-func start(t *testing.T, bin, dir string) *proc {
+func start(t *testing.T, bin, dir string, flags ...string) *proc {
 	t.Helper()
 	// Port 0: the address it bound is in its "onecse started" log line.
-	cmd := exec.Command(bin, "--http", "127.0.0.1:0", "--data", dir, "--sync", "full")
+	cmd := exec.Command(bin, append([]string{"--http", "127.0.0.1:0", "--data", dir, "--sync", "full"}, flags...)...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

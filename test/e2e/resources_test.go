@@ -876,6 +876,7 @@ func TestContentShape(t *testing.T) {
 // default nct (TS-0001 Table 9.6.8-4).
 func TestSubscriptionCreator(t *testing.T) {
 	c := testcse.Start(t, nil)
+	rcv := testcse.NewReceiver(t) // answers the verification request
 	aei := c.RegisterAE("ae")
 	for _, tc := range []struct {
 		nu     []any
@@ -885,7 +886,7 @@ func TestSubscriptionCreator(t *testing.T) {
 		{[]any{aei}, false, false},
 		{[]any{"/id-in/" + aei}, false, false},
 		{[]any{aei}, true, true},
-		{[]any{aei, "http://127.0.0.1:9/n"}, false, true},
+		{[]any{aei, rcv.URL}, false, true},
 	} {
 		attrs := map[string]any{"nu": tc.nu}
 		if tc.askCR {
@@ -900,8 +901,13 @@ func TestSubscriptionCreator(t *testing.T) {
 			t.Errorf("default nct = %v", sub["nct"])
 		}
 	}
-	sub := c.Create(aei, "/cse-in/ae", 23, "m2m:sub", map[string]any{"nu": []any{aei}, "enc": map[string]any{"net": []any{6}}})
-	if sub["nct"] != int64(4) {
-		t.Errorf("nct for net 6 = %v, want 4", sub["nct"])
+	sub := c.Create(aei, "/cse-in/ae", 23, "m2m:sub", map[string]any{"nu": []any{aei}, "enc": map[string]any{"net": []any{2}}, "nct": 3})
+	if sub["nct"] != int64(3) {
+		t.Errorf("nct = %v, want 3 as asked", sub["nct"])
 	}
+	// The default nct of net 6 would be 4 (trigger payload), but onecse does
+	// not deliver net 6: refused, not accepted and ignored.
+	before := snap(t, c, "/cse-in/ae")
+	c.Do(testcse.Req{Method: "POST", Path: "/cse-in/ae", From: aei, Ty: 23, Body: map[string]any{"m2m:sub": map[string]any{"nu": []any{aei}, "enc": map[string]any{"net": []any{6}}}}}).Must(t, 5001)
+	before.mustEqual(t, c, "/cse-in/ae")
 }

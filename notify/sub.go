@@ -1,0 +1,241 @@
+package notify
+
+import (
+	"slices"
+	"time"
+
+	"github.com/onecse/onecse/cse"
+	"github.com/onecse/onecse/primitive"
+	"github.com/onecse/onecse/resource"
+)
+
+// sub is a <subscription> as the notification service uses it: its
+// attributes parsed once, when it is loaded.
+type sub struct {
+	ri, pi  string
+	ct, et  time.Time
+	targets []string // notificationURI
+	su      string   // subscriberURI
+	cr      string   // creator attribute ("" when absent)
+
+	// eventNotificationCriteria (TS-0004 6.3.5.7)
+	nets                       []int64 // notificationEventType; default [1]
+	crb, cra, ms, us, exb, exa time.Time
+	sts, stb, sza, szb         *int64
+	atr                        []string
+	chty                       []int64
+	or                         bool // fo=2: the conditions are OR-ed
+
+	nct int64 // notificationContentType
+	ec  int   // event category of the requests: ln → latest, else nec
+
+	batch    bool // batchNotify
+	batchNum int  // 0: by duration only
+	batchDur time.Duration
+	latest   bool // latestNotify
+	rateMax  int  // rateLimit mnn (0: no limit)
+	rateWin  time.Duration
+
+	hasExc bool // expirationCounter present
+	exc    int64
+}
+
+// ecLatest is the "latest" event category (m2m:stdEventCats).
+const ecLatest = 4
+
+func parseSub(a map[string]any) *sub {
+	s := &sub{nets: []int64{1}, nct: 1}
+	s.ri, _ = a["ri"].(string)
+	s.pi, _ = a["pi"].(string)
+	s.ct = timeAttr(a, "ct")
+	s.et = timeAttr(a, "et")
+	s.targets = strs(a["nu"])
+	s.su, _ = a["su"].(string)
+	s.cr, _ = a["cr"].(string)
+	if enc, ok := a["enc"].(map[string]any); ok {
+		if nets := ints(enc["net"]); len(nets) > 0 {
+			s.nets = nets
+		}
+		s.crb, s.cra = timeAttr(enc, "crb"), timeAttr(enc, "cra")
+		s.ms, s.us = timeAttr(enc, "ms"), timeAttr(enc, "us")
+		s.exb, s.exa = timeAttr(enc, "exb"), timeAttr(enc, "exa")
+		s.sts, s.stb = intPtr(enc, "sts"), intPtr(enc, "stb")
+		s.sza, s.szb = intPtr(enc, "sza"), intPtr(enc, "szb")
+		s.atr = strs(enc["atr"])
+		s.chty = ints(enc["chty"])
+		fo, _ := enc["fo"].(int64)
+		s.or = fo == 2
+	}
+	if nct, ok := a["nct"].(int64); ok {
+		s.nct = nct
+	}
+	if nec, ok := a["nec"].(int64); ok {
+		s.ec = int(nec)
+	}
+	if bn, ok := a["bn"].(map[string]any); ok {
+		s.batch = true
+		if n, ok := bn["num"].(int64); ok {
+			s.batchNum = int(n)
+		}
+		if d, ok := bn["dur"].(string); ok {
+			s.batchDur, _ = resource.ParseDuration(d)
+		}
+	}
+	if ln, ok := a["ln"].(bool); ok && ln {
+		s.latest = true
+		s.ec = ecLatest // TS-0004 7.5.1.2.2 step 2.3
+	}
+	if rl, ok := a["rl"].(map[string]any); ok {
+		n, _ := rl["mnn"].(int64)
+		w, _ := rl["tww"].(string)
+		if d, err := resource.ParseDuration(w); err == nil && n > 0 && d > 0 {
+			s.rateMax, s.rateWin = int(n), d
+		}
+	}
+	if exc, ok := a["exc"].(int64); ok {
+		s.hasExc, s.exc = true, exc
+	}
+	return s
+}
+
+func timeAttr(a map[string]any, k string) time.Time {
+	s, _ := a[k].(string)
+	t, _ := primitive.ParseTime(s)
+	return t
+}
+
+func intPtr(a map[string]any, k string) *int64 {
+	if v, ok := a[k].(int64); ok {
+		return &v
+	}
+	return nil
+}
+
+func strs(v any) []string {
+	l, _ := v.([]any)
+	out := make([]string, 0, len(l))
+	for _, e := range l {
+		if s, ok := e.(string); ok {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func ints(v any) []int64 {
+	l, _ := v.([]any)
+	out := make([]int64, 0, len(l))
+	for _, e := range l {
+		if n, ok := e.(int64); ok {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// wants reports whether the subscription asked for event type net.
+func (s *sub) wants(net int64) bool { return slices.Contains(s.nets, net) }
+
+// matches is step 1.0 of TS-0004 7.5.1.2.2 for an event of type net about
+// the resource res (of type ty): the event type, then its qualifiers (atr
+// for an update: one of the listed attributes changed; chty for a child
+// event: the child is of a listed type), then the other conditions on res,
+// combined with filterOperation (AND unless fo=2).
+func (s *sub) matches(net int64, ty int, res map[string]any, mod []string) bool {
+	if !s.wants(net) {
+		return false
+	}
+	switch net {
+	case 1:
+		if len(s.atr) > 0 && !slices.ContainsFunc(s.atr, func(a string) bool { return slices.Contains(mod, a) }) {
+			return false
+		}
+	case 3, 4:
+		if len(s.chty) > 0 && !slices.Contains(s.chty, int64(ty)) {
+			return false
+		}
+	}
+	var results []bool
+	add := func(ok bool) { results = append(results, ok) }
+	ct, lt, et := timeAttr(res, "ct"), timeAttr(res, "lt"), timeAttr(res, "et")
+	if !s.crb.IsZero() {
+		add(!ct.IsZero() && ct.Before(s.crb))
+	}
+	if !s.cra.IsZero() {
+		add(!ct.IsZero() && !ct.Before(s.cra))
+	}
+	if !s.ms.IsZero() {
+		add(!lt.IsZero() && !lt.Before(s.ms))
+	}
+	if !s.us.IsZero() {
+		add(!lt.IsZero() && lt.Before(s.us))
+	}
+	if !s.exb.IsZero() {
+		add(!et.IsZero() && et.Before(s.exb))
+	}
+	if !s.exa.IsZero() {
+		add(et.IsZero() || !et.Before(s.exa))
+	}
+	st, hasST := res["st"].(int64)
+	if s.sts != nil {
+		add(hasST && st < *s.sts)
+	}
+	if s.stb != nil {
+		add(hasST && st >= *s.stb)
+	}
+	cs, hasCS := res["cs"].(int64)
+	if s.sza != nil {
+		add(hasCS && cs >= *s.sza)
+	}
+	if s.szb != nil {
+		add(hasCS && cs < *s.szb)
+	}
+	if len(results) == 0 {
+		return true
+	}
+	if s.or {
+		return slices.Contains(results, true)
+	}
+	return !slices.Contains(results, false)
+}
+
+// content is step 2.1 of TS-0004 7.5.1.2.2: the representation of res for
+// the notificationContentType: the whole resource (1), the attributes the
+// update changed (2, null for those it removed), or its resource ID (3, as
+// an SP-relative ID).
+func (s *sub) content(core *cse.CSE, ty int, res map[string]any, mod []string) map[string]any {
+	switch s.nct {
+	case 2:
+		m := make(map[string]any, len(mod))
+		for _, k := range mod {
+			m[k] = res[k] // nil when removed
+		}
+		return map[string]any{resource.Key(ty): m}
+	case 3:
+		ri, _ := res["ri"].(string)
+		return map[string]any{"m2m:uri": core.SPRelativeID(ri)}
+	}
+	return map[string]any{resource.Key(ty): res}
+}
+
+// notification builds the m2m:sgn of an event (TS-0004 7.5.1.1).
+func (s *sub) notification(core *cse.CSE, net int64, rep map[string]any) map[string]any {
+	n := map[string]any{
+		"nev": map[string]any{"rep": rep, "net": net},
+		"sur": core.SPRelativeID(s.ri),
+	}
+	if s.cr != "" {
+		n["cr"] = s.cr
+	}
+	return n
+}
+
+// deletion builds the m2m:sgn that tells the subscriber its subscription is
+// gone (TS-0004 7.5.1.2.4).
+func (s *sub) deletion(core *cse.CSE) map[string]any {
+	n := map[string]any{"sud": true, "sur": core.SPRelativeID(s.ri)}
+	if s.cr != "" {
+		n["cr"] = s.cr
+	}
+	return n
+}

@@ -1,0 +1,181 @@
+package notify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/onecse/onecse/codec"
+	"github.com/onecse/onecse/cse"
+	"github.com/onecse/onecse/primitive"
+	"github.com/onecse/onecse/resource"
+	"github.com/onecse/onecse/store"
+)
+
+// Notification targets (TS-0001 9.6.8; TS-0004 7.3.3.9.1, 7.5.1.2.2 step
+// 2.5; protocol.md 10.5): a URL is used as it is (without its ?ct= suffix,
+// which picks the serialisation); an AE-ID is resolved through the <AE>'s
+// pointOfAccess list, tried in order, in one of the serialisations of its
+// contentSerialization; this CSE's own CSE-ID is answered here.
+
+// dest is one place a notification can be sent to.
+type dest struct {
+	addr   string // URL
+	format codec.Format
+	local  bool // this CSE itself
+}
+
+// errUnreachable marks a target that cannot be reached at all as things are
+// (no point of access, not request-reachable, on another CSE): retrying soon
+// will not help, but the AE may register a point of access later.
+var errUnreachable = errors.New("not reachable")
+
+// resolve returns where target can be reached, in the order to try.
+func (s *Service) resolve(ctx context.Context, target string) ([]dest, error) {
+	addr, ct, err := cse.SplitTarget(target)
+	if err != nil {
+		return nil, err
+	}
+	if strings.Contains(addr, "://") {
+		return []dest{{addr: addr, format: formatOf(ct)}}, nil
+	}
+	id, local := s.core.LocalID(addr)
+	if !local || id == "" {
+		// A CSE-ID or an entity of another CSE: reaching it needs a
+		// <remoteCSE>, which arrives with CSE registration.
+		return nil, fmt.Errorf("%w: %s is not registered with this CSE", errUnreachable, target)
+	}
+	var r *resource.Resource
+	err = s.st.View(ctx, func(tx store.Tx) error {
+		var err error
+		if r, err = tx.Get(id); errors.Is(err, store.ErrNotFound) {
+			r, err = tx.GetByPath(id) // a structured ID (cse-in/myAE)
+		}
+		return err
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("%w: %s does not exist", errUnreachable, target)
+	}
+	if err != nil {
+		return nil, err
+	}
+	switch r.Ty {
+	case resource.TyCSEBase:
+		return []dest{{local: true}}, nil
+	case resource.TyAE:
+	default:
+		return nil, fmt.Errorf("%w: %s is a %s, not an AE or a CSE", errUnreachable, target, resource.Key(r.Ty))
+	}
+	if !r.ET.IsZero() && !r.ET.After(s.core.Now()) {
+		return nil, fmt.Errorf("%w: the AE %s has expired", errUnreachable, target)
+	}
+	if rr, _ := r.Attrs["rr"].(bool); !rr {
+		// TS-0004 7.3.3.9.1: such an AE is reached through its
+		// <pollingChannel>, which onecse does not have yet.
+		return nil, fmt.Errorf("%w: the AE %s is not request-reachable (rr=false) and polling channels are not supported yet", errUnreachable, target)
+	}
+	f := aeFormat(r.Strings("csz"))
+	var out []dest
+	for _, p := range r.Strings("poa") {
+		if strings.Contains(p, "://") {
+			out = append(out, dest{addr: p, format: f})
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%w: the AE %s has no pointOfAccess", errUnreachable, target)
+	}
+	return out, nil
+}
+
+func formatOf(ct string) codec.Format {
+	if ct == "cbor" {
+		return codec.CBOR
+	}
+	return codec.JSON
+}
+
+// aeFormat picks the first serialisation of an AE's contentSerialization
+// that onecse produces; both spellings are in use (protocol.md 14, item 8).
+func aeFormat(csz []string) codec.Format {
+	for _, c := range csz {
+		switch {
+		case c == "json" || strings.HasSuffix(c, "/json") || strings.HasSuffix(c, "+json"):
+			return codec.JSON
+		case c == "cbor" || strings.HasSuffix(c, "/cbor") || strings.HasSuffix(c, "+cbor"):
+			return codec.CBOR
+		}
+	}
+	return codec.JSON
+}
+
+// deliver sends one NOTIFY with content pc to target, trying its points of
+// access in order, and returns the answer of the first one that answered.
+func (s *Service) deliver(ctx context.Context, target string, pc map[string]any, ec int) (*primitive.Response, error) {
+	dests, err := s.resolve(ctx, target)
+	if err != nil {
+		return nil, err
+	}
+	addr, _, _ := cse.SplitTarget(target)
+	req := &primitive.Request{
+		Op: primitive.OpNotify, To: addr, From: s.core.Config().CSEID, RQI: s.newRQI(),
+		RVI: "3", Content: pc, EC: ec, RCN: primitive.RCNAbsent,
+	}
+	var errs []error
+	for _, d := range dests {
+		if d.local {
+			// Addressed to this CSE itself, which has nothing more to do.
+			return &primitive.Response{RSC: primitive.RSCOK, RQI: req.RQI}, nil
+		}
+		cctx, cancel := context.WithTimeout(ctx, s.opt.Timeout)
+		resp, err := s.send.Send(cctx, d.addr, d.format, req)
+		cancel()
+		if err == nil {
+			return resp, nil
+		}
+		errs = append(errs, fmt.Errorf("%s: %w", d.addr, err))
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	return nil, errors.Join(errs...)
+}
+
+// Verify sends the verification request of a subscription (TS-0004
+// 7.5.1.2.3): one attempt, which must be answered with 2000 OK.
+func (s *Service) Verify(ctx context.Context, sur, creator, target string) error {
+	ctx, cancel := context.WithTimeout(ctx, s.opt.VerifyTimeout)
+	defer cancel()
+	sgn := map[string]any{"vrq": true, "sur": sur, "cr": creator}
+	resp, err := s.deliver(ctx, target, map[string]any{"m2m:sgn": sgn}, 0)
+	if err != nil {
+		return err
+	}
+	if resp.RSC != primitive.RSCOK {
+		return fmt.Errorf("answered %s", resp.RSC)
+	}
+	return nil
+}
+
+// Forward re-targets a NOTIFY addressed to the <AE> aei to the AE (TS-0004
+// 7.3.3.9.1): to its points of access in order, until one answers; the
+// request goes as it came (its originator, its request ID). When none
+// answers, or the AE has no point of access, the answer is 5103
+// TARGET_NOT_REACHABLE.
+func (s *Service) Forward(ctx context.Context, req *primitive.Request, aei string) (*primitive.Response, error) {
+	dests, err := s.resolve(ctx, aei)
+	if err != nil {
+		return nil, primitive.Errorf(primitive.RSCTargetNotReachable, "%v", err)
+	}
+	var errs []error
+	for _, d := range dests {
+		cctx, cancel := context.WithTimeout(ctx, s.opt.Timeout)
+		resp, err := s.send.Send(cctx, d.addr, d.format, req)
+		cancel()
+		if err == nil {
+			return resp, nil
+		}
+		errs = append(errs, fmt.Errorf("%s: %w", d.addr, err))
+	}
+	return nil, primitive.Errorf(primitive.RSCTargetNotReachable, "the AE %s did not answer: %v", aei, errors.Join(errs...))
+}
