@@ -188,6 +188,13 @@ func TestEventsInTheOutbox(t *testing.T) {
 	if n := f.events(); !slices.Equal(kinds(n), []string{"3", "3"}) {
 		t.Errorf("instances beyond mni: %v", kinds(n))
 	}
+	// An UPDATE that lowers mni: the note shows the container as stored,
+	// after the oldest instance went (which is no event of its own).
+	f.must(primitive.OpUpdate, aei, "cse-in/Cev/c", 0, map[string]any{"m2m:cnt": map[string]any{"mni": int64(1)}}, primitive.RSCUpdated)
+	n = f.events()
+	if !slices.Equal(kinds(n), []string{"1"}) || n[0].Res["cni"] != int64(1) || !slices.Contains(n[0].Mod, "cni") || !slices.Contains(n[0].Mod, "mni") {
+		t.Errorf("mni lowered: %v, cni %v, modified %v", kinds(n), n[0].Res["cni"], n[0].Mod)
+	}
 	// A client's DELETE of an instance is.
 	f.must(primitive.OpDelete, aei, "cse-in/Cev/c/i3", 0, nil, primitive.RSCDeleted)
 	if n := f.events(); !slices.Equal(kinds(n), []string{"4"}) || n[0].Res["rn"] != "i3" {
