@@ -357,3 +357,31 @@ func TestEventsVerificationRefused(t *testing.T) {
 	}
 	f.must(primitive.OpRetrieve, aei, "cse-in/Cvr/s", 0, nil, primitive.RSCNotFound)
 }
+
+// TestEventsRecount: data written without the subscription counts (before
+// they existed) is repaired when the core starts.
+func TestEventsRecount(t *testing.T) {
+	f := newEventsFixture(t, true)
+	aei := f.must(primitive.OpCreate, "Crc", "cse-in", 2, ae("Nx"), primitive.RSCCreated)["aei"].(string)
+	cnt := f.must(primitive.OpCreate, aei, "cse-in/Crc", 3, map[string]any{"m2m:cnt": map[string]any{"rn": "c"}}, primitive.RSCCreated)["ri"].(string)
+	for _, net := range []int64{3, 4} {
+		f.must(primitive.OpCreate, aei, "cse-in/Crc/c", 23, map[string]any{"m2m:sub": map[string]any{"nu": []any{aei}, "enc": map[string]any{"net": []any{net}}}}, primitive.RSCCreated)
+	}
+	err := f.st.Update(context.Background(), func(tx store.Tx) error {
+		r, err := tx.Get(cnt)
+		if err != nil {
+			return err
+		}
+		r.Subs, r.SubEvents = 0, 0
+		return tx.Put(r)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cse.New(context.Background(), cse.Config{ExpiryInterval: time.Hour}, f.st, nil); err != nil {
+		t.Fatal(err)
+	}
+	if r := f.get(cnt); r.Subs != 2 || r.SubEvents != 1<<3|1<<4 {
+		t.Errorf("after a restart: Subs %d, SubEvents %b; want 2, 11000", r.Subs, r.SubEvents)
+	}
+}
