@@ -157,6 +157,9 @@ func New(ctx context.Context, cfg Config, st store.Store, log *slog.Logger) (*CS
 	if err := c.reloadRoutes(ctx); err != nil {
 		return nil, err
 	}
+	if err := c.recountSubscriptions(ctx); err != nil {
+		return nil, fmt.Errorf("counting subscriptions: %w", err)
+	}
 	return c, nil
 }
 

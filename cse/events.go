@@ -317,6 +317,53 @@ func (e *events) deleting(tx store.Tx, r, p *resource.Resource) error {
 	return nil
 }
 
+// recountSubscriptions sets Resource.Subs and SubEvents of each resource
+// that has subscriptions from those subscriptions, as stored. Every write
+// keeps them; this repairs data written before they existed. It reads only
+// the subscriptions (the store finds them by type).
+func (c *CSE) recountSubscriptions(ctx context.Context) error {
+	type count struct{ n, bits int }
+	counts := map[string]*count{}
+	err := c.st.View(ctx, func(tx store.Tx) error {
+		return tx.Walk(c.base.Path, []int{resource.TySubscription}, func(s *resource.Resource) bool {
+			ct := counts[s.PI]
+			if ct == nil {
+				ct = &count{}
+				counts[s.PI] = ct
+			}
+			ct.n++
+			ct.bits |= eventBits(s.Attrs)
+			return true
+		})
+	})
+	if err != nil || len(counts) == 0 {
+		return err
+	}
+	fixed := 0
+	err = c.st.Update(ctx, func(tx store.Tx) error {
+		fixed = 0
+		for pi, ct := range counts {
+			p, err := tx.Get(pi)
+			if err != nil {
+				continue // gone meanwhile
+			}
+			if p.Subs == ct.n && p.SubEvents&ct.bits == ct.bits {
+				continue
+			}
+			p.Subs, p.SubEvents = ct.n, p.SubEvents|ct.bits
+			if err := tx.Put(p); err != nil {
+				return err
+			}
+			fixed++
+		}
+		return nil
+	})
+	if err == nil && fixed > 0 {
+		c.log.Info("subscription counts repaired", "resources", fixed)
+	}
+	return err
+}
+
 // SubscriptionNotified counts one notification that was sent for the
 // subscription ri against its expirationCounter (TS-0004 7.5.1.2.2 step
 // 5.0): the counter goes down by one, and at zero the subscription is

@@ -188,6 +188,13 @@ func TestEventsInTheOutbox(t *testing.T) {
 	if n := f.events(); !slices.Equal(kinds(n), []string{"3", "3"}) {
 		t.Errorf("instances beyond mni: %v", kinds(n))
 	}
+	// An UPDATE that lowers mni: the note shows the container as stored,
+	// after the oldest instance went (which is no event of its own).
+	f.must(primitive.OpUpdate, aei, "cse-in/Cev/c", 0, map[string]any{"m2m:cnt": map[string]any{"mni": int64(1)}}, primitive.RSCUpdated)
+	n = f.events()
+	if !slices.Equal(kinds(n), []string{"1"}) || n[0].Res["cni"] != int64(1) || !slices.Contains(n[0].Mod, "cni") || !slices.Contains(n[0].Mod, "mni") {
+		t.Errorf("mni lowered: %v, cni %v, modified %v", kinds(n), n[0].Res["cni"], n[0].Mod)
+	}
 	// A client's DELETE of an instance is.
 	f.must(primitive.OpDelete, aei, "cse-in/Cev/c/i3", 0, nil, primitive.RSCDeleted)
 	if n := f.events(); !slices.Equal(kinds(n), []string{"4"}) || n[0].Res["rn"] != "i3" {
@@ -349,4 +356,32 @@ func TestEventsVerificationRefused(t *testing.T) {
 		t.Errorf("Subs = %d", got)
 	}
 	f.must(primitive.OpRetrieve, aei, "cse-in/Cvr/s", 0, nil, primitive.RSCNotFound)
+}
+
+// TestEventsRecount: data written without the subscription counts (before
+// they existed) is repaired when the core starts.
+func TestEventsRecount(t *testing.T) {
+	f := newEventsFixture(t, true)
+	aei := f.must(primitive.OpCreate, "Crc", "cse-in", 2, ae("Nx"), primitive.RSCCreated)["aei"].(string)
+	cnt := f.must(primitive.OpCreate, aei, "cse-in/Crc", 3, map[string]any{"m2m:cnt": map[string]any{"rn": "c"}}, primitive.RSCCreated)["ri"].(string)
+	for _, net := range []int64{3, 4} {
+		f.must(primitive.OpCreate, aei, "cse-in/Crc/c", 23, map[string]any{"m2m:sub": map[string]any{"nu": []any{aei}, "enc": map[string]any{"net": []any{net}}}}, primitive.RSCCreated)
+	}
+	err := f.st.Update(context.Background(), func(tx store.Tx) error {
+		r, err := tx.Get(cnt)
+		if err != nil {
+			return err
+		}
+		r.Subs, r.SubEvents = 0, 0
+		return tx.Put(r)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cse.New(context.Background(), cse.Config{ExpiryInterval: time.Hour}, f.st, nil); err != nil {
+		t.Fatal(err)
+	}
+	if r := f.get(cnt); r.Subs != 2 || r.SubEvents != 1<<3|1<<4 {
+		t.Errorf("after a restart: Subs %d, SubEvents %b; want 2, 11000", r.Subs, r.SubEvents)
+	}
 }

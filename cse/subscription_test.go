@@ -44,3 +44,24 @@ func TestFormatDuration(t *testing.T) {
 		}
 	}
 }
+
+// FuzzSplitTarget: any notification target splits without panicking, and
+// what comes out is stable: split again, it has no serialisation left.
+func FuzzSplitTarget(f *testing.F) {
+	for _, s := range []string{"http://h/n?ct=json", "http://h/n?a=1&ct=cbor#x", "Cae", "http://?ct=", "x://?&&ct=json&", "http://h/?ct=xml"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		addr, ct, err := cse.SplitTarget(in)
+		if err != nil {
+			return
+		}
+		if ct != "" && ct != "json" && ct != "cbor" {
+			t.Fatalf("SplitTarget(%q): ct %q", in, ct)
+		}
+		again, ct2, err := cse.SplitTarget(addr)
+		if err != nil || again != addr || ct2 != "" {
+			t.Fatalf("SplitTarget(%q) = %q, then %q, %q, %v", in, addr, again, ct2, err)
+		}
+	})
+}

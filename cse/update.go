@@ -126,14 +126,17 @@ func (c *CSE) update(ctx context.Context, req *primitive.Request, o *originator,
 			st, _ := cur.Int("st")
 			cur.Attrs["st"] = st + 1
 		}
-		if err := ev.updated(tx, cur, before, b); err != nil {
-			return err
-		}
 		updated = cur
 		if cur.Ty == resource.TyContainer {
-			return c.enforceLimits(tx, cur) // mni/mbs may have shrunk
+			err = c.enforceLimits(tx, cur) // mni/mbs may have shrunk
+		} else {
+			err = tx.Put(cur)
 		}
-		return tx.Put(cur)
+		if err != nil {
+			return err
+		}
+		// After the limits: the notification shows the container as stored.
+		return ev.updated(tx, cur, before, b)
 	})
 	if err != nil {
 		return nil, storeErr(err, req.To)

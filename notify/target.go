@@ -40,6 +40,10 @@ func (s *Service) resolve(ctx context.Context, target string) ([]dest, error) {
 	if strings.Contains(addr, "://") {
 		return []dest{{addr: addr, format: formatOf(ct)}}, nil
 	}
+	cfg := s.core.Config()
+	if addr == cfg.CSEID || addr == cfg.SPID+cfg.CSEID {
+		return []dest{{local: true}}, nil
+	}
 	id, local := s.core.LocalID(addr)
 	if !local || id == "" {
 		// A CSE-ID or an entity of another CSE: reaching it needs a

@@ -100,6 +100,13 @@ func TestNotifyVerification(t *testing.T) {
 	if n := len(rcv.All()); n != 1 {
 		t.Errorf("%d requests after a subscription to the subscriber itself", n)
 	}
+	// This CSE itself (its CSE-ID, its CSEBase) is a target that answers OK.
+	for _, nu := range []string{"/id-in", "//onecse.example/id-in", "cse-in"} {
+		subscribeAt(t, c, aei, "/cse-in/ae/c", rcv, map[string]any{"nu": []any{nu}})
+	}
+	if n := len(rcv.All()); n != 1 {
+		t.Errorf("%d requests after subscriptions for the CSE itself", n)
+	}
 	// ?ct= picks the serialisation and is not sent; other query items stay.
 	subscribeAt(t, c, aei, "/cse-in/ae/c", rcv, map[string]any{"nu": []any{rcv.URL + "?ct=cbor"}})
 	subscribeAt(t, c, aei, "/cse-in/ae/c", rcv, map[string]any{"nu": []any{rcv.URL + "?a=1&ct=json&b=2"}})
