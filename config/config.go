@@ -87,8 +87,23 @@ type Config struct {
 	CredentialBindings []CredentialBinding `yaml:"credential-bindings"`
 	// AcceptDeclaredCredentials lets a registree without a security
 	// association name its credential in a "Credential-ID:" label
-	// (stand-in until security associations exist; proves nothing).
+	// (development and tests only; proves nothing).
 	AcceptDeclaredCredentials bool `yaml:"accept-declared-credentials"`
+
+	// Credentials is the credential file (PSKs and the identities bound to
+	// them; security/credentials). It must be readable by its owner only.
+	Credentials string `yaml:"credentials"`
+	// HTTPSPSK is the listen address of HTTPS over TLS-PSK (TLS 1.2,
+	// RFC 4279), a second listener next to HTTP; it needs Credentials.
+	HTTPSPSK string `yaml:"https-psk"`
+	// RequireSAForAEs refuses AE registration and requests of this CSE's AEs
+	// without a security association (4107); production IN-CSEs set it.
+	RequireSAForAEs bool `yaml:"require-sa-for-aes"`
+	// RegistrarPSKIdentity and RegistrarPSKKeyFile are the KpsaID and the
+	// file holding the hex key this CSE uses to reach an https://
+	// registrar-url over TLS-PSK.
+	RegistrarPSKIdentity string `yaml:"registrar-psk-identity"`
+	RegistrarPSKKeyFile  string `yaml:"registrar-psk-key-file"`
 }
 
 // CredentialBinding is one CSE-ID pre-assigned by the M2M Service Provider to
@@ -181,7 +196,12 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.RegistreeTimeout, "registree-timeout", c.RegistreeTimeout, "registrar: remove a registered CSE unreachable for this long (0: never)")
 	fs.BoolVar(&c.DeregisterOnShutdown, "deregister-on-shutdown", c.DeregisterOnShutdown, "deregister from the registrar when stopping")
 	fs.BoolVar(&c.RequireSAForCSEs, "require-sa-for-cses", c.RequireSAForCSEs, "refuse requests of other CSEs without a security association (4107)")
-	fs.BoolVar(&c.AcceptDeclaredCredentials, "accept-declared-credentials", c.AcceptDeclaredCredentials, "registrar: take a registree's credential from its Credential-ID label (stand-in, proves nothing)")
+	fs.BoolVar(&c.AcceptDeclaredCredentials, "accept-declared-credentials", c.AcceptDeclaredCredentials, "registrar: take a registree's credential from its Credential-ID label when it has no security association (development only, proves nothing)")
+	fs.StringVar(&c.Credentials, "credentials", c.Credentials, "credential file (PSKs and their bound CSE-ID / AE-IDs), readable by its owner only")
+	fs.StringVar(&c.HTTPSPSK, "https-psk", c.HTTPSPSK, "listen address of HTTPS over TLS-PSK (needs --credentials)")
+	fs.BoolVar(&c.RequireSAForAEs, "require-sa-for-aes", c.RequireSAForAEs, "refuse AE registration and AE requests without a security association (4107)")
+	fs.StringVar(&c.RegistrarPSKIdentity, "registrar-psk-identity", c.RegistrarPSKIdentity, "KpsaID this CSE uses with an https:// registrar (TLS-PSK)")
+	fs.StringVar(&c.RegistrarPSKKeyFile, "registrar-psk-key-file", c.RegistrarPSKKeyFile, "file with the hex PSK for the registrar, readable by its owner only")
 }
 
 // LoadFile reads a YAML file over c. Unknown keys are an error, so that a typo
@@ -243,6 +263,23 @@ func (c *Config) Validate() error {
 		if b.CredentialID == "" || !strings.HasPrefix(b.CSEID, "/") {
 			return fmt.Errorf("credential-bindings: each entry needs credential-id and an SP-relative cse-id")
 		}
+	}
+	if c.HTTPSPSK != "" {
+		if _, _, err := net.SplitHostPort(c.HTTPSPSK); err != nil {
+			return fmt.Errorf("https-psk %q must be host:port, e.g. 127.0.0.1:8443", c.HTTPSPSK)
+		}
+		if c.Credentials == "" {
+			return fmt.Errorf("https-psk needs a credentials file (credentials)")
+		}
+	}
+	if (c.RegistrarPSKIdentity == "") != (c.RegistrarPSKKeyFile == "") {
+		return fmt.Errorf("registrar-psk-identity and registrar-psk-key-file go together")
+	}
+	if strings.HasPrefix(c.RegistrarURL, "https://") && c.RegistrarPSKIdentity == "" {
+		return fmt.Errorf("an https:// registrar-url needs registrar-psk-identity and registrar-psk-key-file (TLS-PSK)")
+	}
+	if c.RegistrarPSKIdentity != "" && !strings.HasPrefix(c.RegistrarURL, "https://") {
+		return fmt.Errorf("registrar-psk-identity needs an https:// registrar-url")
 	}
 	switch strings.ToLower(c.LogFormat) {
 	case "text", "json":

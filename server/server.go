@@ -20,6 +20,8 @@ import (
 	"github.com/onecse/onecse/config"
 	"github.com/onecse/onecse/cse"
 	"github.com/onecse/onecse/primitive"
+	"github.com/onecse/onecse/security/credentials"
+	"github.com/onecse/onecse/security/tlspsk"
 	"github.com/onecse/onecse/store/sqlite"
 )
 
@@ -31,6 +33,10 @@ type Server struct {
 	core   *cse.CSE
 	httpL  net.Listener
 	httpS  *httpb.Server
+	pskL   net.Listener  // the HTTPS-PSK listener, nil when off
+	pskS   *httpb.Server // its server
+	assocs *associations // its security associations
+	creds  *credentials.Store
 	ws     *ws.Binding    // nil when the WebSocket binding is off
 	mqtt   *mqttb.Binding // nil when no MQTT broker is configured
 	broker *mqttb.Broker  // the embedded MQTT broker, when one runs
@@ -49,17 +55,44 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 		log = slog.New(slog.DiscardHandler)
 	}
 	cseType, _ := cfg.CSETypeNumber()
+	var creds *credentials.Store
+	if cfg.Credentials != "" {
+		var err error
+		if creds, err = credentials.Load(cfg.Credentials); err != nil {
+			return nil, fmt.Errorf("credentials: %w", err)
+		}
+	}
+	sender, err := senderFor(cfg)
+	if err != nil {
+		return nil, err
+	}
 	l, err := net.Listen("tcp", cfg.HTTP)
 	if err != nil {
 		return nil, fmt.Errorf("http listener: %w", err)
 	}
+	var pskL net.Listener
+	if cfg.HTTPSPSK != "" {
+		if pskL, err = net.Listen("tcp", cfg.HTTPSPSK); err != nil {
+			l.Close()
+			return nil, fmt.Errorf("https-psk listener: %w", err)
+		}
+	}
 	poa := cfg.PoA
 	if len(poa) == 0 {
 		poa = defaultPoA(cfg, advertised(l.Addr()))
+		if pskL != nil {
+			poa = append(poa, "https://"+advertised(pskL.Addr()))
+		}
+	}
+	closeL := func() {
+		l.Close()
+		if pskL != nil {
+			pskL.Close()
+		}
 	}
 	st, err := sqlite.Open(cfg.Data, sqlite.Options{Sync: cfg.Sync})
 	if err != nil {
-		l.Close()
+		closeL()
 		return nil, fmt.Errorf("store: %w", err)
 	}
 	ccfg := cse.Config{
@@ -68,8 +101,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 		AllowedAEOriginators: cfg.AllowedAEOriginators,
 		Registration: cse.Registration{
 			Registrar:                 cse.Registrar{URL: cfg.RegistrarURL, CSEID: cfg.RegistrarID, Name: cfg.RegistrarName},
-			Sender:                    httpb.NewClient(),
+			Sender:                    sender,
 			RequireSAForCSEs:          cfg.RequireSAForCSEs,
+			RequireSAForAEs:           cfg.RequireSAForAEs,
 			CredentialBindings:        cfg.Bindings(),
 			AcceptDeclaredCredentials: cfg.AcceptDeclaredCredentials,
 			CredentialID:              cfg.CredentialID,
@@ -77,6 +111,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 			LivenessInterval:          cfg.LivenessInterval,
 			RegistreeTimeout:          cfg.RegistreeTimeout,
 		},
+	}
+	var assocs *associations
+	if creds != nil {
+		ccfg.Credentials = bindingOf(creds)
+		assocs = newAssociations(creds, log)
 	}
 	if ccfg.CSEID == "" {
 		ccfg.CSEID, err = cseID(ctx, ccfg, st, log)
@@ -86,20 +125,32 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 		core, err = cse.New(ctx, ccfg, st, log)
 	}
 	if err != nil {
-		l.Close()
+		closeL()
 		st.Close()
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: log, st: st, core: core, httpL: l, errc: make(chan error, 2)}
-	var h http.Handler = httpb.New(core, httpb.Options{MaxBody: cfg.MaxBody, Log: log})
+	s := &Server{cfg: cfg, log: log, st: st, core: core, httpL: l, creds: creds, assocs: assocs, errc: make(chan error, 3)}
+	hopt := httpb.Options{MaxBody: cfg.MaxBody, Log: log}
+	if assocs != nil {
+		hopt.Authenticate = assocs.authenticate
+	}
+	var h http.Handler = httpb.New(core, hopt)
 	if cfg.WebSocket {
 		s.ws = ws.New(core, ws.Options{CSEID: cfg.CSEID, MaxMessage: cfg.MaxBody, Log: log})
 		h = ws.Mux(s.ws, h)
 	}
 	s.httpS = httpb.NewServerFor(h, log)
+	if pskL != nil {
+		s.pskL = tlspsk.NewListener(pskL, assocs.tlsConfig())
+		s.pskS = httpb.NewServerFor(h, log)
+		s.pskS.Configure(func(hs *http.Server) {
+			hs.ConnContext = tlspsk.ConnContext
+			hs.ConnState = assocs.connState
+		})
+	}
 	if cfg.MQTTEmbedded != "" {
 		if s.broker, err = mqttb.StartBroker(cfg.MQTTEmbedded, log); err != nil {
-			l.Close()
+			closeL()
 			st.Close()
 			return nil, err
 		}
@@ -116,7 +167,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 			if s.broker != nil {
 				s.broker.Close()
 			}
-			l.Close()
+			closeL()
 			st.Close()
 			return nil, err
 		}
@@ -209,6 +260,26 @@ func advertised(a net.Addr) string {
 // HTTPAddr is the address the HTTP binding listens on.
 func (s *Server) HTTPAddr() string { return s.httpL.Addr().String() }
 
+// HTTPSPSKAddr is the address of the HTTPS-PSK listener ("" when off).
+func (s *Server) HTTPSPSKAddr() string {
+	if s.pskL == nil {
+		return ""
+	}
+	return s.pskL.Addr().String()
+}
+
+// Credentials is the credential store (nil without a credentials file).
+func (s *Server) Credentials() *credentials.Store { return s.creds }
+
+// RevokeCredential revokes the PSK credential with this KpsaID: new
+// handshakes with it fail and its open associations are closed.
+func (s *Server) RevokeCredential(kpsaID string) bool {
+	if s.assocs == nil {
+		return false
+	}
+	return s.assocs.revoke(kpsaID)
+}
+
 // StoreStats returns the embedded store's writer counters.
 func (s *Server) StoreStats() sqlite.Stats { return s.st.Stats() }
 
@@ -227,13 +298,22 @@ func (s *Server) Start() {
 			s.errc <- fmt.Errorf("http: %w", err)
 		}
 	}()
+	if s.pskS != nil {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			if err := s.pskS.Serve(s.pskL); err != nil {
+				s.errc <- fmt.Errorf("https-psk: %w", err)
+			}
+		}()
+	}
 	go func() {
 		defer s.wg.Done()
 		if err := s.core.Run(ctx); err != nil {
 			s.errc <- err
 		}
 	}()
-	s.log.Info("onecse started", "cse-id", s.core.Config().CSEID, "cse-name", s.cfg.CSEName, "cse-type", s.cfg.CSEType, "http", s.HTTPAddr(),
+	s.log.Info("onecse started", "cse-id", s.core.Config().CSEID, "cse-name", s.cfg.CSEName, "cse-type", s.cfg.CSEType, "http", s.HTTPAddr(), "https-psk", s.HTTPSPSKAddr(),
 		"websocket", s.ws != nil, "mqtt", s.cfg.MQTTBroker, "data", s.cfg.Data)
 }
 
@@ -249,6 +329,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		}
 	}
 	err := s.httpS.Shutdown(ctx)
+	if s.pskS != nil {
+		err = errors.Join(err, s.pskS.Shutdown(ctx))
+	}
 	// The bindings whose connections outlive HTTP's own shutdown: their
 	// requests under way finish before the store closes.
 	if s.ws != nil {

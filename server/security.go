@@ -1,0 +1,177 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"sync"
+	"time"
+
+	httpb "github.com/onecse/onecse/binding/http"
+	"github.com/onecse/onecse/config"
+	"github.com/onecse/onecse/cse"
+	"github.com/onecse/onecse/security/credentials"
+	"github.com/onecse/onecse/security/tlspsk"
+)
+
+// Security associations over HTTP (TS-0003 8.2.2.1, TS-0009 7.2): a second
+// listener speaks HTTPS over TLS-PSK with the keys of the credential store;
+// each request on it carries the Credential-ID "12-<KpsaID>" of its
+// association to the core, which checks From against the identity bound to
+// it (cse/originator.go). An association never outlives its credential: a
+// connection is closed at the credential's not-after time, and on
+// revocation.
+
+// associations tracks the TLS-PSK connections of the HTTPS-PSK listener.
+type associations struct {
+	creds *credentials.Store
+	log   *slog.Logger
+	mu    sync.Mutex
+	conns map[*tlspsk.Conn]*assoc
+}
+
+type assoc struct {
+	kpsaID string
+	timer  *time.Timer // closes the connection when the credential ends
+}
+
+func newAssociations(creds *credentials.Store, log *slog.Logger) *associations {
+	return &associations{creds: creds, log: log, conns: map[*tlspsk.Conn]*assoc{}}
+}
+
+// tlsConfig is the server side of the handshake: the key of a valid
+// credential; an unknown, expired or revoked identity fails the handshake.
+func (a *associations) tlsConfig() *tlspsk.Config {
+	return &tlspsk.Config{
+		GetKey: func(identity string) ([]byte, error) {
+			k, err := a.creds.GetKey(identity)
+			if k == nil && err == nil {
+				// The identity is no secret; the key never appears here.
+				a.log.Warn("TLS-PSK handshake refused: unknown, expired or revoked credential", "kpsa-id", identity)
+			}
+			return k, err
+		},
+		HandshakeTimeout: 10 * time.Second,
+	}
+}
+
+// authenticate is the HTTP binding's Authenticate: the Credential-ID of
+// the request's association while its credential is valid.
+func (a *associations) authenticate(r *http.Request) (string, bool) {
+	tc, ok := tlspsk.FromContext(r.Context())
+	if !ok {
+		return "", false
+	}
+	c, ok := a.creds.Lookup(tc.ConnectionState().Identity)
+	if !ok {
+		return "", false
+	}
+	return c.ID(), true
+}
+
+// connState is the http.Server's ConnState: on a connection's first request
+// (the handshake is complete by then) it arms a timer that closes it when
+// its credential ends; a closed connection is forgotten.
+func (a *associations) connState(c net.Conn, st http.ConnState) {
+	tc, ok := c.(*tlspsk.Conn)
+	if !ok {
+		return
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	switch st {
+	case http.StateActive:
+		if _, seen := a.conns[tc]; seen {
+			return
+		}
+		id := tc.ConnectionState().Identity
+		as := &assoc{kpsaID: id}
+		a.conns[tc] = as
+		cred, ok := a.creds.Lookup(id)
+		if !ok {
+			tc.Close() // expired or revoked since the handshake
+			return
+		}
+		if !cred.NotAfter.IsZero() {
+			as.timer = time.AfterFunc(time.Until(cred.NotAfter), func() {
+				a.log.Info("security association ended: its credential expired", "kpsa-id", id)
+				tc.Close()
+			})
+		}
+	case http.StateClosed, http.StateHijacked:
+		if as, ok := a.conns[tc]; ok {
+			if as.timer != nil {
+				as.timer.Stop()
+			}
+			delete(a.conns, tc)
+		}
+	}
+}
+
+// revoke revokes a credential and closes the associations made with it.
+func (a *associations) revoke(kpsaID string) bool {
+	if !a.creds.Revoke(kpsaID) {
+		return false
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for tc, as := range a.conns {
+		if as.kpsaID == kpsaID {
+			tc.Close()
+		}
+	}
+	return true
+}
+
+// binding adapts the credential store to the core.
+func bindingOf(creds *credentials.Store) func(string) (cse.CredentialBinding, bool) {
+	return func(credID string) (cse.CredentialBinding, bool) {
+		c, ok := creds.ByCredentialID(credID)
+		if !ok {
+			return cse.CredentialBinding{}, false
+		}
+		return cse.CredentialBinding{CSEID: c.CSEID, AEIDs: c.AEIDs, AppIDs: c.AppIDs}, true
+	}
+}
+
+// senderFor returns the client the core sends to other CSEs with. With a
+// registrar PSK, connections to the registrar's https:// address run over
+// TLS-PSK (the registree is the TLS client, TS-0003 8.2.1); the key is used
+// for that address only, so no other server learns the identity.
+func senderFor(cfg config.Config) (*httpb.Client, error) {
+	c := httpb.NewClient()
+	if cfg.RegistrarPSKIdentity == "" {
+		return c, nil
+	}
+	key, err := credentials.ReadKeyFile(cfg.RegistrarPSKKeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("registrar-psk-key-file: %w", err)
+	}
+	u, err := url.Parse(cfg.RegistrarURL)
+	if err != nil || u.Host == "" {
+		return nil, fmt.Errorf("registrar-url %q is not a URL", cfg.RegistrarURL)
+	}
+	hostport := u.Host
+	if u.Port() == "" {
+		hostport = net.JoinHostPort(u.Hostname(), "443")
+	}
+	pcfg := &tlspsk.Config{Identity: cfg.RegistrarPSKIdentity, Key: key, HandshakeTimeout: 10 * time.Second}
+	c.HTTP.Transport = &http.Transport{
+		DialTLSContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			if addr != hostport {
+				return nil, fmt.Errorf("no TLS-PSK credential for %s (only for the registrar at %s)", addr, hostport)
+			}
+			tc, err := tlspsk.DialContext(ctx, network, addr, pcfg)
+			if err != nil {
+				return nil, err
+			}
+			return tc, nil
+		},
+		MaxIdleConnsPerHost: 8,
+		IdleConnTimeout:     90 * time.Second,
+	}
+	return c, nil
+}
