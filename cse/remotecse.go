@@ -273,11 +273,20 @@ func (c *CSE) registerCSE(ctx context.Context, req *primitive.Request, o *origin
 	// 4106 ORIGINATOR_NOT_AUTHENTICATED says what happened (the originator
 	// is not who its credential says), as registration-security.md 4.4
 	// suggests.
-	cred := req.Peer.CredentialID
-	if !req.Peer.Authenticated && c.cfg.AcceptDeclaredCredentials {
+	//
+	// A credential only declared in a label (AcceptDeclaredCredentials,
+	// development only) is looked up in CredentialBindings alone, never in
+	// the credential store: a declaration must not borrow the identity of a
+	// key the registree does not hold.
+	var credBinding CredentialBinding
+	hasBinding := false
+	if req.Peer.Authenticated {
+		credBinding, hasBinding = c.binding(req.Peer.CredentialID)
+	} else if c.cfg.AcceptDeclaredCredentials {
 		for _, l := range stringsOf(b["lbl"]) {
 			if id, ok := strings.CutPrefix(l, credentialLabel); ok {
-				cred = id
+				bound, ok := c.cfg.CredentialBindings[id]
+				credBinding, hasBinding = CredentialBinding{CSEID: bound}, ok && id != ""
 			}
 		}
 	}
@@ -287,8 +296,8 @@ func (c *CSE) registerCSE(ctx context.Context, req *primitive.Request, o *origin
 	// (registration-security.md 4.7) and is replaced, so that it learns
 	// its CSE-ID again (4117 would tell it nothing).
 	takeOver := false
-	if cb, ok := c.binding(cred); ok && cb.CSEID != "" {
-		bound := c.spRelative(cb.CSEID)
+	if hasBinding && credBinding.CSEID != "" {
+		bound := c.spRelative(credBinding.CSEID)
 		takeOver = cseID == "" && csi == ""
 		if cseID != "" && cseID != bound {
 			return nil, primitive.Errorf(primitive.RSCOriginatorNotAuthenticated, "originator %q does not match the CSE-ID %s assigned to its credential", cseID, bound)

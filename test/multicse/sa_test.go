@@ -406,3 +406,20 @@ func (s *safeBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// TestDeclaredCredentialCannotBorrowAKey: with the development stand-in
+// accept-declared-credentials on, a registree over plain HTTP that declares
+// the Credential-ID of a PSK it does not hold gets no CSE-ID from it.
+func TestDeclaredCredentialCannotBorrowAKey(t *testing.T) {
+	in := testcse.Start(t, saIN(t, func(c *config.Config) {
+		c.RequireSAForCSEs, c.RequireSAForAEs = false, false
+		c.AcceptDeclaredCredentials = true
+	}))
+	body := map[string]any{"m2m:csr": map[string]any{"cb": sp + "/-/cse-x", "rr": true, "srv": []any{"3"}, "cst": 2,
+		"lbl": []any{"Credential-ID:12-" + idMN}}}
+	in.Do(testcse.Req{Method: "POST", Path: "/cse-in", From: "", Ty: 16, Body: body}).Must(t, 4000)
+	get(in, "/cse-in/id-mn-01").Must(t, 4004)
+	// Over the association the same request gets the bound CSE-ID.
+	in.PSK(idMN, keyMN).Do(testcse.Req{Method: "POST", Path: "/cse-in", From: "", Ty: 16, Body: body}).Must(t, 2001)
+	get(in, "/cse-in/id-mn-01").Must(t, 2000)
+}
