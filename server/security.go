@@ -116,14 +116,21 @@ func (a *associations) revoke(kpsaID string) bool {
 	if !a.creds.Revoke(kpsaID) {
 		return false
 	}
+	a.closeInvalid()
+	return true
+}
+
+// closeInvalid closes the associations whose credential is no longer valid
+// (revoked, expired, or gone from a reloaded file).
+func (a *associations) closeInvalid() {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	for tc, as := range a.conns {
-		if as.kpsaID == kpsaID {
+		if _, ok := a.creds.Lookup(as.kpsaID); !ok {
+			a.log.Info("security association ended: its credential was revoked or removed", "kpsa-id", as.kpsaID)
 			tc.Close()
 		}
 	}
-	return true
 }
 
 // binding adapts the credential store to the core.

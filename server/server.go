@@ -271,6 +271,26 @@ func (s *Server) HTTPSPSKAddr() string {
 // Credentials is the credential store (nil without a credentials file).
 func (s *Server) Credentials() *credentials.Store { return s.creds }
 
+// ReloadCredentials reads the credential file again (onecse does it on
+// SIGHUP): new and changed credentials apply to the next handshakes,
+// associations whose credential was revoked or removed are closed. A file
+// that does not load leaves everything as it was.
+func (s *Server) ReloadCredentials() error {
+	if s.creds == nil {
+		return fmt.Errorf("no credentials file configured")
+	}
+	n, err := credentials.Load(s.cfg.Credentials)
+	if err != nil {
+		return err
+	}
+	s.creds.Replace(n)
+	if s.assocs != nil {
+		s.assocs.closeInvalid()
+	}
+	s.log.Info("credentials reloaded", "file", s.cfg.Credentials, "count", len(n.All()))
+	return nil
+}
+
 // RevokeCredential revokes the PSK credential with this KpsaID: new
 // handshakes with it fail and its open associations are closed.
 func (s *Server) RevokeCredential(kpsaID string) bool {

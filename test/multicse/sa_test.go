@@ -16,6 +16,7 @@ import (
 
 	"github.com/onecse/onecse/config"
 	"github.com/onecse/onecse/internal/testcse"
+	"github.com/onecse/onecse/security/credentials"
 	"github.com/onecse/onecse/server"
 )
 
@@ -422,4 +423,52 @@ func TestDeclaredCredentialCannotBorrowAKey(t *testing.T) {
 	// Over the association the same request gets the bound CSE-ID.
 	in.PSK(idMN, keyMN).Do(testcse.Req{Method: "POST", Path: "/cse-in", From: "", Ty: 16, Body: body}).Must(t, 2001)
 	get(in, "/cse-in/id-mn-01").Must(t, 2000)
+}
+
+// TestReloadCredentials: a credential added to the file works after a
+// reload without a restart; one revoked in the file ends its association.
+func TestReloadCredentials(t *testing.T) {
+	in := testcse.Start(t, saIN(t))
+	file := in.Config.Credentials
+	key := credentials.NewKey()
+	if err := credentials.AddPSK(file, credentials.Credential{KpsaID: "late@x", Key: key, AEIDs: []string{"Clate"}}); err != nil {
+		t.Fatal(err)
+	}
+	late := in.PSK("late@x", key)
+	req := func(c *testcse.CSE) error {
+		r, _ := http.NewRequest("GET", c.URL+"/cse-in", nil)
+		r.Header["X-M2M-Origin"] = []string{"CAdmin"}
+		r.Header["X-M2M-RI"] = []string{"1"}
+		r.Header["X-M2M-RVI"] = []string{"3"}
+		resp, err := c.Client.Do(r)
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err
+	}
+	if req(late) == nil {
+		t.Fatal("a credential not yet loaded was accepted")
+	}
+	if err := in.Server.ReloadCredentials(); err != nil {
+		t.Fatal(err)
+	}
+	late.Do(testcse.Req{Method: "POST", Path: "/cse-in", From: "Clate", Ty: 2, Body: aeBody("late", "Nlate")}).Must(t, 2001)
+	ae := in.PSK(idAE, keyAE)
+	ae.Do(testcse.Req{Method: "POST", Path: "/cse-in", From: "Csensor", Ty: 2, Body: aeBody("sensor", "Nsensor")}).Must(t, 2001)
+	if err := credentials.SetRevoked(file, idAE); err != nil {
+		t.Fatal(err)
+	}
+	if err := in.Server.ReloadCredentials(); err != nil {
+		t.Fatal(err)
+	}
+	if req(ae) == nil {
+		t.Fatal("a credential revoked in the file still works after the reload")
+	}
+	late.Do(testcse.Req{Method: "GET", Path: "/cse-in/late", From: "Clate"}).Must(t, 2000)
+	// A broken file leaves the loaded credentials in place.
+	os.WriteFile(file, []byte("psk: [\n"), 0o600)
+	if err := in.Server.ReloadCredentials(); err == nil {
+		t.Fatal("a broken file was loaded")
+	}
+	late.Do(testcse.Req{Method: "GET", Path: "/cse-in/late", From: "Clate"}).Must(t, 2000)
 }
