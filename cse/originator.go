@@ -137,14 +137,18 @@ func (c *CSE) checkAssociation(req *primitive.Request, isAECreate bool) error {
 // association (remoteOriginator).
 func (c *CSE) originator(ctx context.Context, req *primitive.Request, isAECreate bool) (*originator, error) {
 	from := req.From
-	if from == c.cfg.Admin {
-		return &originator{id: from, admin: true}, nil
-	}
+	// Over an association From must be the association's identity, which
+	// the administrator is not: the check comes before the admin's
+	// exemption.
 	if req.Peer.Authenticated {
 		if err := c.checkAssociation(req, isAECreate); err != nil {
 			return nil, err
 		}
-	} else {
+	}
+	if from == c.cfg.Admin {
+		return &originator{id: from, admin: true}, nil
+	}
+	if !req.Peer.Authenticated {
 		if c.cfg.RequireSAForCSEs && req.Op == primitive.OpCreate && req.Ty == resource.TyRemoteCSE {
 			return nil, primitive.Errorf(primitive.RSCSecurityAssociationRequired, "CSE registration needs a security association")
 		}
@@ -160,6 +164,11 @@ func (c *CSE) originator(ctx context.Context, req *primitive.Request, isAECreate
 	}
 	id, local := c.localID(from)
 	if !local || id == "" {
+		if strings.HasPrefix(from, "/") && req.Peer.Authenticated {
+			// It has an association (checkAssociation passed) but is
+			// neither registered here nor reachable through a registree.
+			return nil, primitive.Errorf(primitive.RSCOriginatorNotAuthenticated, "originator %q is not a CSE registered with this CSE or below it", from)
+		}
 		if strings.HasPrefix(from, "/") {
 			return nil, primitive.Errorf(primitive.RSCSecurityAssociationRequired, "originator %q is a CSE or an entity of another CSE: it needs a security association", from)
 		}

@@ -59,17 +59,15 @@ func (a *associations) tlsConfig() *tlspsk.Config {
 }
 
 // authenticate is the HTTP binding's Authenticate: the Credential-ID of
-// the request's association while its credential is valid.
+// the request's association. The core looks the credential up for every
+// request, so one revoked or expired since the handshake gets 4107 there
+// rather than being treated as a request without an association.
 func (a *associations) authenticate(r *http.Request) (string, bool) {
 	tc, ok := tlspsk.FromContext(r.Context())
 	if !ok {
 		return "", false
 	}
-	c, ok := a.creds.Lookup(tc.ConnectionState().Identity)
-	if !ok {
-		return "", false
-	}
-	return c.ID(), true
+	return credentials.CredentialID(tc.ConnectionState().Identity), true
 }
 
 // connState is the http.Server's ConnState: on a connection's first request

@@ -211,6 +211,7 @@ func TestCSEAssociationIdentity(t *testing.T) {
 		{"an AE of another registree", "/id-mn-02/Cx", 4106},
 		{"an AE of the IN", "Csensor", 4106},
 		{"the IN itself", "/id-in", 4106},
+		{"the administrator", "CAdmin", 4106},
 	} {
 		t.Run("From "+tc.name, func(t *testing.T) {
 			mn.Do(testcse.Req{Method: "GET", Path: "/cse-in", From: tc.from}).Must(t, tc.rsc)
@@ -238,6 +239,7 @@ func TestAEAssociationIdentity(t *testing.T) {
 		{"App-ID not bound", ae, "Csensor", "Nother", 4126},
 		{"a CSE's association", mn, "Csensor", "Nsensor", 4106},
 		{"plain HTTP", in, "Csensor", "Nsensor", 4107},
+		{"the administrator", ae, "CAdmin", "Nsensor", 4106},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.at.Do(testcse.Req{Method: "POST", Path: "/cse-in", From: tc.from, Ty: 2, Body: aeBody("sensor", tc.api)}).Must(t, tc.rsc)
@@ -261,6 +263,15 @@ func TestRevokedCredential(t *testing.T) {
 	in := testcse.Start(t, saIN(t))
 	ae := in.PSK(idAE, keyAE)
 	ae.Do(testcse.Req{Method: "POST", Path: "/cse-in", From: "Csensor", Ty: 2, Body: aeBody("sensor", "Nsensor")}).Must(t, 2001)
+	// Revoked in the store only, the connection still open: a request on
+	// it is no longer authenticated by it (4107), not taken as plain.
+	mn := in.PSK(idMN, keyMN)
+	mn.Do(testcse.Req{Method: "GET", Path: "/cse-in", From: "/id-mn-01"}).Must(t, 4106) // not registered yet
+	mn.Do(testcse.Req{Method: "POST", Path: "/cse-in", From: "", Ty: 16, Body: map[string]any{"m2m:csr": map[string]any{
+		"cb": sp + "/-/cse-mn", "rr": true, "srv": []any{"3"}, "cst": 2}}}).Must(t, 2001)
+	mn.Do(testcse.Req{Method: "GET", Path: "/cse-in", From: "/id-mn-01"}).Must(t, 2000)
+	in.Server.Credentials().Revoke(idMN)
+	mn.Do(testcse.Req{Method: "GET", Path: "/cse-in", From: "/id-mn-01"}).Must(t, 4107)
 	if !in.Server.RevokeCredential(idAE) {
 		t.Fatal("credential not found")
 	}
