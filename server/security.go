@@ -99,13 +99,19 @@ func (a *associations) connState(c net.Conn, st http.ConnState) {
 				tc.Close()
 			})
 		}
-	case http.StateClosed, http.StateHijacked:
+	case http.StateClosed:
 		if as, ok := a.conns[tc]; ok {
 			if as.timer != nil {
 				as.timer.Stop()
 			}
 			delete(a.conns, tc)
 		}
+	case http.StateHijacked:
+		// A WebSocket took the connection over; the server no longer
+		// reports its end. Its expiry timer stays armed (closing a closed
+		// connection is harmless); revocation reaches it through the
+		// core, which refuses each of its requests with 4107.
+		delete(a.conns, tc)
 	}
 }
 

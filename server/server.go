@@ -136,7 +136,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 	}
 	var h http.Handler = httpb.New(core, hopt)
 	if cfg.WebSocket {
-		s.ws = ws.New(core, ws.Options{CSEID: cfg.CSEID, MaxMessage: cfg.MaxBody, Log: log})
+		wopt := ws.Options{CSEID: cfg.CSEID, MaxMessage: cfg.MaxBody, Log: log}
+		if assocs != nil {
+			wopt.Authenticate = assocs.authenticate
+		}
+		s.ws = ws.New(core, wopt)
 		h = ws.Mux(s.ws, h)
 	}
 	s.httpS = httpb.NewServerFor(h, log)

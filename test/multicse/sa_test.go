@@ -483,3 +483,19 @@ func TestReloadCredentials(t *testing.T) {
 	}
 	late.Do(testcse.Req{Method: "GET", Path: "/cse-in/late", From: "Clate"}).Must(t, 2000)
 }
+
+// TestWebSocketOverPSK: a WebSocket opened on the HTTPS-PSK listener
+// carries its association: the bound AE registers and acts, another From
+// is refused (4106), and the same requests on a plain WebSocket are 4107.
+func TestWebSocketOverPSK(t *testing.T) {
+	in := testcse.Start(t, saIN(t, func(c *config.Config) { c.WebSocket = true }))
+	wss := testcse.DialWSPSK(t, in, "oneM2M.json", idAE, keyAE)
+	reg := testcse.Msg{Op: 1, To: "cse-in", From: "Csensor", Ty: 2, PC: aeBody("sensor", "Nsensor")}
+	plain := testcse.DialWS(t, in, "oneM2M.json")
+	plain.Send(t, reg).Must(t, 4107)
+	wss.Send(t, testcse.Msg{Op: 1, To: "cse-in", From: "Cother", Ty: 2, PC: aeBody("other", "Nsensor")}).Must(t, 4106)
+	wss.Send(t, reg).Must(t, 2001)
+	wss.Send(t, testcse.Msg{Op: 2, To: "cse-in/sensor", From: "Csensor"}).Must(t, 2000)
+	plain.Send(t, testcse.Msg{Op: 2, To: "cse-in/sensor", From: "Csensor"}).Must(t, 4107)
+	get(in, "/cse-in/other").Must(t, 4004)
+}
