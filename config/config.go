@@ -104,6 +104,26 @@ type Config struct {
 	// registrar-url over TLS-PSK.
 	RegistrarPSKIdentity string `yaml:"registrar-psk-identity"`
 	RegistrarPSKKeyFile  string `yaml:"registrar-psk-key-file"`
+
+	// HTTPSCert is the listen address of HTTPS with mutual certificate
+	// authentication (TS-0003 8.2.2.2): TLSCert/TLSKey are this CSE's
+	// certificate chain and key (PEM; the key file readable by its owner
+	// only), TLSClientCA the trust anchors of peer certificates, and
+	// CSEDomain the domain under which CSE-ID certificates name CSEs
+	// ("id-mn.<domain>" is /id-mn; default: the SP-ID without "//").
+	HTTPSCert   string `yaml:"https-cert"`
+	TLSCert     string `yaml:"tls-cert"`
+	TLSKey      string `yaml:"tls-key"`
+	TLSClientCA string `yaml:"tls-client-ca"`
+	CSEDomain   string `yaml:"cse-domain"`
+	// RegistrarCert, RegistrarKey and RegistrarCA are this CSE's CSE-ID
+	// certificate and key and the trust anchors of the registrar's
+	// certificate, for an https:// registrar-url with certificates; the
+	// registrar's certificate must name registrar-id (TS-0003 8.2.1: the
+	// registree binds the association to the registrar's CSE-ID).
+	RegistrarCert string `yaml:"registrar-cert"`
+	RegistrarKey  string `yaml:"registrar-key"`
+	RegistrarCA   string `yaml:"registrar-ca"`
 }
 
 // CredentialBinding is one CSE-ID pre-assigned by the M2M Service Provider to
@@ -201,6 +221,14 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.HTTPSPSK, "https-psk", c.HTTPSPSK, "listen address of HTTPS over TLS-PSK (needs --credentials)")
 	fs.BoolVar(&c.RequireSAForAEs, "require-sa-for-aes", c.RequireSAForAEs, "refuse AE registration and AE requests without a security association (4107)")
 	fs.StringVar(&c.RegistrarPSKIdentity, "registrar-psk-identity", c.RegistrarPSKIdentity, "KpsaID this CSE uses with an https:// registrar (TLS-PSK)")
+	fs.StringVar(&c.HTTPSCert, "https-cert", c.HTTPSCert, "listen address of HTTPS with mutual certificate authentication (needs --tls-cert, --tls-key, --tls-client-ca)")
+	fs.StringVar(&c.TLSCert, "tls-cert", c.TLSCert, "this CSE's certificate chain (PEM) for --https-cert")
+	fs.StringVar(&c.TLSKey, "tls-key", c.TLSKey, "this CSE's private key (PEM), readable by its owner only")
+	fs.StringVar(&c.TLSClientCA, "tls-client-ca", c.TLSClientCA, "trust anchors (PEM) of CSE-ID and AE-ID certificates of peers")
+	fs.StringVar(&c.CSEDomain, "cse-domain", c.CSEDomain, "domain of CSE-ID certificates: dNSName <id>.<domain> is the CSE /<id> (default: the SP-ID)")
+	fs.StringVar(&c.RegistrarCert, "registrar-cert", c.RegistrarCert, "this CSE's CSE-ID certificate (PEM) for an https:// registrar with certificates")
+	fs.StringVar(&c.RegistrarKey, "registrar-key", c.RegistrarKey, "the key of --registrar-cert (PEM), readable by its owner only")
+	fs.StringVar(&c.RegistrarCA, "registrar-ca", c.RegistrarCA, "trust anchors (PEM) of the registrar's CSE-ID certificate")
 	fs.StringVar(&c.RegistrarPSKKeyFile, "registrar-psk-key-file", c.RegistrarPSKKeyFile, "file with the hex PSK for the registrar, readable by its owner only")
 }
 
@@ -272,11 +300,29 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("https-psk needs a credentials file (credentials)")
 		}
 	}
+	if c.HTTPSCert != "" {
+		if _, _, err := net.SplitHostPort(c.HTTPSCert); err != nil {
+			return fmt.Errorf("https-cert %q must be host:port, e.g. 127.0.0.1:8444", c.HTTPSCert)
+		}
+		if c.TLSCert == "" || c.TLSKey == "" || c.TLSClientCA == "" {
+			return fmt.Errorf("https-cert needs tls-cert, tls-key and tls-client-ca")
+		}
+	}
 	if (c.RegistrarPSKIdentity == "") != (c.RegistrarPSKKeyFile == "") {
 		return fmt.Errorf("registrar-psk-identity and registrar-psk-key-file go together")
 	}
-	if strings.HasPrefix(c.RegistrarURL, "https://") && c.RegistrarPSKIdentity == "" {
-		return fmt.Errorf("an https:// registrar-url needs registrar-psk-identity and registrar-psk-key-file (TLS-PSK)")
+	certReg := c.RegistrarCert != "" || c.RegistrarKey != "" || c.RegistrarCA != ""
+	if certReg && (c.RegistrarCert == "" || c.RegistrarKey == "" || c.RegistrarCA == "") {
+		return fmt.Errorf("registrar-cert, registrar-key and registrar-ca go together")
+	}
+	if certReg && c.RegistrarPSKIdentity != "" {
+		return fmt.Errorf("use either a registrar PSK or a registrar certificate, not both")
+	}
+	if certReg && !strings.HasPrefix(c.RegistrarURL, "https://") {
+		return fmt.Errorf("registrar-cert needs an https:// registrar-url")
+	}
+	if strings.HasPrefix(c.RegistrarURL, "https://") && c.RegistrarPSKIdentity == "" && !certReg {
+		return fmt.Errorf("an https:// registrar-url needs registrar-psk-identity and registrar-psk-key-file (TLS-PSK), or registrar-cert, registrar-key and registrar-ca")
 	}
 	if c.RegistrarPSKIdentity != "" && !strings.HasPrefix(c.RegistrarURL, "https://") {
 		return fmt.Errorf("registrar-psk-identity needs an https:// registrar-url")

@@ -154,6 +154,14 @@ func bindingOf(creds *credentials.Store) func(string) (cse.CredentialBinding, bo
 // for that address only, so no other server learns the identity.
 func senderFor(cfg config.Config) (*httpb.Client, error) {
 	c := httpb.NewClient()
+	if cfg.RegistrarCert != "" {
+		tc, err := registrarTLS(cfg)
+		if err != nil {
+			return nil, err
+		}
+		c.HTTP.Transport = &http.Transport{TLSClientConfig: tc, MaxIdleConnsPerHost: 8, IdleConnTimeout: 90 * time.Second}
+		return c, nil
+	}
 	if cfg.RegistrarPSKIdentity == "" {
 		return c, nil
 	}

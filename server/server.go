@@ -4,6 +4,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -35,6 +36,8 @@ type Server struct {
 	httpS  *httpb.Server
 	pskL   net.Listener  // the HTTPS-PSK listener, nil when off
 	pskS   *httpb.Server // its server
+	certL  net.Listener  // the HTTPS listener with client certificates, nil when off
+	certS  *httpb.Server
 	assocs *associations // its security associations
 	creds  *credentials.Store
 	ws     *ws.Binding    // nil when the WebSocket binding is off
@@ -70,11 +73,27 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 	if err != nil {
 		return nil, fmt.Errorf("http listener: %w", err)
 	}
-	var pskL net.Listener
+	var certTLS *tls.Config
+	if cfg.HTTPSCert != "" {
+		if certTLS, err = serverTLS(cfg); err != nil {
+			l.Close()
+			return nil, err
+		}
+	}
+	var pskL, certL net.Listener
 	if cfg.HTTPSPSK != "" {
 		if pskL, err = net.Listen("tcp", cfg.HTTPSPSK); err != nil {
 			l.Close()
 			return nil, fmt.Errorf("https-psk listener: %w", err)
+		}
+	}
+	if cfg.HTTPSCert != "" {
+		if certL, err = net.Listen("tcp", cfg.HTTPSCert); err != nil {
+			l.Close()
+			if pskL != nil {
+				pskL.Close()
+			}
+			return nil, fmt.Errorf("https-cert listener: %w", err)
 		}
 	}
 	poa := cfg.PoA
@@ -83,11 +102,17 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 		if pskL != nil {
 			poa = append(poa, "https://"+advertised(pskL.Addr()))
 		}
+		if certL != nil {
+			poa = append(poa, "https://"+advertised(certL.Addr()))
+		}
 	}
 	closeL := func() {
 		l.Close()
 		if pskL != nil {
 			pskL.Close()
+		}
+		if certL != nil {
+			certL.Close()
 		}
 	}
 	st, err := sqlite.Open(cfg.Data, sqlite.Options{Sync: cfg.Sync})
@@ -113,9 +138,23 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 		},
 	}
 	var assocs *associations
+	var pskBinding func(string) (cse.CredentialBinding, bool)
 	if creds != nil {
-		ccfg.Credentials = bindingOf(creds)
+		pskBinding = bindingOf(creds)
 		assocs = newAssociations(creds, log)
+	}
+	if creds != nil || certL != nil {
+		ccfg.Credentials = func(credID string) (cse.CredentialBinding, bool) {
+			if certL != nil {
+				if b, ok := certBinding(credID); ok {
+					return b, true
+				}
+			}
+			if pskBinding != nil {
+				return pskBinding(credID)
+			}
+			return cse.CredentialBinding{}, false
+		}
 	}
 	if ccfg.CSEID == "" {
 		ccfg.CSEID, err = cseID(ctx, ccfg, st, log)
@@ -129,17 +168,29 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 		st.Close()
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: log, st: st, core: core, httpL: l, creds: creds, assocs: assocs, errc: make(chan error, 3)}
+	s := &Server{cfg: cfg, log: log, st: st, core: core, httpL: l, creds: creds, assocs: assocs, errc: make(chan error, 4)}
 	hopt := httpb.Options{MaxBody: cfg.MaxBody, Log: log}
-	if assocs != nil {
-		hopt.Authenticate = assocs.authenticate
+	var certAuth func(*http.Request) (string, bool)
+	if certL != nil {
+		certAuth = certAuthenticate(certMapper(cfg))
+	}
+	if assocs != nil || certAuth != nil {
+		hopt.Authenticate = func(r *http.Request) (string, bool) {
+			if assocs != nil {
+				if id, ok := assocs.authenticate(r); ok {
+					return id, ok
+				}
+			}
+			if certAuth != nil {
+				return certAuth(r)
+			}
+			return "", false
+		}
 	}
 	var h http.Handler = httpb.New(core, hopt)
 	if cfg.WebSocket {
 		wopt := ws.Options{CSEID: cfg.CSEID, MaxMessage: cfg.MaxBody, Log: log}
-		if assocs != nil {
-			wopt.Authenticate = assocs.authenticate
-		}
+		wopt.Authenticate = hopt.Authenticate
 		s.ws = ws.New(core, wopt)
 		h = ws.Mux(s.ws, h)
 	}
@@ -151,6 +202,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 			hs.ConnContext = tlspsk.ConnContext
 			hs.ConnState = assocs.connState
 		})
+	}
+	if certL != nil {
+		s.certL = tls.NewListener(certL, certTLS)
+		s.certS = httpb.NewServerFor(h, log)
 	}
 	if cfg.MQTTEmbedded != "" {
 		if s.broker, err = mqttb.StartBroker(cfg.MQTTEmbedded, log); err != nil {
@@ -272,6 +327,15 @@ func (s *Server) HTTPSPSKAddr() string {
 	return s.pskL.Addr().String()
 }
 
+// HTTPSCertAddr is the address of the HTTPS listener with client
+// certificates ("" when off).
+func (s *Server) HTTPSCertAddr() string {
+	if s.certL == nil {
+		return ""
+	}
+	return s.certL.Addr().String()
+}
+
 // Credentials is the credential store (nil without a credentials file).
 func (s *Server) Credentials() *credentials.Store { return s.creds }
 
@@ -322,6 +386,15 @@ func (s *Server) Start() {
 			s.errc <- fmt.Errorf("http: %w", err)
 		}
 	}()
+	if s.certS != nil {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			if err := s.certS.Serve(s.certL); err != nil {
+				s.errc <- fmt.Errorf("https-cert: %w", err)
+			}
+		}()
+	}
 	if s.pskS != nil {
 		s.wg.Add(1)
 		go func() {
@@ -355,6 +428,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	err := s.httpS.Shutdown(ctx)
 	if s.pskS != nil {
 		err = errors.Join(err, s.pskS.Shutdown(ctx))
+	}
+	if s.certS != nil {
+		err = errors.Join(err, s.certS.Shutdown(ctx))
 	}
 	// The bindings whose connections outlive HTTP's own shutdown: their
 	// requests under way finish before the store closes.

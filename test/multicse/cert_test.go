@@ -1,0 +1,190 @@
+package multicse
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/onecse/onecse/config"
+	"github.com/onecse/onecse/internal/testcse"
+	"github.com/onecse/onecse/security/certid"
+	"github.com/onecse/onecse/server"
+)
+
+// Certificate security associations (TS-0003 8.2.2.2, 10.1; registration-
+// security.md 6.5): mutual TLS, the identity from a CSE-ID certificate's
+// dNSName or an AE-ID certificate's URI.
+
+type pki struct {
+	t       *testing.T
+	dir     string
+	ca      *certid.CA
+	caFile  string
+	now     time.Time
+	rogueCA *certid.CA
+}
+
+func newPKI(t *testing.T) *pki {
+	p := &pki{t: t, dir: t.TempDir(), now: time.Now()}
+	var is certid.Issued
+	var err error
+	p.ca, is, err = certid.NewCA("onecse test CA", p.now.Add(-time.Hour), p.now.Add(24*time.Hour), "onecse.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.caFile = p.write("ca.crt", is.CertPEM, 0o644)
+	p.rogueCA, _, _ = certid.NewCA("rogue CA", p.now.Add(-time.Hour), p.now.Add(24*time.Hour), "")
+	return p
+}
+
+func (p *pki) write(name string, data []byte, mode os.FileMode) string {
+	f := filepath.Join(p.dir, name)
+	if err := os.WriteFile(f, data, mode); err != nil {
+		p.t.Fatal(err)
+	}
+	return f
+}
+
+// files writes an issued certificate and its key (0600).
+func (p *pki) files(name string, is certid.Issued, err error) (string, string) {
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	return p.write(name+".crt", is.CertPEM, 0o644), p.write(name+".key", is.KeyPEM, 0o600)
+}
+
+func (p *pki) cse(ca *certid.CA, id string, from, to time.Time) (string, string) {
+	is, err := ca.IssueCSE(id, "onecse.example", from, to)
+	return p.files(strings.TrimPrefix(id, "/")+"-"+ca.Cert.Subject.CommonName, is, err)
+}
+
+func (p *pki) valid() (time.Time, time.Time) { return p.now.Add(-time.Hour), p.now.Add(time.Hour) }
+
+// client is a TLS client with a certificate that trusts the test CA and
+// expects the IN's CSE-ID certificate.
+func (p *pki) client(certFile, keyFile string) *http.Client {
+	pair, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	roots.AddCert(p.ca.Cert)
+	return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{
+		Certificates: []tls.Certificate{pair}, RootCAs: roots, ServerName: "id-in.onecse.example"}}}
+}
+
+func (p *pki) in(t *testing.T) *testcse.CSE {
+	cert, key := p.cse(p.ca, "/id-in", p.now.Add(-time.Hour), p.now.Add(time.Hour))
+	return testcse.Start(t, cseCfg("IN", "/id-in", "cse-in", nil, func(c *config.Config) {
+		c.HTTPSCert, c.TLSCert, c.TLSKey, c.TLSClientCA = "127.0.0.1:0", cert, key, p.caFile
+		c.RequireSAForCSEs, c.RequireSAForAEs = true, true
+	}))
+}
+
+func certView(in *testcse.CSE, hc *http.Client) *testcse.CSE {
+	return &testcse.CSE{T: in.T, Server: in.Server, Config: in.Config, URL: "https://" + in.Server.HTTPSCertAddr(), Client: hc}
+}
+
+// TestCertHandshake: a certificate of the trusted CA is accepted; one of
+// another CA, an expired one, and one naming no oneM2M identity are refused
+// in the handshake.
+func TestCertHandshake(t *testing.T) {
+	p := newPKI(t)
+	in := p.in(t)
+	from, to := p.valid()
+	good := p.client(p.cse(p.ca, "/id-mn", from, to))
+	untrusted := p.client(p.cse(p.rogueCA, "/id-mn", from, to))
+	expired := p.client(p.cse(p.ca, "/id-old", p.now.Add(-2*time.Hour), p.now.Add(-time.Hour)))
+	is, err := p.ca.IssueCSE("/id-x", "elsewhere.example", from, to)
+	noID := p.client(p.files("noid", is, err))
+	url := "https://" + in.Server.HTTPSCertAddr() + "/cse-in"
+	for _, tc := range []struct {
+		name string
+		c    *http.Client
+		ok   bool
+	}{{"trusted", good, true}, {"untrusted CA", untrusted, false}, {"expired", expired, false}, {"no oneM2M identity", noID, false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			req, _ := http.NewRequest("GET", url, nil)
+			req.Header["X-M2M-Origin"] = []string{"/id-mn"}
+			req.Header["X-M2M-RI"] = []string{"1"}
+			req.Header["X-M2M-RVI"] = []string{"3"}
+			resp, err := tc.c.Do(req)
+			if err == nil {
+				resp.Body.Close()
+			}
+			if (err == nil) != tc.ok {
+				t.Fatalf("handshake ok=%v, want %v (%v)", err == nil, tc.ok, err)
+			}
+		})
+	}
+}
+
+// TestMNRegistersWithCertificate: an MN with a CSE-ID certificate registers
+// over mutual TLS; one without a configured CSE-ID gets the one its
+// certificate names; the IN's certificate must name the registrar.
+func TestMNRegistersWithCertificate(t *testing.T) {
+	p := newPKI(t)
+	in := p.in(t)
+	from, to := p.valid()
+	cert, key := p.cse(p.ca, "/id-mn", from, to)
+	regCfg := func(c *config.Config) {
+		c.RegistrarURL = "https://" + in.Server.HTTPSCertAddr()
+		c.RegistrarID, c.RegistrarName = "/id-in", "cse-in"
+		c.RegistrarCert, c.RegistrarKey, c.RegistrarCA = cert, key, p.caFile
+	}
+	mn := testcse.Start(t, cseCfg("MN", "", "cse-mn", nil, regCfg))
+	if got := mn.Server.Core().Config().CSEID; got != "/id-mn" {
+		t.Fatalf("MN CSE-ID %q", got)
+	}
+	get(in, "/cse-in/id-mn").Must(t, 2000)
+	waitFor(t, "the MN has the IN's <remoteCSE>", func() bool { return get(mn, "/cse-mn/id-in").RSC == 2000 })
+
+	// A registrar whose certificate names another CSE is not trusted as
+	// /id-in: no CSE-ID, nothing registered.
+	cfg := config.Default()
+	cfg.HTTP, cfg.Data, cfg.Sync, cfg.CSEType, cfg.CSEName, cfg.CSEID = "127.0.0.1:0", t.TempDir(), "normal", "MN", "cse-mn2", ""
+	regCfg(&cfg)
+	cfg.RegistrarID = "/id-other"
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	s, err := server.New(ctx, cfg, nil)
+	if err == nil {
+		s.Shutdown(context.Background())
+		t.Fatal("registered with a registrar whose certificate names another CSE")
+	}
+	if !strings.Contains(err.Error(), "not the registrar /id-other") {
+		t.Fatalf("refused for another reason: %v", err)
+	}
+	if n := csrTotal(t, in); n != 1 {
+		t.Fatalf("%d <remoteCSE> on the IN", n)
+	}
+}
+
+// TestCertIdentity: From must be the identity of the certificate (4106,
+// nothing created); plain HTTP is 4107.
+func TestCertIdentity(t *testing.T) {
+	p := newPKI(t)
+	in := p.in(t)
+	from, to := p.valid()
+	mn := certView(in, p.client(p.cse(p.ca, "/id-mn-02", from, to)))
+	is, err := p.ca.IssueAE("//onecse.example", "Csensor", from, to)
+	ae := certView(in, p.client(p.files("ae", is, err)))
+	csr := func(id string) map[string]any {
+		return map[string]any{"m2m:csr": map[string]any{"cb": sp + id + "/cse-x", "csi": id, "rr": true, "srv": []any{"3"}, "cst": 2}}
+	}
+	mn.Do(testcse.Req{Method: "POST", Path: "/cse-in", From: "/id-mn", Ty: 16, Body: csr("/id-mn")}).Must(t, 4106)
+	get(in, "/cse-in/id-mn").Must(t, 4004)
+	in.Do(testcse.Req{Method: "POST", Path: "/cse-in", From: "/id-mn-02", Ty: 16, Body: csr("/id-mn-02")}).Must(t, 4107)
+	mn.Do(testcse.Req{Method: "POST", Path: "/cse-in", From: "/id-mn-02", Ty: 16, Body: csr("/id-mn-02")}).Must(t, 2001)
+	ae.Do(testcse.Req{Method: "POST", Path: "/cse-in", From: "Cother", Ty: 2, Body: aeBody("other", "Nx")}).Must(t, 4106)
+	get(in, "/cse-in/other").Must(t, 4004)
+	ae.Do(testcse.Req{Method: "POST", Path: "/cse-in", From: "Csensor", Ty: 2, Body: aeBody("sensor", "Nx")}).Must(t, 2001)
+	mn.Do(testcse.Req{Method: "GET", Path: "/cse-in/sensor", From: "Csensor"}).Must(t, 4106)
+	ae.Do(testcse.Req{Method: "GET", Path: "/cse-in/sensor", From: "Csensor"}).Must(t, 2000)
+}
