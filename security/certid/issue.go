@@ -46,7 +46,9 @@ func keyPEM(k *ecdsa.PrivateKey) []byte {
 	return pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der})
 }
 
-func certPEM(der []byte) []byte { return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}) }
+func certPEM(der []byte) []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+}
 
 // NewCA makes a self-signed CA valid from notBefore to notAfter. With
 // permittedURIDomain set it carries the nameConstraints TS-0003 10.1.1.5
