@@ -410,7 +410,7 @@ func (s *Server) Start() {
 			s.errc <- err
 		}
 	}()
-	s.log.Info("onecse started", "cse-id", s.core.Config().CSEID, "cse-name", s.cfg.CSEName, "cse-type", s.cfg.CSEType, "http", s.HTTPAddr(), "https-psk", s.HTTPSPSKAddr(),
+	s.log.Info("onecse started", "cse-id", s.core.Config().CSEID, "cse-name", s.cfg.CSEName, "cse-type", s.cfg.CSEType, "http", s.HTTPAddr(), "https-psk", s.HTTPSPSKAddr(), "https-cert", s.HTTPSCertAddr(),
 		"websocket", s.ws != nil, "mqtt", s.cfg.MQTTBroker, "data", s.cfg.Data)
 }
 

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/onecse/onecse/security/certid"
 	"github.com/onecse/onecse/security/credentials"
 )
 
@@ -22,6 +23,12 @@ Usage:
       list the credentials: KpsaID, Credential-ID, bound identity, not-after, state (never the keys)
   onecse credentials revoke --file FILE --kpsa-id ID
       mark a credential revoked
+  onecse credentials ca --out NAME [--sp-id //SP] [--days N]
+      create a CA (EC P-256): NAME.crt, NAME.key (0600); name-constrained to the SP's AE-IDs (TS-0003 10.1.1.5)
+  onecse credentials issue-cse --ca NAME --cse-id /ID --out NAME [--cse-domain D] [--days N]
+      issue a CSE-ID certificate (dNSName <ID>.<domain>): NAME.crt, NAME.key (0600)
+  onecse credentials issue-ae --ca NAME --ae-id STEM --out NAME [--sp-id //SP] [--days N]
+      issue an AE-ID certificate (URI //<SP>/<STEM>): NAME.crt, NAME.key (0600)
 
 A running onecse reads the file again on SIGHUP (kill -HUP PID): a revoked or removed credential then ends
 the associations made with it.
@@ -51,6 +58,8 @@ func credentialsCmd(args []string, stdout, stderr io.Writer) int {
 	case "revoke":
 		kpsaID = fs.String("kpsa-id", "", "PSK identity (KpsaID) to revoke")
 	case "list":
+	case "ca", "issue-cse", "issue-ae":
+		return certCmd(args, stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "onecse credentials: unknown command %q\n%s", args[0], credentialsUsage)
 		return 2
@@ -131,4 +140,85 @@ func credentialsCmd(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	return 0
+}
+
+// certCmd issues certificates (security/certid).
+func certCmd(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("onecse credentials "+args[0], flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	out := fs.String("out", "", "output name: NAME.crt and NAME.key are written (not overwritten)")
+	days := fs.Int("days", 365, "validity in days")
+	spID := fs.String("sp-id", "//onecse.example", "M2M-SP-ID")
+	caName := fs.String("ca", "", "the CA to issue with: NAME.crt and NAME.key")
+	cseID := fs.String("cse-id", "", "SP-relative CSE-ID (issue-cse)")
+	domain := fs.String("cse-domain", "", "domain of CSE-ID certificates (default: the SP-ID without //)")
+	aeID := fs.String("ae-id", "", "AE-ID-Stem (issue-ae)")
+	if err := fs.Parse(args[1:]); err != nil {
+		if err == flag.ErrHelp {
+			return 0
+		}
+		return 2
+	}
+	if *out == "" || fs.NArg() > 0 || (args[0] != "ca" && *caName == "") {
+		fmt.Fprintf(stderr, "onecse credentials %s: --out (and --ca to issue) are required\n", args[0])
+		return 2
+	}
+	fail := func(err error) int {
+		fmt.Fprintf(stderr, "onecse credentials %s: %v\n", args[0], err)
+		return 1
+	}
+	from := time.Now().Add(-5 * time.Minute).UTC().Truncate(time.Second)
+	to := from.Add(time.Duration(*days) * 24 * time.Hour)
+	var is certid.Issued
+	var err error
+	switch args[0] {
+	case "ca":
+		_, is, err = certid.NewCA("onecse CA "+*spID, from, to, strings.TrimPrefix(*spID, "//"))
+	default:
+		var ca *certid.CA
+		certPEM, rerr := os.ReadFile(*caName + ".crt")
+		if rerr != nil {
+			return fail(rerr)
+		}
+		keyPEM, rerr := credentials.ReadSecretFile(*caName + ".key")
+		if rerr != nil {
+			return fail(rerr)
+		}
+		if ca, err = certid.LoadCA(certPEM, keyPEM); err != nil {
+			return fail(err)
+		}
+		if args[0] == "issue-cse" {
+			d := *domain
+			if d == "" {
+				d = strings.TrimPrefix(*spID, "//")
+			}
+			is, err = ca.IssueCSE(*cseID, d, from, to)
+		} else {
+			is, err = ca.IssueAE(*spID, *aeID, from, to)
+		}
+	}
+	if err != nil {
+		return fail(err)
+	}
+	if err := writeNew(*out+".key", is.KeyPEM, 0o600); err != nil {
+		return fail(err)
+	}
+	if err := writeNew(*out+".crt", is.CertPEM, 0o644); err != nil {
+		os.Remove(*out + ".key")
+		return fail(err)
+	}
+	fmt.Fprintf(stdout, "wrote %s.crt and %s.key (valid until %s)\n", *out, *out, to.Format(time.RFC3339))
+	return 0
+}
+
+func writeNew(path string, data []byte, mode os.FileMode) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }

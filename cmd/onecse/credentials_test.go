@@ -2,11 +2,15 @@ package main
 
 import (
 	"bytes"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/onecse/onecse/security/certid"
 )
 
 // TestCredentialsCommand: add-psk writes the key to the key file only,
@@ -56,4 +60,47 @@ func TestCredentialsCommand(t *testing.T) {
 	run1(2, "add-psk", "--file", file, "--kpsa-id", "x@y", "--cse-id", "/id-x") // no --key-out
 	run1(1, "revoke", "--file", file, "--kpsa-id", "nobody@x")
 	run1(2, "frobnicate")
+}
+
+// TestCertificateCommands: a CA, a CSE-ID and an AE-ID certificate that
+// verify against it and carry the identities of TS-0003 10.1.
+func TestCertificateCommands(t *testing.T) {
+	dir := t.TempDir()
+	n := func(s string) string { return filepath.Join(dir, s) }
+	var out bytes.Buffer
+	for _, args := range [][]string{
+		{"ca", "--out", n("ca")},
+		{"issue-cse", "--ca", n("ca"), "--cse-id", "/id-mn", "--out", n("mn")},
+		{"issue-ae", "--ca", n("ca"), "--ae-id", "Csensor", "--out", n("ae"), "--days", "30"},
+	} {
+		if code := run(append([]string{"credentials"}, args...), &out, &out); code != 0 {
+			t.Fatalf("%v: exit %d\n%s", args, code, out.String())
+		}
+	}
+	if code := run([]string{"credentials", "issue-cse", "--ca", n("ca"), "--cse-id", "/id-mn", "--out", n("mn")}, &out, &out); code != 1 {
+		t.Fatalf("overwrote a certificate: exit %d", code)
+	}
+	if code := run([]string{"credentials", "issue-ae", "--ca", n("ca"), "--ae-id", "/bad", "--out", n("bad")}, &out, &out); code != 1 {
+		t.Fatalf("bad AE-ID: exit %d", code)
+	}
+	roots := x509.NewCertPool()
+	caPEM, _ := os.ReadFile(n("ca.crt"))
+	roots.AppendCertsFromPEM(caPEM)
+	m := certid.Mapper{SPID: "//onecse.example", Domain: "onecse.example"}
+	for name, want := range map[string]string{"mn": "32-/id-mn", "ae": "33-Csensor"} {
+		if st, _ := os.Stat(n(name + ".key")); st.Mode().Perm() != 0o600 {
+			t.Fatalf("%s.key mode %v", name, st.Mode())
+		}
+		pair, err := tls.LoadX509KeyPair(n(name+".crt"), n(name+".key"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		leaf, _ := x509.ParseCertificate(pair.Certificate[0])
+		if _, err := leaf.Verify(x509.VerifyOptions{Roots: roots, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if id, err := m.Of(leaf); err != nil || id.CredentialID() != want {
+			t.Fatalf("%s: %v %v", name, id, err)
+		}
+	}
 }
