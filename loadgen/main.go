@@ -18,6 +18,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/onecse/onecse/security/credentials"
 )
 
 // Main runs the load generator with command-line args (without the "bench"
@@ -42,6 +44,8 @@ func Main(args []string, out io.Writer) int {
 	fs.BoolVar(&asJSON, "json", false, "also print the results as one JSON object at the end")
 	fs.DurationVar(&cfg.Timeout, "timeout", 5*time.Second, "per-request timeout")
 	fs.BoolVar(&cfg.Keep, "keep", false, "do not delete the AE at the end")
+	fs.StringVar(&cfg.PSKIdentity, "psk-identity", "", "KpsaID for an https:// target over TLS-PSK (with --psk-key-file)")
+	pskKeyFile := fs.String("psk-key-file", "", "file with the hex PSK (mode 0600) for --psk-identity")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: onecse bench --target http://host:port/<csebase> [flags]\n       onecse bench --ceiling-only [flags]\n\nflags:\n")
 		fs.PrintDefaults()
@@ -56,6 +60,18 @@ func Main(args []string, out io.Writer) int {
 		fmt.Fprintf(out, "bench: unexpected argument %q\n", fs.Arg(0))
 		fs.Usage()
 		return 2
+	}
+	if (cfg.PSKIdentity == "") != (*pskKeyFile == "") {
+		fmt.Fprintf(out, "bench: --psk-identity and --psk-key-file go together\n")
+		return 2
+	}
+	if *pskKeyFile != "" {
+		k, err := credentials.ReadKeyFile(*pskKeyFile)
+		if err != nil {
+			fmt.Fprintf(out, "bench: %v\n", err)
+			return 2
+		}
+		cfg.PSKKey = k
 	}
 	cfg.Ops = strings.Split(ops, ",")
 	if err := cfg.normalize(); err != nil {
