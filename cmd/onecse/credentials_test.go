@@ -1,16 +1,24 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/hex"
+	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
+	"github.com/onecse/onecse/internal/testcse"
 	"github.com/onecse/onecse/security/certid"
+	"github.com/onecse/onecse/security/credentials"
 )
 
 // TestCredentialsCommand: add-psk writes the key to the key file only,
@@ -102,5 +110,99 @@ func TestCertificateCommands(t *testing.T) {
 		if id, err := m.Of(leaf); err != nil || id.CredentialID() != want {
 			t.Fatalf("%s: %v %v", name, id, err)
 		}
+	}
+}
+
+// TestBinaryReloadsCredentialsOnSIGHUP: a credential revoked with
+// "onecse credentials revoke" stops working once the running onecse got
+// SIGHUP, and the process carries on.
+func TestBinaryReloadsCredentialsOnSIGHUP(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "onecse")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	file, keyFile := filepath.Join(dir, "creds.yaml"), filepath.Join(dir, "ae.key")
+	var out bytes.Buffer
+	if code := run([]string{"credentials", "add-psk", "--file", file, "--kpsa-id", "ae1@x", "--ae-id", "Cae1", "--key-out", keyFile}, &out, &out); code != 0 {
+		t.Fatalf("add-psk: %s", out.String())
+	}
+	key, err := credentials.ReadKeyFile(keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "--http", "127.0.0.1:0", "--https-psk", "127.0.0.1:0", "--credentials", file, "--data", filepath.Join(dir, "data"))
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	lines := make(chan string, 100)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	waitLine := func(re *regexp.Regexp) []string {
+		t.Helper()
+		deadline := time.After(20 * time.Second)
+		for {
+			select {
+			case l, ok := <-lines:
+				if !ok {
+					t.Fatalf("onecse exited while waiting for %s", re)
+				}
+				if m := re.FindStringSubmatch(l); m != nil {
+					return m
+				}
+			case <-deadline:
+				t.Fatalf("no log line %s", re)
+			}
+		}
+	}
+	addr := waitLine(regexp.MustCompile(`onecse started.*https-psk=([0-9.:]+)`))[1]
+	get := func() error {
+		req, _ := http.NewRequest("GET", "https://"+addr+"/cse-in", nil)
+		req.Header["X-M2M-Origin"] = []string{"Cae1"}
+		req.Header["X-M2M-RI"] = []string{"1"}
+		resp, err := testcse.PSKClient("ae1@x", key).Do(req)
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err
+	}
+	if err := get(); err != nil {
+		t.Fatalf("valid credential: %v", err)
+	}
+	if code := run([]string{"credentials", "revoke", "--file", file, "--kpsa-id", "ae1@x"}, &out, &out); code != 0 {
+		t.Fatalf("revoke: %s", out.String())
+	}
+	if err := get(); err != nil {
+		t.Fatalf("revoked in the file but not reloaded yet: %v", err)
+	}
+	cmd.Process.Signal(syscall.SIGHUP)
+	waitLine(regexp.MustCompile(`credentials reloaded`))
+	if err := get(); err == nil {
+		t.Fatal("a revoked credential still works after SIGHUP")
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	go func() {
+		for range lines {
+		}
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("exit after SIGTERM: %v", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("no exit 15 s after SIGTERM")
 	}
 }

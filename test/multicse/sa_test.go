@@ -288,7 +288,7 @@ func TestRevokedCredential(t *testing.T) {
 // TestExpiringCredentialEndsAssociation: a live association is closed when
 // its credential's not-after time passes.
 func TestExpiringCredentialEndsAssociation(t *testing.T) {
-	notAfter := time.Now().Add(1500 * time.Millisecond).UTC().Format(time.RFC3339Nano)
+	notAfter := time.Now().Add(3 * time.Second).UTC().Format(time.RFC3339Nano)
 	creds := writeSecret(t, "c.yaml", fmt.Sprintf("psk:\n  - kpsa-id: %s\n    key: %x\n    ae-ids: [Csensor]\n    not-after: %s\n", idAE, keyAE, notAfter))
 	in := testcse.Start(t, cseCfg("IN", "/id-in", "cse-in", nil, func(c *config.Config) {
 		c.Credentials, c.HTTPSPSK = creds, "127.0.0.1:0"
