@@ -4,9 +4,11 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/onecse/onecse/config"
@@ -161,4 +163,40 @@ func registrarTLS(cfg config.Config) (*tls.Config, error) {
 			return nil
 		},
 	}, nil
+}
+
+// certConns closes each mutually authenticated connection when the peer's
+// certificate ends (an association never outlives its credential,
+// registration-security.md 7).
+type certConns struct {
+	mu     sync.Mutex
+	timers map[*tls.Conn]*time.Timer
+}
+
+func (cc *certConns) connState(c net.Conn, st http.ConnState) {
+	tc, ok := c.(*tls.Conn)
+	if !ok {
+		return
+	}
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	switch st {
+	case http.StateActive:
+		if _, seen := cc.timers[tc]; seen {
+			return
+		}
+		peers := tc.ConnectionState().PeerCertificates
+		if len(peers) == 0 {
+			return
+		}
+		cc.timers[tc] = time.AfterFunc(time.Until(peers[0].NotAfter), func() { tc.Close() })
+	case http.StateClosed, http.StateHijacked:
+		// A hijacked (WebSocket) connection keeps its timer armed: closing
+		// it at the certificate's end is still due, and harmless if it
+		// closed before.
+		if t, ok := cc.timers[tc]; ok && st == http.StateClosed {
+			t.Stop()
+		}
+		delete(cc.timers, tc)
+	}
 }

@@ -206,6 +206,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 	if certL != nil {
 		s.certL = tls.NewListener(certL, certTLS)
 		s.certS = httpb.NewServerFor(h, log)
+		cc := &certConns{timers: map[*tls.Conn]*time.Timer{}}
+		s.certS.Configure(func(hs *http.Server) { hs.ConnState = cc.connState })
 	}
 	if cfg.MQTTEmbedded != "" {
 		if s.broker, err = mqttb.StartBroker(cfg.MQTTEmbedded, log); err != nil {

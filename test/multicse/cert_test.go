@@ -188,3 +188,32 @@ func TestCertIdentity(t *testing.T) {
 	mn.Do(testcse.Req{Method: "GET", Path: "/cse-in/sensor", From: "Csensor"}).Must(t, 4106)
 	ae.Do(testcse.Req{Method: "GET", Path: "/cse-in/sensor", From: "Csensor"}).Must(t, 2000)
 }
+
+// TestCertificateEndsAssociation: a connection is closed when the peer's
+// certificate ends, and no new one is accepted with it.
+func TestCertificateEndsAssociation(t *testing.T) {
+	p := newPKI(t)
+	in := p.in(t)
+	is, err := p.ca.IssueAE("//onecse.example", "Csensor", p.now.Add(-time.Hour), time.Now().Add(3*time.Second))
+	ae := certView(in, p.client(p.files("short", is, err)))
+	ae.Do(testcse.Req{Method: "POST", Path: "/cse-in", From: "Csensor", Ty: 2, Body: aeBody("sensor", "Nx")}).Must(t, 2001)
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		req, _ := http.NewRequest("GET", ae.URL+"/cse-in/sensor", nil)
+		req.Header["X-M2M-Origin"] = []string{"Csensor"}
+		req.Header["X-M2M-RI"] = []string{"1"}
+		req.Header["X-M2M-RVI"] = []string{"3"}
+		resp, err := ae.Client.Do(req)
+		if err != nil {
+			return // closed, and the new handshake refused
+		}
+		resp.Body.Close()
+		// 2000 while the certificate is valid; 4107 in the instant between
+		// its end and the closing of the connection.
+		if rsc := resp.Header.Get("X-M2M-RSC"); rsc != "2000" && rsc != "4107" {
+			t.Fatalf("RSC %s on a certificate association", rsc)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatal("the association outlived its certificate")
+}
