@@ -499,3 +499,38 @@ func TestWebSocketOverPSK(t *testing.T) {
 	plain.Send(t, testcse.Msg{Op: 2, To: "cse-in/sensor", From: "Csensor"}).Must(t, 4107)
 	get(in, "/cse-in/other").Must(t, 4004)
 }
+
+// TestTreeOverPSK: IN ← MN ← ASN, each link a TLS-PSK association and
+// each registrar requiring one; an AE of the ASN writes on the IN through
+// both associations (the IN accepts /id-asn/… on the MN's association as a
+// descendant of the MN), and the ASN cannot speak for the MN.
+func TestTreeOverPSK(t *testing.T) {
+	in := testcse.Start(t, saIN(t))
+	in.Create("CAdmin", "/cse-in", 1, "m2m:acp", map[string]any{"rn": "open",
+		"pv": map[string]any{"acr": []any{map[string]any{"acor": []any{"all"}, "acop": 63}}}, "pvs": map[string]any{"acr": []any{map[string]any{"acor": []any{"CAdmin"}, "acop": 63}}}})
+	in.Create("CAdmin", "/cse-in", 3, "m2m:cnt", map[string]any{"rn": "shared", "acpi": []any{"cse-in/open"}})
+	keyASN := bytes.Repeat([]byte{0x66}, 16)
+	mnCreds := writeSecret(t, "mn-credentials.yaml", fmt.Sprintf("psk:\n  - kpsa-id: asn1@mn.x\n    key: %x\n    cse-id: /id-asn\n", keyASN))
+	mn := testcse.Start(t, cseCfg("MN", "", "cse-mn", nil, func(c *config.Config) {
+		c.RegistrarURL = "https://" + in.Server.HTTPSPSKAddr()
+		c.RegistrarID, c.RegistrarName = "/id-in", "cse-in"
+		c.RegistrarPSKIdentity, c.RegistrarPSKKeyFile = idMN, writeSecret(t, "mn.key", hex.EncodeToString(keyMN))
+		c.Credentials, c.HTTPSPSK, c.RequireSAForCSEs = mnCreds, "127.0.0.1:0", true
+	}))
+	asn := testcse.Start(t, cseCfg("ASN", "/id-asn", "cse-asn", nil, func(c *config.Config) {
+		c.RegistrarURL = "https://" + mn.Server.HTTPSPSKAddr()
+		c.RegistrarID, c.RegistrarName, c.INCSEID = "/id-mn-01", "cse-mn", "/id-in"
+		c.RegistrarPSKIdentity, c.RegistrarPSKKeyFile = "asn1@mn.x", writeSecret(t, "asn.key", hex.EncodeToString(keyASN))
+	}))
+	waitFor(t, "the IN lists the ASN as a descendant of the MN", func() bool {
+		r := get(in, "/cse-in/id-mn-01")
+		return r.RSC == 2000 && strings.Contains(string(r.Body), `"/id-asn"`)
+	})
+	asn.Do(testcse.Req{Method: "POST", Path: "/cse-asn", From: "Cmeter", Ty: 2, Body: aeBody("meter", "Nmeter")}).Must(t, 2001)
+	asn.Do(testcse.Req{Method: "POST", Path: "/~/id-in/cse-in/shared", From: "Cmeter", Ty: 3, Body: map[string]any{"m2m:cnt": map[string]any{"rn": "m"}}}).Must(t, 2001)
+	get(in, "/cse-in/shared/m").Must(t, 2000)
+	// On the MN, the ASN's association cannot carry the MN's identity.
+	mn.PSK("asn1@mn.x", keyASN).Do(testcse.Req{Method: "GET", Path: "/cse-mn", From: "/id-mn-01"}).Must(t, 4106)
+	// Nor can plain HTTP reach the MN as the ASN.
+	mn.Do(testcse.Req{Method: "GET", Path: "/cse-mn", From: "/id-asn"}).Must(t, 4107)
+}
