@@ -232,6 +232,13 @@ func DialWSPSK(t testing.TB, c *CSE, subprotocol, identity string, key []byte) *
 	return dialWS(t, "wss://"+c.Server.HTTPSPSKAddr()+"/", subprotocol, PSKClient(identity, key))
 }
 
+// DialWSURL opens a WebSocket to url (ws:// or wss://) with the HTTP
+// client hc (nil: the default), e.g. one with a client certificate.
+func DialWSURL(t testing.TB, url, subprotocol string, hc *http.Client) *WSClient {
+	t.Helper()
+	return dialWS(t, url, subprotocol, hc)
+}
+
 func dialWS(t testing.TB, url, subprotocol string, hc *http.Client) *WSClient {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())

@@ -217,3 +217,16 @@ func TestCertificateEndsAssociation(t *testing.T) {
 	}
 	t.Fatal("the association outlived its certificate")
 }
+
+// TestWebSocketWithCertificate: a wss connection on the certificate
+// listener carries the identity of its client certificate.
+func TestWebSocketWithCertificate(t *testing.T) {
+	p := newPKI(t)
+	in := p.in(t)
+	from, to := p.valid()
+	is, err := p.ca.IssueAE("//onecse.example", "Csensor", from, to)
+	ws := testcse.DialWSURL(t, "wss://"+in.Server.HTTPSCertAddr()+"/", "oneM2M.json", p.client(p.files("ae", is, err)))
+	ws.Send(t, testcse.Msg{Op: 1, To: "cse-in", From: "Cother", Ty: 2, PC: aeBody("other", "Nx")}).Must(t, 4106)
+	ws.Send(t, testcse.Msg{Op: 1, To: "cse-in", From: "Csensor", Ty: 2, PC: aeBody("sensor", "Nx")}).Must(t, 2001)
+	get(in, "/cse-in/other").Must(t, 4004)
+}
