@@ -116,6 +116,9 @@ type Config struct {
 	TLSKey      string `yaml:"tls-key"`
 	TLSClientCA string `yaml:"tls-client-ca"`
 	CSEDomain   string `yaml:"cse-domain"`
+	// TLSCRL is a file of PEM CRLs of the tls-client-ca CAs; revoked
+	// client certificates are refused (reloaded on SIGHUP).
+	TLSCRL string `yaml:"tls-crl"`
 	// RegistrarCert, RegistrarKey and RegistrarCA are this CSE's CSE-ID
 	// certificate and key and the trust anchors of the registrar's
 	// certificate, for an https:// registrar-url with certificates; the
@@ -225,6 +228,7 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.TLSCert, "tls-cert", c.TLSCert, "this CSE's certificate chain (PEM) for --https-cert")
 	fs.StringVar(&c.TLSKey, "tls-key", c.TLSKey, "this CSE's private key (PEM), readable by its owner only")
 	fs.StringVar(&c.TLSClientCA, "tls-client-ca", c.TLSClientCA, "trust anchors (PEM) of CSE-ID and AE-ID certificates of peers")
+	fs.StringVar(&c.TLSCRL, "tls-crl", c.TLSCRL, "PEM CRLs of the --tls-client-ca CAs: revoked client certificates are refused (reread on SIGHUP)")
 	fs.StringVar(&c.CSEDomain, "cse-domain", c.CSEDomain, "domain of CSE-ID certificates: dNSName <id>.<domain> is the CSE /<id> (default: the SP-ID)")
 	fs.StringVar(&c.RegistrarCert, "registrar-cert", c.RegistrarCert, "this CSE's CSE-ID certificate (PEM) for an https:// registrar with certificates")
 	fs.StringVar(&c.RegistrarKey, "registrar-key", c.RegistrarKey, "the key of --registrar-cert (PEM), readable by its owner only")

@@ -3,12 +3,14 @@ package server
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/pem"
 	"fmt"
 	"net"
 	"net/http"
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/onecse/onecse/config"
@@ -41,58 +43,118 @@ func certMapper(cfg config.Config) certid.Mapper {
 	return certid.Mapper{SPID: cfg.SPID, Domain: d}
 }
 
+// certAssoc is the state of the certificate listener: the identity
+// mapping, the CRL and the live connections.
+type certAssoc struct {
+	m       certid.Mapper
+	issuers []*x509.Certificate
+	crl     string // tls-crl, "" for none
+	revoked atomic.Pointer[certid.Revoked]
+	conns   certConns
+}
+
+// loadCRL (re)reads tls-crl.
+func (ca *certAssoc) loadCRL() error {
+	r := certid.Revoked{}
+	if ca.crl != "" {
+		var err error
+		if r, err = certid.LoadRevoked(ca.crl, ca.issuers); err != nil {
+			return fmt.Errorf("tls-crl: %w", err)
+		}
+	}
+	ca.revoked.Store(&r)
+	return nil
+}
+
+func (ca *certAssoc) isRevoked(c *x509.Certificate) bool { return ca.revoked.Load().Has(c) }
+
 // serverTLS builds the certificate listener's configuration.
-func serverTLS(cfg config.Config) (*tls.Config, error) {
+func serverTLS(cfg config.Config) (*tls.Config, *certAssoc, error) {
 	certPEM, err := os.ReadFile(cfg.TLSCert)
 	if err != nil {
-		return nil, fmt.Errorf("tls-cert: %w", err)
+		return nil, nil, fmt.Errorf("tls-cert: %w", err)
 	}
 	keyPEM, err := credentials.ReadSecretFile(cfg.TLSKey)
 	if err != nil {
-		return nil, fmt.Errorf("tls-key: %w", err)
+		return nil, nil, fmt.Errorf("tls-key: %w", err)
 	}
 	pair, err := tls.X509KeyPair(certPEM, keyPEM)
 	if err != nil {
-		return nil, fmt.Errorf("tls-cert/tls-key: not a matching PEM certificate and key")
+		return nil, nil, fmt.Errorf("tls-cert/tls-key: not a matching PEM certificate and key")
 	}
 	caPEM, err := os.ReadFile(cfg.TLSClientCA)
 	if err != nil {
-		return nil, fmt.Errorf("tls-client-ca: %w", err)
+		return nil, nil, fmt.Errorf("tls-client-ca: %w", err)
 	}
 	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(caPEM) {
-		return nil, fmt.Errorf("tls-client-ca %s: no PEM certificate in it", cfg.TLSClientCA)
+	ca := &certAssoc{m: certMapper(cfg), crl: cfg.TLSCRL, conns: certConns{timers: map[*tls.Conn]*time.Timer{}}}
+	for rest := caPEM; ; {
+		var b *pem.Block
+		if b, rest = pem.Decode(rest); b == nil {
+			break
+		}
+		if c, err := x509.ParseCertificate(b.Bytes); err == nil {
+			pool.AddCert(c)
+			ca.issuers = append(ca.issuers, c)
+		}
 	}
-	m := certMapper(cfg)
+	if len(ca.issuers) == 0 {
+		return nil, nil, fmt.Errorf("tls-client-ca %s: no PEM certificate in it", cfg.TLSClientCA)
+	}
+	if err := ca.loadCRL(); err != nil {
+		return nil, nil, err
+	}
 	return &tls.Config{
-		Certificates:     []tls.Certificate{pair},
-		ClientAuth:       tls.RequireAndVerifyClientCert,
-		ClientCAs:        pool,
-		MinVersion:       tls.VersionTLS12,
-		CipherSuites:     certSuites,
-		VerifyConnection: m.VerifyConnection,
-	}, nil
+		Certificates: []tls.Certificate{pair},
+		ClientAuth:   tls.RequireAndVerifyClientCert,
+		ClientCAs:    pool,
+		MinVersion:   tls.VersionTLS12,
+		CipherSuites: certSuites,
+		VerifyConnection: func(cs tls.ConnectionState) error {
+			if err := ca.m.VerifyConnection(cs); err != nil {
+				return err
+			}
+			if ca.isRevoked(cs.PeerCertificates[0]) {
+				return fmt.Errorf("the client certificate is revoked")
+			}
+			return nil
+		},
+	}, ca, nil
 }
 
-// certAuthenticate gives the Credential-ID of a request on a mutually
-// authenticated TLS connection. A certificate that expired since the
-// handshake authenticates nothing: an empty Credential-ID, which the core
-// refuses with 4107.
-func certAuthenticate(m certid.Mapper) func(r *http.Request) (string, bool) {
-	return func(r *http.Request) (string, bool) {
-		if r.TLS == nil || len(r.TLS.PeerCertificates) == 0 {
-			return "", false
-		}
-		leaf := r.TLS.PeerCertificates[0]
-		if time.Now().After(leaf.NotAfter) {
-			return "", true
-		}
-		id, err := m.Of(leaf)
-		if err != nil {
-			return "", true
-		}
-		return id.CredentialID(), true
+// authenticate gives the Credential-ID of a request on a mutually
+// authenticated TLS connection. A certificate that expired or was revoked
+// since the handshake authenticates nothing: an empty Credential-ID, which
+// the core refuses with 4107.
+func (ca *certAssoc) authenticate(r *http.Request) (string, bool) {
+	if r.TLS == nil || len(r.TLS.PeerCertificates) == 0 {
+		return "", false
 	}
+	leaf := r.TLS.PeerCertificates[0]
+	if time.Now().After(leaf.NotAfter) || ca.isRevoked(leaf) {
+		return "", true
+	}
+	id, err := ca.m.Of(leaf)
+	if err != nil {
+		return "", true
+	}
+	return id.CredentialID(), true
+}
+
+// reload rereads the CRL and closes the connections of certificates it
+// revokes.
+func (ca *certAssoc) reload() error {
+	if err := ca.loadCRL(); err != nil {
+		return err
+	}
+	ca.conns.mu.Lock()
+	defer ca.conns.mu.Unlock()
+	for tc := range ca.conns.timers {
+		if p := tc.ConnectionState().PeerCertificates; len(p) > 0 && ca.isRevoked(p[0]) {
+			tc.Close()
+		}
+	}
+	return nil
 }
 
 // certBinding resolves "32-…"/"33-…" Credential-IDs for the core.

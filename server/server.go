@@ -38,6 +38,7 @@ type Server struct {
 	pskS   *httpb.Server // its server
 	certL  net.Listener  // the HTTPS listener with client certificates, nil when off
 	certS  *httpb.Server
+	certA  *certAssoc
 	assocs *associations // its security associations
 	creds  *credentials.Store
 	ws     *ws.Binding    // nil when the WebSocket binding is off
@@ -74,8 +75,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 		return nil, fmt.Errorf("http listener: %w", err)
 	}
 	var certTLS *tls.Config
+	var certA *certAssoc
 	if cfg.HTTPSCert != "" {
-		if certTLS, err = serverTLS(cfg); err != nil {
+		if certTLS, certA, err = serverTLS(cfg); err != nil {
 			l.Close()
 			return nil, err
 		}
@@ -171,8 +173,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 	s := &Server{cfg: cfg, log: log, st: st, core: core, httpL: l, creds: creds, assocs: assocs, errc: make(chan error, 4)}
 	hopt := httpb.Options{MaxBody: cfg.MaxBody, Log: log}
 	var certAuth func(*http.Request) (string, bool)
-	if certL != nil {
-		certAuth = certAuthenticate(certMapper(cfg))
+	if certA != nil {
+		certAuth = certA.authenticate
 	}
 	if assocs != nil || certAuth != nil {
 		hopt.Authenticate = func(r *http.Request) (string, bool) {
@@ -206,8 +208,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 	if certL != nil {
 		s.certL = tls.NewListener(certL, certTLS)
 		s.certS = httpb.NewServerFor(h, log)
-		cc := &certConns{timers: map[*tls.Conn]*time.Timer{}}
-		s.certS.Configure(func(hs *http.Server) { hs.ConnState = cc.connState })
+		s.certS.Configure(func(hs *http.Server) { hs.ConnState = certA.conns.connState })
+		s.certA = certA
 	}
 	if cfg.MQTTEmbedded != "" {
 		if s.broker, err = mqttb.StartBroker(cfg.MQTTEmbedded, log); err != nil {
@@ -345,9 +347,21 @@ func (s *Server) Credentials() *credentials.Store { return s.creds }
 // SIGHUP): new and changed credentials apply to the next handshakes,
 // associations whose credential was revoked or removed are closed. A file
 // that does not load leaves everything as it was.
+//
+// It also rereads tls-crl: connections of certificates it revokes are
+// closed.
 func (s *Server) ReloadCredentials() error {
+	if s.creds == nil && s.certA == nil {
+		return fmt.Errorf("no credentials file and no certificate listener configured")
+	}
+	if s.certA != nil {
+		if err := s.certA.reload(); err != nil {
+			return err
+		}
+		s.log.Info("certificate revocation list reloaded", "file", s.cfg.TLSCRL)
+	}
 	if s.creds == nil {
-		return fmt.Errorf("no credentials file configured")
+		return nil
 	}
 	n, err := credentials.Load(s.cfg.Credentials)
 	if err != nil {

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"crypto/x509"
+	"encoding/pem"
 	"flag"
 	"fmt"
 	"io"
@@ -29,6 +31,8 @@ Usage:
       issue a CSE-ID certificate (dNSName <ID>.<domain>): NAME.crt, NAME.key (0600)
   onecse credentials issue-ae --ca NAME --ae-id STEM --out NAME [--sp-id //SP] [--days N]
       issue an AE-ID certificate (URI //<SP>/<STEM>): NAME.crt, NAME.key (0600)
+  onecse credentials revoke-cert --ca NAME --cert FILE --crl FILE [--days N]
+      add the certificate to the CA's CRL in FILE (created if absent; --tls-crl of the registrar)
 
 A running onecse reads the file again on SIGHUP (kill -HUP PID): a revoked or removed credential then ends
 the associations made with it.
@@ -58,7 +62,7 @@ func credentialsCmd(args []string, stdout, stderr io.Writer) int {
 	case "revoke":
 		kpsaID = fs.String("kpsa-id", "", "PSK identity (KpsaID) to revoke")
 	case "list":
-	case "ca", "issue-cse", "issue-ae":
+	case "ca", "issue-cse", "issue-ae", "revoke-cert":
 		return certCmd(args, stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "onecse credentials: unknown command %q\n%s", args[0], credentialsUsage)
@@ -153,11 +157,20 @@ func certCmd(args []string, stdout, stderr io.Writer) int {
 	cseID := fs.String("cse-id", "", "SP-relative CSE-ID (issue-cse)")
 	domain := fs.String("cse-domain", "", "domain of CSE-ID certificates (default: the SP-ID without //)")
 	aeID := fs.String("ae-id", "", "AE-ID-Stem (issue-ae)")
+	certFile := fs.String("cert", "", "certificate to revoke (revoke-cert)")
+	crlFile := fs.String("crl", "", "CRL file to update (revoke-cert)")
 	if err := fs.Parse(args[1:]); err != nil {
 		if err == flag.ErrHelp {
 			return 0
 		}
 		return 2
+	}
+	if args[0] == "revoke-cert" {
+		if *caName == "" || *certFile == "" || *crlFile == "" || fs.NArg() > 0 {
+			fmt.Fprintln(stderr, "onecse credentials revoke-cert: --ca, --cert and --crl are required")
+			return 2
+		}
+		return revokeCert(*caName, *certFile, *crlFile, *days, stdout, stderr)
 	}
 	if *out == "" || fs.NArg() > 0 || (args[0] != "ca" && *caName == "") {
 		fmt.Fprintf(stderr, "onecse credentials %s: --out (and --ca to issue) are required\n", args[0])
@@ -175,17 +188,9 @@ func certCmd(args []string, stdout, stderr io.Writer) int {
 	case "ca":
 		_, is, err = certid.NewCA("onecse CA "+*spID, from, to, strings.TrimPrefix(*spID, "//"))
 	default:
-		var ca *certid.CA
-		certPEM, rerr := os.ReadFile(*caName + ".crt")
-		if rerr != nil {
-			return fail(rerr)
-		}
-		keyPEM, rerr := credentials.ReadSecretFile(*caName + ".key")
-		if rerr != nil {
-			return fail(rerr)
-		}
-		if ca, err = certid.LoadCA(certPEM, keyPEM); err != nil {
-			return fail(err)
+		ca, lerr := loadCA(*caName)
+		if lerr != nil {
+			return fail(lerr)
 		}
 		if args[0] == "issue-cse" {
 			d := *domain
@@ -221,4 +226,59 @@ func writeNew(path string, data []byte, mode os.FileMode) error {
 		return err
 	}
 	return f.Close()
+}
+
+func loadCA(name string) (*certid.CA, error) {
+	certPEM, err := os.ReadFile(name + ".crt")
+	if err != nil {
+		return nil, err
+	}
+	keyPEM, err := credentials.ReadSecretFile(name + ".key")
+	if err != nil {
+		return nil, err
+	}
+	return certid.LoadCA(certPEM, keyPEM)
+}
+
+func revokeCert(caName, certFile, crlFile string, days int, stdout, stderr io.Writer) int {
+	fail := func(err error) int {
+		fmt.Fprintf(stderr, "onecse credentials revoke-cert: %v\n", err)
+		return 1
+	}
+	ca, err := loadCA(caName)
+	if err != nil {
+		return fail(err)
+	}
+	data, err := os.ReadFile(certFile)
+	if err != nil {
+		return fail(err)
+	}
+	b, _ := pem.Decode(data)
+	if b == nil {
+		return fail(fmt.Errorf("%s: not a PEM certificate", certFile))
+	}
+	cert, err := x509.ParseCertificate(b.Bytes)
+	if err != nil {
+		return fail(err)
+	}
+	if err := cert.CheckSignatureFrom(ca.Cert); err != nil {
+		return fail(fmt.Errorf("%s was not issued by this CA", certFile))
+	}
+	prev, err := os.ReadFile(crlFile)
+	if err != nil && !os.IsNotExist(err) {
+		return fail(err)
+	}
+	crl, err := ca.Revoke(prev, cert.SerialNumber, time.Now().UTC(), time.Duration(days)*24*time.Hour)
+	if err != nil {
+		return fail(err)
+	}
+	tmp := crlFile + ".new"
+	if err := os.WriteFile(tmp, crl, 0o644); err != nil {
+		return fail(err)
+	}
+	if err := os.Rename(tmp, crlFile); err != nil {
+		return fail(err)
+	}
+	fmt.Fprintf(stdout, "revoked %s (serial %x) in %s; send SIGHUP to a running onecse to apply it\n", certFile, cert.SerialNumber, crlFile)
+	return 0
 }

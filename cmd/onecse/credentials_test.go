@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/hex"
+	"encoding/pem"
 	"net/http"
 	"os"
 	"os/exec"
@@ -91,8 +92,19 @@ func TestCertificateCommands(t *testing.T) {
 	if code := run([]string{"credentials", "issue-ae", "--ca", n("ca"), "--ae-id", "/bad", "--out", n("bad")}, &out, &out); code != 1 {
 		t.Fatalf("bad AE-ID: exit %d", code)
 	}
-	roots := x509.NewCertPool()
+	for i, want := range []int{0, 0, 1} { // the third revocation of mn is refused
+		args := []string{"credentials", "revoke-cert", "--ca", n("ca"), "--cert", n([]string{"mn", "ae", "mn"}[i] + ".crt"), "--crl", n("ca.crl")}
+		if code := run(args, &out, &out); code != want {
+			t.Fatalf("%v: exit %d, want %d\n%s", args, code, want, out.String())
+		}
+	}
 	caPEM, _ := os.ReadFile(n("ca.crt"))
+	caCert, _ := x509.ParseCertificate(func() []byte { b, _ := pem.Decode(caPEM); return b.Bytes }())
+	revoked, err := certid.LoadRevoked(n("ca.crl"), []*x509.Certificate{caCert})
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
 	roots.AppendCertsFromPEM(caPEM)
 	m := certid.Mapper{SPID: "//onecse.example", Domain: "onecse.example"}
 	for name, want := range map[string]string{"mn": "32-/id-mn", "ae": "33-Csensor"} {
@@ -109,6 +121,9 @@ func TestCertificateCommands(t *testing.T) {
 		}
 		if id, err := m.Of(leaf); err != nil || id.CredentialID() != want {
 			t.Fatalf("%s: %v %v", name, id, err)
+		}
+		if !revoked.Has(leaf) {
+			t.Fatalf("%s not in the CRL", name)
 		}
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/pem"
+	"math/big"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -229,4 +231,68 @@ func TestWebSocketWithCertificate(t *testing.T) {
 	ws.Send(t, testcse.Msg{Op: 1, To: "cse-in", From: "Cother", Ty: 2, PC: aeBody("other", "Nx")}).Must(t, 4106)
 	ws.Send(t, testcse.Msg{Op: 1, To: "cse-in", From: "Csensor", Ty: 2, PC: aeBody("sensor", "Nx")}).Must(t, 2001)
 	get(in, "/cse-in/other").Must(t, 4004)
+}
+
+// TestRevokedCertificate: a certificate in tls-crl is refused in the
+// handshake; one revoked while its connection is open loses it at the
+// reload, and a CRL of an untrusted CA is refused.
+func TestRevokedCertificate(t *testing.T) {
+	p := newPKI(t)
+	from, to := p.valid()
+	isA, errA := p.ca.IssueAE("//onecse.example", "Ca", from, to)
+	isB, errB := p.ca.IssueAE("//onecse.example", "Cb", from, to)
+	aCrt, aKey := p.files("a", isA, errA)
+	bCrt, bKey := p.files("b", isB, errB)
+	serial := func(f string) *big.Int {
+		data, _ := os.ReadFile(f)
+		b, _ := pem.Decode(data)
+		c, err := x509.ParseCertificate(b.Bytes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c.SerialNumber
+	}
+	crl, err := p.ca.Revoke(nil, serial(aCrt), time.Now(), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	crlFile := p.write("ca.crl", crl, 0o644)
+	cert, key := p.cse(p.ca, "/id-in", from, to)
+	in := testcse.Start(t, cseCfg("IN", "/id-in", "cse-in", nil, func(c *config.Config) {
+		c.HTTPSCert, c.TLSCert, c.TLSKey, c.TLSClientCA, c.TLSCRL = "127.0.0.1:0", cert, key, p.caFile, crlFile
+	}))
+	req := func(c *http.Client, from string) (string, error) {
+		r, _ := http.NewRequest("GET", "https://"+in.Server.HTTPSCertAddr()+"/cse-in", nil)
+		r.Header["X-M2M-Origin"] = []string{from}
+		r.Header["X-M2M-RI"] = []string{"1"}
+		r.Header["X-M2M-RVI"] = []string{"3"}
+		resp, err := c.Do(r)
+		if err != nil {
+			return "", err
+		}
+		resp.Body.Close()
+		return resp.Header.Get("X-M2M-RSC"), nil
+	}
+	if _, err := req(p.client(aCrt, aKey), "Ca"); err == nil {
+		t.Fatal("a revoked certificate was accepted")
+	}
+	b := p.client(bCrt, bKey)
+	bv := certView(in, b)
+	bv.Do(testcse.Req{Method: "POST", Path: "/cse-in", From: "Cb", Ty: 2, Body: aeBody("b", "Nx")}).Must(t, 2001)
+	crl, err = p.ca.Revoke(crl, serial(bCrt), time.Now(), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.write("ca.crl", crl, 0o644)
+	if err := in.Server.ReloadCredentials(); err != nil {
+		t.Fatal(err)
+	}
+	if rsc, err := req(b, "Cb"); err == nil {
+		t.Fatalf("a certificate revoked at the reload still works (RSC %s)", rsc)
+	}
+	rogueCRL, _ := p.rogueCA.Revoke(nil, big.NewInt(1), time.Now(), time.Hour)
+	p.write("ca.crl", rogueCRL, 0o644)
+	if err := in.Server.ReloadCredentials(); err == nil {
+		t.Fatal("a CRL of an untrusted CA was loaded")
+	}
 }
