@@ -96,8 +96,46 @@ type Config struct {
 	CredentialBindings []CredentialBinding `yaml:"credential-bindings"`
 	// AcceptDeclaredCredentials lets a registree without a security
 	// association name its credential in a "Credential-ID:" label
-	// (stand-in until security associations exist; proves nothing).
+	// (development and tests only; proves nothing).
 	AcceptDeclaredCredentials bool `yaml:"accept-declared-credentials"`
+
+	// Credentials is the credential file (PSKs and the identities bound to
+	// them; security/credentials). It must be readable by its owner only.
+	Credentials string `yaml:"credentials"`
+	// HTTPSPSK is the listen address of HTTPS over TLS-PSK (TLS 1.2,
+	// RFC 4279), a second listener next to HTTP; it needs Credentials.
+	HTTPSPSK string `yaml:"https-psk"`
+	// RequireSAForAEs refuses AE registration and requests of this CSE's AEs
+	// without a security association (4107); production IN-CSEs set it.
+	RequireSAForAEs bool `yaml:"require-sa-for-aes"`
+	// RegistrarPSKIdentity and RegistrarPSKKeyFile are the KpsaID and the
+	// file holding the hex key this CSE uses to reach an https://
+	// registrar-url over TLS-PSK.
+	RegistrarPSKIdentity string `yaml:"registrar-psk-identity"`
+	RegistrarPSKKeyFile  string `yaml:"registrar-psk-key-file"`
+
+	// HTTPSCert is the listen address of HTTPS with mutual certificate
+	// authentication (TS-0003 8.2.2.2): TLSCert/TLSKey are this CSE's
+	// certificate chain and key (PEM; the key file readable by its owner
+	// only), TLSClientCA the trust anchors of peer certificates, and
+	// CSEDomain the domain under which CSE-ID certificates name CSEs
+	// ("id-mn.<domain>" is /id-mn; default: the SP-ID without "//").
+	HTTPSCert   string `yaml:"https-cert"`
+	TLSCert     string `yaml:"tls-cert"`
+	TLSKey      string `yaml:"tls-key"`
+	TLSClientCA string `yaml:"tls-client-ca"`
+	CSEDomain   string `yaml:"cse-domain"`
+	// TLSCRL is a file of PEM CRLs of the tls-client-ca CAs; revoked
+	// client certificates are refused (reloaded on SIGHUP).
+	TLSCRL string `yaml:"tls-crl"`
+	// RegistrarCert, RegistrarKey and RegistrarCA are this CSE's CSE-ID
+	// certificate and key and the trust anchors of the registrar's
+	// certificate, for an https:// registrar-url with certificates; the
+	// registrar's certificate must name registrar-id (TS-0003 8.2.1: the
+	// registree binds the association to the registrar's CSE-ID).
+	RegistrarCert string `yaml:"registrar-cert"`
+	RegistrarKey  string `yaml:"registrar-key"`
+	RegistrarCA   string `yaml:"registrar-ca"`
 }
 
 // CredentialBinding is one CSE-ID pre-assigned by the M2M Service Provider to
@@ -200,7 +238,21 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.RegistreeTimeout, "registree-timeout", c.RegistreeTimeout, "registrar: remove a registered CSE unreachable for this long (0: never)")
 	fs.BoolVar(&c.DeregisterOnShutdown, "deregister-on-shutdown", c.DeregisterOnShutdown, "deregister from the registrar when stopping")
 	fs.BoolVar(&c.RequireSAForCSEs, "require-sa-for-cses", c.RequireSAForCSEs, "refuse requests of other CSEs without a security association (4107)")
-	fs.BoolVar(&c.AcceptDeclaredCredentials, "accept-declared-credentials", c.AcceptDeclaredCredentials, "registrar: take a registree's credential from its Credential-ID label (stand-in, proves nothing)")
+	fs.BoolVar(&c.AcceptDeclaredCredentials, "accept-declared-credentials", c.AcceptDeclaredCredentials, "registrar: take a registree's credential from its Credential-ID label when it has no security association (development only, proves nothing)")
+	fs.StringVar(&c.Credentials, "credentials", c.Credentials, "credential file (PSKs and their bound CSE-ID / AE-IDs), readable by its owner only")
+	fs.StringVar(&c.HTTPSPSK, "https-psk", c.HTTPSPSK, "listen address of HTTPS over TLS-PSK (needs --credentials)")
+	fs.BoolVar(&c.RequireSAForAEs, "require-sa-for-aes", c.RequireSAForAEs, "refuse AE registration and AE requests without a security association (4107)")
+	fs.StringVar(&c.RegistrarPSKIdentity, "registrar-psk-identity", c.RegistrarPSKIdentity, "KpsaID this CSE uses with an https:// registrar (TLS-PSK)")
+	fs.StringVar(&c.HTTPSCert, "https-cert", c.HTTPSCert, "listen address of HTTPS with mutual certificate authentication (needs --tls-cert, --tls-key, --tls-client-ca)")
+	fs.StringVar(&c.TLSCert, "tls-cert", c.TLSCert, "this CSE's certificate chain (PEM) for --https-cert")
+	fs.StringVar(&c.TLSKey, "tls-key", c.TLSKey, "this CSE's private key (PEM), readable by its owner only")
+	fs.StringVar(&c.TLSClientCA, "tls-client-ca", c.TLSClientCA, "trust anchors (PEM) of CSE-ID and AE-ID certificates of peers")
+	fs.StringVar(&c.TLSCRL, "tls-crl", c.TLSCRL, "PEM CRLs of the --tls-client-ca CAs: revoked client certificates are refused (reread on SIGHUP)")
+	fs.StringVar(&c.CSEDomain, "cse-domain", c.CSEDomain, "domain of CSE-ID certificates: dNSName <id>.<domain> is the CSE /<id> (default: the SP-ID)")
+	fs.StringVar(&c.RegistrarCert, "registrar-cert", c.RegistrarCert, "this CSE's CSE-ID certificate (PEM) for an https:// registrar with certificates")
+	fs.StringVar(&c.RegistrarKey, "registrar-key", c.RegistrarKey, "the key of --registrar-cert (PEM), readable by its owner only")
+	fs.StringVar(&c.RegistrarCA, "registrar-ca", c.RegistrarCA, "trust anchors (PEM) of the registrar's CSE-ID certificate")
+	fs.StringVar(&c.RegistrarPSKKeyFile, "registrar-psk-key-file", c.RegistrarPSKKeyFile, "file with the hex PSK for the registrar, readable by its owner only")
 }
 
 // LoadFile reads a YAML file over c. Unknown keys are an error, so that a typo
@@ -265,6 +317,41 @@ func (c *Config) Validate() error {
 	}
 	if c.NotifyTimeout <= 0 || c.NotifyRetry <= 0 || c.NotifyRetryMax < c.NotifyRetry || c.NotifyAttempts < 1 || c.BatchDuration <= 0 {
 		return fmt.Errorf("notify-timeout, notify-retry and notify-batch-duration must be positive, notify-retry-max at least notify-retry, notify-attempts at least 1")
+	}
+	if c.HTTPSPSK != "" {
+		if _, _, err := net.SplitHostPort(c.HTTPSPSK); err != nil {
+			return fmt.Errorf("https-psk %q must be host:port, e.g. 127.0.0.1:8443", c.HTTPSPSK)
+		}
+		if c.Credentials == "" {
+			return fmt.Errorf("https-psk needs a credentials file (credentials)")
+		}
+	}
+	if c.HTTPSCert != "" {
+		if _, _, err := net.SplitHostPort(c.HTTPSCert); err != nil {
+			return fmt.Errorf("https-cert %q must be host:port, e.g. 127.0.0.1:8444", c.HTTPSCert)
+		}
+		if c.TLSCert == "" || c.TLSKey == "" || c.TLSClientCA == "" {
+			return fmt.Errorf("https-cert needs tls-cert, tls-key and tls-client-ca")
+		}
+	}
+	if (c.RegistrarPSKIdentity == "") != (c.RegistrarPSKKeyFile == "") {
+		return fmt.Errorf("registrar-psk-identity and registrar-psk-key-file go together")
+	}
+	certReg := c.RegistrarCert != "" || c.RegistrarKey != "" || c.RegistrarCA != ""
+	if certReg && (c.RegistrarCert == "" || c.RegistrarKey == "" || c.RegistrarCA == "") {
+		return fmt.Errorf("registrar-cert, registrar-key and registrar-ca go together")
+	}
+	if certReg && c.RegistrarPSKIdentity != "" {
+		return fmt.Errorf("use either a registrar PSK or a registrar certificate, not both")
+	}
+	if certReg && !strings.HasPrefix(c.RegistrarURL, "https://") {
+		return fmt.Errorf("registrar-cert needs an https:// registrar-url")
+	}
+	if strings.HasPrefix(c.RegistrarURL, "https://") && c.RegistrarPSKIdentity == "" && !certReg {
+		return fmt.Errorf("an https:// registrar-url needs registrar-psk-identity and registrar-psk-key-file (TLS-PSK), or registrar-cert, registrar-key and registrar-ca")
+	}
+	if c.RegistrarPSKIdentity != "" && !strings.HasPrefix(c.RegistrarURL, "https://") {
+		return fmt.Errorf("registrar-psk-identity needs an https:// registrar-url")
 	}
 	switch strings.ToLower(c.LogFormat) {
 	case "text", "json":

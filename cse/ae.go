@@ -3,6 +3,7 @@ package cse
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 
 	"github.com/onecse/onecse/primitive"
@@ -137,6 +138,13 @@ func (c *CSE) registerAE(ctx context.Context, req *primitive.Request, parent *re
 	api := b["api"].(string)
 	if err := checkAppID(api, req.RVI); err != nil {
 		return nil, err
+	}
+	if req.Peer.Authenticated {
+		// An App-ID bound to the credential (registration-security.md A.3;
+		// no code is named, 4126 is the one for an App-ID refused).
+		if cb, ok := c.binding(req.Peer.CredentialID); ok && len(cb.AppIDs) > 0 && !slices.Contains(cb.AppIDs, api) {
+			return nil, primitive.Errorf(primitive.RSCAppRuleValidationFailed, "App-ID %q is not allowed by the credential of this security association", api)
+		}
 	}
 	reg := &AERegistration{From: req.From, Stem: stem, AppID: api, CredentialID: req.Peer.CredentialID, Content: b}
 	if err := c.cfg.AEPolicy.Admit(ctx, reg); err != nil {

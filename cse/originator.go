@@ -3,6 +3,7 @@ package cse
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 
 	"github.com/onecse/onecse/primitive"
@@ -42,16 +43,118 @@ func (c *CSE) localID(id string) (string, bool) {
 	return id, false
 }
 
-// originator checks From as TS-0004 7.3.2.1 says for a request that arrives
-// outside a security association (onecse has none yet): a CSE-ID → 4107; an
-// AE-ID of no AE registered here → 4106; any other form → 4000. AE
-// registration is checked by the registration procedure itself. Until there
-// are security associations, CSEs of the registration tree and their AEs
-// are accepted without one unless RequireSAForCSEs (remoteOriginator).
+// CredentialBinding is the identity the M2M Service Provider bound to a
+// credential (TS-0003 8.2.1: the registrar binds the association to one
+// CSE-ID, or to AE-IDs): exactly one of CSEID and AEIDs is set.
+type CredentialBinding struct {
+	CSEID  string   // SP-relative CSE-ID of a CSE
+	AEIDs  []string // AE-ID-Stems an AE may use
+	AppIDs []string // App-IDs an AE may register with (none: any)
+}
+
+// binding returns the identity bound to a Credential-ID: from Credentials,
+// else from the configured CredentialBindings.
+func (c *CSE) binding(cred string) (CredentialBinding, bool) {
+	if cred == "" {
+		return CredentialBinding{}, false
+	}
+	if c.cfg.Credentials != nil {
+		if b, ok := c.cfg.Credentials(cred); ok {
+			return b, true
+		}
+	}
+	if id, ok := c.cfg.CredentialBindings[cred]; ok {
+		return CredentialBinding{CSEID: id}, true
+	}
+	return CredentialBinding{}, false
+}
+
+// checkAssociation checks From of a request that arrived over a security
+// association against the identity bound to the association's credential
+// (registration-security.md 6.7 and A.2; TS-0003 7.2.1, 8.2.1):
+//   - a credential no longer known or valid: 4107 (the association no
+//     longer stands);
+//   - peer is an AE: From must be one of its AE-IDs (also for AE
+//     registration; the App-ID is checked in registerAE): else 4106;
+//   - peer is a CSE: From may be empty only for CSE registration
+//     (registerCSE then takes the bound CSE-ID); else it must name the
+//     bound CSE, a CSE below it, or an entity of one of those, or a CSE
+//     that is not registered here (traffic the peer routes from elsewhere);
+//     another registree's identity, this CSE's own, or an AE-ID-Stem of
+//     this CSE is 4106.
+func (c *CSE) checkAssociation(req *primitive.Request, isAECreate bool) error {
+	b, ok := c.binding(req.Peer.CredentialID)
+	if !ok {
+		return primitive.Errorf(primitive.RSCSecurityAssociationRequired, "the credential of this security association is unknown, expired or revoked")
+	}
+	from := req.From
+	if len(b.AEIDs) > 0 {
+		id, local := c.localID(from)
+		if !local || !slices.Contains(b.AEIDs, id) {
+			what := "the AE-IDs"
+			if isAECreate {
+				what = "the AE-IDs allowed to register with"
+			}
+			return primitive.Errorf(primitive.RSCOriginatorNotAuthenticated, "originator %q is not among %s bound to the credential of this security association", from, what)
+		}
+		return nil
+	}
+	bound := c.spRelative(b.CSEID)
+	if isAECreate {
+		return primitive.Errorf(primitive.RSCOriginatorNotAuthenticated, "the security association is bound to the CSE %s, which cannot register as an AE", bound)
+	}
+	from = c.spRelative(from)
+	if from == "" {
+		if req.Op == primitive.OpCreate && req.Ty == resource.TyRemoteCSE {
+			return nil
+		}
+		return primitive.Errorf(primitive.RSCBadRequest, "the originator (fr) is missing")
+	}
+	csi := c.cseOf(from)
+	if csi == "" || csi == c.cfg.CSEID {
+		return primitive.Errorf(primitive.RSCOriginatorNotAuthenticated, "originator %q is not an identity of the CSE %s bound to the credential of this security association", from, bound)
+	}
+	if csi == bound {
+		return nil
+	}
+	rt := c.routeTable()
+	if e, ok := rt.byDesc[csi]; ok && e.csi == bound {
+		return nil // a descendant of the peer, its requests pass through it
+	}
+	if rt.below(csi) {
+		return primitive.Errorf(primitive.RSCOriginatorNotAuthenticated, "originator %q belongs to another registree than the CSE %s bound to the credential of this security association", from, bound)
+	}
+	return nil
+}
+
+// originator checks From. Over a security association, checkAssociation
+// first. Outside one, as TS-0004 7.3.2.1 says: a CSE-ID → 4107; an AE-ID
+// of no AE registered here → 4106; any other form → 4000; with
+// RequireSAForAEs every AE → 4107, and with RequireSAForCSEs every CSE
+// (including a registration with an empty From) → 4107. AE registration is
+// checked by the registration procedure itself. Without RequireSAForCSEs,
+// CSEs of the registration tree and their AEs are accepted without an
+// association (remoteOriginator).
 func (c *CSE) originator(ctx context.Context, req *primitive.Request, isAECreate bool) (*originator, error) {
 	from := req.From
+	// Over an association From must be the association's identity, which
+	// the administrator is not: the check comes before the admin's
+	// exemption.
+	if req.Peer.Authenticated {
+		if err := c.checkAssociation(req, isAECreate); err != nil {
+			return nil, err
+		}
+	}
 	if from == c.cfg.Admin {
 		return &originator{id: from, admin: true}, nil
+	}
+	if !req.Peer.Authenticated {
+		if c.cfg.RequireSAForCSEs && req.Op == primitive.OpCreate && req.Ty == resource.TyRemoteCSE {
+			return nil, primitive.Errorf(primitive.RSCSecurityAssociationRequired, "CSE registration needs a security association")
+		}
+		if c.cfg.RequireSAForAEs && (isAECreate || from != "" && !strings.HasPrefix(from, "/")) {
+			return nil, primitive.Errorf(primitive.RSCSecurityAssociationRequired, "an AE needs a security association with this CSE")
+		}
 	}
 	if isAECreate {
 		return &originator{id: from}, nil // checked in registerAE
@@ -61,6 +164,11 @@ func (c *CSE) originator(ctx context.Context, req *primitive.Request, isAECreate
 	}
 	id, local := c.localID(from)
 	if !local || id == "" {
+		if strings.HasPrefix(from, "/") && req.Peer.Authenticated {
+			// It has an association (checkAssociation passed) but is
+			// neither registered here nor reachable through a registree.
+			return nil, primitive.Errorf(primitive.RSCOriginatorNotAuthenticated, "originator %q is not a CSE registered with this CSE or below it", from)
+		}
 		if strings.HasPrefix(from, "/") {
 			return nil, primitive.Errorf(primitive.RSCSecurityAssociationRequired, "originator %q is a CSE or an entity of another CSE: it needs a security association", from)
 		}

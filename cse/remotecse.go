@@ -40,15 +40,24 @@ type Registration struct {
 	// associations (issue 5): then CSE registration and requests from
 	// registered CSEs are accepted over plain transports.
 	RequireSAForCSEs bool
+	// RequireSAForAEs refuses AE registration and requests of this CSE's
+	// AEs that did not arrive over a security association with 4107
+	// (TS-0003 6.1.2.2.1: mandatory between a field-domain AE and an
+	// IN-CSE). Off by default for plain-HTTP development set-ups.
+	RequireSAForAEs bool
+	// Credentials returns the identity bound to the Credential-ID of a
+	// security association ("12-<KpsaID>"), and false for an unknown,
+	// expired or revoked credential (registration-security.md 6.6, 6.7).
+	Credentials func(credentialID string) (CredentialBinding, bool)
 	// CredentialBindings maps a Credential-ID to the CSE-ID the M2M Service
 	// Provider pre-assigned to the CSE that authenticates with it (the change
-	// request's Step 000/002).
+	// request's Step 000/002). It is consulted after Credentials.
 	CredentialBindings map[string]string
 	// AcceptDeclaredCredentials lets a registree that arrived without a
 	// security association name its credential itself, with a label
-	// "Credential-ID:<id>" in its <remoteCSE>. It is a stand-in until
-	// security associations exist (issue 5) and proves nothing: off by
-	// default.
+	// "Credential-ID:<id>" in its <remoteCSE>. It proves nothing and is
+	// for tests and development only: a request over a security
+	// association always uses the association's credential.
 	AcceptDeclaredCredentials bool
 	// INCSEID is the CSE-ID of the IN-CSE, which assigns S-type AE-IDs;
 	// default: the registrar's.
@@ -256,11 +265,20 @@ func (c *CSE) registerCSE(ctx context.Context, req *primitive.Request, o *origin
 	// 4106 ORIGINATOR_NOT_AUTHENTICATED says what happened (the originator
 	// is not who its credential says), as registration-security.md 4.4
 	// suggests.
-	cred := req.Peer.CredentialID
-	if cred == "" && c.cfg.AcceptDeclaredCredentials {
+	//
+	// A credential only declared in a label (AcceptDeclaredCredentials,
+	// development only) is looked up in CredentialBindings alone, never in
+	// the credential store: a declaration must not borrow the identity of a
+	// key the registree does not hold.
+	var credBinding CredentialBinding
+	hasBinding := false
+	if req.Peer.Authenticated {
+		credBinding, hasBinding = c.binding(req.Peer.CredentialID)
+	} else if c.cfg.AcceptDeclaredCredentials {
 		for _, l := range stringsOf(b["lbl"]) {
 			if id, ok := strings.CutPrefix(l, credentialLabel); ok {
-				cred = id
+				bound, ok := c.cfg.CredentialBindings[id]
+				credBinding, hasBinding = CredentialBinding{CSEID: bound}, ok && id != ""
 			}
 		}
 	}
@@ -270,8 +288,8 @@ func (c *CSE) registerCSE(ctx context.Context, req *primitive.Request, o *origin
 	// (registration-security.md 4.7) and is replaced, so that it learns
 	// its CSE-ID again (4117 would tell it nothing).
 	takeOver := false
-	if bound, ok := c.cfg.CredentialBindings[cred]; ok && cred != "" {
-		bound = c.spRelative(bound)
+	if hasBinding && credBinding.CSEID != "" {
+		bound := c.spRelative(credBinding.CSEID)
 		takeOver = cseID == "" && csi == ""
 		if cseID != "" && cseID != bound {
 			return nil, primitive.Errorf(primitive.RSCOriginatorNotAuthenticated, "originator %q does not match the CSE-ID %s assigned to its credential", cseID, bound)

@@ -18,6 +18,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/onecse/onecse/security/credentials"
 )
 
 // Main runs the load generator with command-line args (without the "bench"
@@ -46,6 +48,8 @@ func Main(args []string, out io.Writer) int {
 	fs.StringVar(&cfg.NotifyURL, "notify-url", "", "target of those subscriptions (default: a receiver run by the load generator, which measures the notification latency)")
 	fs.StringVar(&cfg.SubsENC, "subs-enc", "", `their eventNotificationCriteria as JSON (default {"net":[3],"chty":[4]}: every new contentInstance)`)
 	fs.Float64Var(&cfg.Rate, "rate", 0, "pace the create phase at `N` requests/s in all (default: as fast as the connections go)")
+	fs.StringVar(&cfg.PSKIdentity, "psk-identity", "", "KpsaID for an https:// target over TLS-PSK (with --psk-key-file)")
+	pskKeyFile := fs.String("psk-key-file", "", "file with the hex PSK (mode 0600) for --psk-identity")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: onecse bench --target http://host:port/<csebase> [flags]\n       onecse bench --ceiling-only [flags]\n\nflags:\n")
 		fs.PrintDefaults()
@@ -60,6 +64,18 @@ func Main(args []string, out io.Writer) int {
 		fmt.Fprintf(out, "bench: unexpected argument %q\n", fs.Arg(0))
 		fs.Usage()
 		return 2
+	}
+	if (cfg.PSKIdentity == "") != (*pskKeyFile == "") {
+		fmt.Fprintf(out, "bench: --psk-identity and --psk-key-file go together\n")
+		return 2
+	}
+	if *pskKeyFile != "" {
+		k, err := credentials.ReadKeyFile(*pskKeyFile)
+		if err != nil {
+			fmt.Fprintf(out, "bench: %v\n", err)
+			return 2
+		}
+		cfg.PSKKey = k
 	}
 	cfg.Ops = strings.Split(ops, ",")
 	if err := cfg.normalize(); err != nil {

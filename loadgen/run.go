@@ -16,6 +16,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/onecse/onecse/security/tlspsk"
 )
 
 // Phase names, in the order they run.
@@ -55,6 +57,10 @@ type Config struct {
 	// Rate paces the create phase at this many requests per second over all
 	// connections (0: as fast as the connections go).
 	Rate float64
+	// PSKIdentity and PSKKey make https:// targets run over TLS-PSK
+	// (security/tlspsk), as an AE with a PSK security association.
+	PSKIdentity string
+	PSKKey      []byte
 }
 
 // Targets of a PhaseResult.
@@ -283,6 +289,16 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		rep.Target = cfg.Target
 	}
 	client, tr := newClient(cfg.Connections, cfg.Timeout)
+	if cfg.PSKIdentity != "" {
+		pcfg := &tlspsk.Config{Identity: cfg.PSKIdentity, Key: cfg.PSKKey, HandshakeTimeout: cfg.Timeout}
+		tr.DialTLSContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := tlspsk.DialContext(ctx, network, addr, pcfg)
+			if err != nil {
+				return nil, err
+			}
+			return c, nil
+		}
+	}
 	defer tr.CloseIdleConnections()
 	runID := fmt.Sprintf("%08x", rand.Uint32())
 	cinBody := cinBody(cfg.Size)

@@ -4,6 +4,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -21,6 +22,8 @@ import (
 	"github.com/onecse/onecse/cse"
 	"github.com/onecse/onecse/notify"
 	"github.com/onecse/onecse/primitive"
+	"github.com/onecse/onecse/security/credentials"
+	"github.com/onecse/onecse/security/tlspsk"
 	"github.com/onecse/onecse/store/sqlite"
 )
 
@@ -34,6 +37,13 @@ type Server struct {
 	client *httpb.Client
 	httpL  net.Listener
 	httpS  *httpb.Server
+	pskL   net.Listener  // the HTTPS-PSK listener, nil when off
+	pskS   *httpb.Server // its server
+	certL  net.Listener  // the HTTPS listener with client certificates, nil when off
+	certS  *httpb.Server
+	certA  *certAssoc
+	assocs *associations // its security associations
+	creds  *credentials.Store
 	ws     *ws.Binding    // nil when the WebSocket binding is off
 	mqtt   *mqttb.Binding // nil when no MQTT broker is configured
 	broker *mqttb.Broker  // the embedded MQTT broker, when one runs
@@ -52,22 +62,72 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 		log = slog.New(slog.DiscardHandler)
 	}
 	cseType, _ := cfg.CSETypeNumber()
+	var creds *credentials.Store
+	if cfg.Credentials != "" {
+		var err error
+		if creds, err = credentials.Load(cfg.Credentials); err != nil {
+			return nil, fmt.Errorf("credentials: %w", err)
+		}
+	}
+	sender, err := senderFor(cfg)
+	if err != nil {
+		return nil, err
+	}
 	l, err := net.Listen("tcp", cfg.HTTP)
 	if err != nil {
 		return nil, fmt.Errorf("http listener: %w", err)
 	}
+	var certTLS *tls.Config
+	var certA *certAssoc
+	if cfg.HTTPSCert != "" {
+		if certTLS, certA, err = serverTLS(cfg); err != nil {
+			l.Close()
+			return nil, err
+		}
+	}
+	var pskL, certL net.Listener
+	if cfg.HTTPSPSK != "" {
+		if pskL, err = net.Listen("tcp", cfg.HTTPSPSK); err != nil {
+			l.Close()
+			return nil, fmt.Errorf("https-psk listener: %w", err)
+		}
+	}
+	if cfg.HTTPSCert != "" {
+		if certL, err = net.Listen("tcp", cfg.HTTPSCert); err != nil {
+			l.Close()
+			if pskL != nil {
+				pskL.Close()
+			}
+			return nil, fmt.Errorf("https-cert listener: %w", err)
+		}
+	}
 	poa := cfg.PoA
 	if len(poa) == 0 {
 		poa = defaultPoA(cfg, advertised(l.Addr()))
+		if pskL != nil {
+			poa = append(poa, "https://"+advertised(pskL.Addr()))
+		}
+		if certL != nil {
+			poa = append(poa, "https://"+advertised(certL.Addr()))
+		}
+	}
+	closeL := func() {
+		l.Close()
+		if pskL != nil {
+			pskL.Close()
+		}
+		if certL != nil {
+			certL.Close()
+		}
 	}
 	st, err := sqlite.Open(cfg.Data, sqlite.Options{Sync: cfg.Sync})
 	if err != nil {
-		l.Close()
+		closeL()
 		return nil, fmt.Errorf("store: %w", err)
 	}
 	// Requests the CSE originates (registration, forwarding, notifications)
 	// leave through the bindings' clients, by URL scheme.
-	client := httpb.NewClient(httpb.ClientOptions{})
+	client := sender
 	senders := cse.Senders{"http": client, "https": client}
 	ccfg := cse.Config{
 		CSEID: cfg.CSEID, CSEName: cfg.CSEName, SPID: cfg.SPID, CSEType: cseType, Admin: cfg.Admin,
@@ -77,6 +137,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 			Registrar:                 cse.Registrar{URL: cfg.RegistrarURL, CSEID: cfg.RegistrarID, Name: cfg.RegistrarName},
 			Sender:                    senders,
 			RequireSAForCSEs:          cfg.RequireSAForCSEs,
+			RequireSAForAEs:           cfg.RequireSAForAEs,
 			CredentialBindings:        cfg.Bindings(),
 			AcceptDeclaredCredentials: cfg.AcceptDeclaredCredentials,
 			CredentialID:              cfg.CredentialID,
@@ -84,6 +145,25 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 			LivenessInterval:          cfg.LivenessInterval,
 			RegistreeTimeout:          cfg.RegistreeTimeout,
 		},
+	}
+	var assocs *associations
+	var pskBinding func(string) (cse.CredentialBinding, bool)
+	if creds != nil {
+		pskBinding = bindingOf(creds)
+		assocs = newAssociations(creds, log)
+	}
+	if creds != nil || certL != nil {
+		ccfg.Credentials = func(credID string) (cse.CredentialBinding, bool) {
+			if certL != nil {
+				if b, ok := certBinding(credID); ok {
+					return b, true
+				}
+			}
+			if pskBinding != nil {
+				return pskBinding(credID)
+			}
+			return cse.CredentialBinding{}, false
+		}
 	}
 	if ccfg.CSEID == "" {
 		ccfg.CSEID, err = cseID(ctx, ccfg, st, log)
@@ -93,7 +173,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 		core, err = cse.New(ctx, ccfg, st, log)
 	}
 	if err != nil {
-		l.Close()
+		closeL()
 		st.Close()
 		return nil, err
 	}
@@ -102,16 +182,50 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 		RetryInitial: cfg.NotifyRetry, RetryMax: cfg.NotifyRetryMax, Attempts: cfg.NotifyAttempts,
 	})
 	core.SetNotifier(n)
-	s := &Server{cfg: cfg, log: log, st: st, core: core, notify: n, client: client, httpL: l, errc: make(chan error, 3)}
-	var h http.Handler = httpb.New(core, httpb.Options{MaxBody: cfg.MaxBody, Log: log})
+	s := &Server{cfg: cfg, log: log, st: st, core: core, notify: n, client: client, httpL: l, creds: creds, assocs: assocs, errc: make(chan error, 5)}
+	hopt := httpb.Options{MaxBody: cfg.MaxBody, Log: log}
+	var certAuth func(*http.Request) (string, bool)
+	if certA != nil {
+		certAuth = certA.authenticate
+	}
+	if assocs != nil || certAuth != nil {
+		hopt.Authenticate = func(r *http.Request) (string, bool) {
+			if assocs != nil {
+				if id, ok := assocs.authenticate(r); ok {
+					return id, ok
+				}
+			}
+			if certAuth != nil {
+				return certAuth(r)
+			}
+			return "", false
+		}
+	}
+	var h http.Handler = httpb.New(core, hopt)
 	if cfg.WebSocket {
-		s.ws = ws.New(core, ws.Options{CSEID: cfg.CSEID, MaxMessage: cfg.MaxBody, Log: log})
+		wopt := ws.Options{CSEID: cfg.CSEID, MaxMessage: cfg.MaxBody, Log: log}
+		wopt.Authenticate = hopt.Authenticate
+		s.ws = ws.New(core, wopt)
 		h = ws.Mux(s.ws, h)
 	}
 	s.httpS = httpb.NewServerFor(h, log)
+	if pskL != nil {
+		s.pskL = tlspsk.NewListener(pskL, assocs.tlsConfig())
+		s.pskS = httpb.NewServerFor(h, log)
+		s.pskS.Configure(func(hs *http.Server) {
+			hs.ConnContext = tlspsk.ConnContext
+			hs.ConnState = assocs.connState
+		})
+	}
+	if certL != nil {
+		s.certL = tls.NewListener(certL, certTLS)
+		s.certS = httpb.NewServerFor(h, log)
+		s.certS.Configure(func(hs *http.Server) { hs.ConnState = certA.conns.connState })
+		s.certA = certA
+	}
 	if cfg.MQTTEmbedded != "" {
 		if s.broker, err = mqttb.StartBroker(cfg.MQTTEmbedded, log); err != nil {
-			l.Close()
+			closeL()
 			st.Close()
 			return nil, err
 		}
@@ -128,7 +242,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 			if s.broker != nil {
 				s.broker.Close()
 			}
-			l.Close()
+			closeL()
 			st.Close()
 			return nil, err
 		}
@@ -221,6 +335,67 @@ func advertised(a net.Addr) string {
 // HTTPAddr is the address the HTTP binding listens on.
 func (s *Server) HTTPAddr() string { return s.httpL.Addr().String() }
 
+// HTTPSPSKAddr is the address of the HTTPS-PSK listener ("" when off).
+func (s *Server) HTTPSPSKAddr() string {
+	if s.pskL == nil {
+		return ""
+	}
+	return s.pskL.Addr().String()
+}
+
+// HTTPSCertAddr is the address of the HTTPS listener with client
+// certificates ("" when off).
+func (s *Server) HTTPSCertAddr() string {
+	if s.certL == nil {
+		return ""
+	}
+	return s.certL.Addr().String()
+}
+
+// Credentials is the credential store (nil without a credentials file).
+func (s *Server) Credentials() *credentials.Store { return s.creds }
+
+// ReloadCredentials reads the credential file again (onecse does it on
+// SIGHUP): new and changed credentials apply to the next handshakes,
+// associations whose credential was revoked or removed are closed. A file
+// that does not load leaves everything as it was.
+//
+// It also rereads tls-crl: connections of certificates it revokes are
+// closed.
+func (s *Server) ReloadCredentials() error {
+	if s.creds == nil && s.certA == nil {
+		return fmt.Errorf("no credentials file and no certificate listener configured")
+	}
+	if s.certA != nil {
+		if err := s.certA.reload(); err != nil {
+			return err
+		}
+		s.log.Info("certificate revocation list reloaded", "file", s.cfg.TLSCRL)
+	}
+	if s.creds == nil {
+		return nil
+	}
+	n, err := credentials.Load(s.cfg.Credentials)
+	if err != nil {
+		return err
+	}
+	s.creds.Replace(n)
+	if s.assocs != nil {
+		s.assocs.closeInvalid()
+	}
+	s.log.Info("credentials reloaded", "file", s.cfg.Credentials, "count", len(n.All()))
+	return nil
+}
+
+// RevokeCredential revokes the PSK credential with this KpsaID: new
+// handshakes with it fail and its open associations are closed.
+func (s *Server) RevokeCredential(kpsaID string) bool {
+	if s.assocs == nil {
+		return false
+	}
+	return s.assocs.revoke(kpsaID)
+}
+
 // StoreStats returns the embedded store's writer counters.
 func (s *Server) StoreStats() sqlite.Stats { return s.st.Stats() }
 
@@ -239,6 +414,24 @@ func (s *Server) Start() {
 			s.errc <- fmt.Errorf("http: %w", err)
 		}
 	}()
+	if s.certS != nil {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			if err := s.certS.Serve(s.certL); err != nil {
+				s.errc <- fmt.Errorf("https-cert: %w", err)
+			}
+		}()
+	}
+	if s.pskS != nil {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			if err := s.pskS.Serve(s.pskL); err != nil {
+				s.errc <- fmt.Errorf("https-psk: %w", err)
+			}
+		}()
+	}
 	go func() {
 		defer s.wg.Done()
 		if err := s.core.Run(ctx); err != nil {
@@ -251,7 +444,7 @@ func (s *Server) Start() {
 			s.errc <- err
 		}
 	}()
-	s.log.Info("onecse started", "cse-id", s.core.Config().CSEID, "cse-name", s.cfg.CSEName, "cse-type", s.cfg.CSEType, "http", s.HTTPAddr(),
+	s.log.Info("onecse started", "cse-id", s.core.Config().CSEID, "cse-name", s.cfg.CSEName, "cse-type", s.cfg.CSEType, "http", s.HTTPAddr(), "https-psk", s.HTTPSPSKAddr(), "https-cert", s.HTTPSCertAddr(),
 		"websocket", s.ws != nil, "mqtt", s.cfg.MQTTBroker, "data", s.cfg.Data)
 }
 
@@ -268,6 +461,12 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		}
 	}
 	err := s.httpS.Shutdown(ctx)
+	if s.pskS != nil {
+		err = errors.Join(err, s.pskS.Shutdown(ctx))
+	}
+	if s.certS != nil {
+		err = errors.Join(err, s.certS.Shutdown(ctx))
+	}
 	// The bindings whose connections outlive HTTP's own shutdown: their
 	// requests under way finish before the store closes.
 	if s.ws != nil {

@@ -55,6 +55,9 @@ func (b *Binding) decode(r *http.Request) (*decoded, error) {
 	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
 		req.Peer.Addr = ap.Addr().Unmap()
 	}
+	if b.opt.Authenticate != nil {
+		req.Peer.CredentialID, req.Peer.Authenticated = b.opt.Authenticate(r)
+	}
 
 	// The identity of the request first, so that even an error answer echoes
 	// X-M2M-RI and X-M2M-RVI.

@@ -28,6 +28,11 @@ type Options struct {
 	Log     *slog.Logger
 	// Now is the clock (for relative timestamps); nil means time.Now.
 	Now func() time.Time
+	// Authenticate returns the Credential-ID of the security association
+	// a request arrived on (TLS-PSK: "12-<KpsaID>"), ok=false when there is
+	// none or its credential is no longer valid. The binding sets
+	// Peer.Authenticated and Peer.CredentialID from it. Nil: never.
+	Authenticate func(r *http.Request) (credentialID string, ok bool)
 }
 
 // Binding is an http.Handler serving the oneM2M HTTP binding.
@@ -176,6 +181,11 @@ func NewServerFor(h http.Handler, log *slog.Logger) *Server {
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}}
 }
+
+// Configure lets the caller set more of the http.Server (ConnContext,
+// ConnState: for example tlspsk.ConnContext, so that requests know their
+// security association). Call it before Serve.
+func (s *Server) Configure(f func(*http.Server)) { f(s.srv) }
 
 // Serve serves connections from l until Shutdown.
 func (s *Server) Serve(l net.Listener) error {

@@ -48,6 +48,11 @@ type Options struct {
 	Log         *slog.Logger
 	// Now is the clock (for relative timestamps); nil means time.Now.
 	Now func() time.Time
+	// Authenticate returns the Credential-ID of the security association
+	// the opening handshake arrived on (TS-0020 7: the association is set
+	// up before the WebSocket), ok=false when there is none. Every request
+	// of the connection carries it. Nil: never.
+	Authenticate func(r *http.Request) (credentialID string, ok bool)
 }
 
 // Binding serves WebSocket connections and sends requests over them.
@@ -165,6 +170,9 @@ func (b *Binding) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c := &conn{b: b, ws: wsc, format: format, ctx: ctx, cancel: cancel, sem: make(chan struct{}, b.opt.MaxInFlight)}
 	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
 		c.addr = ap.Addr().Unmap()
+	}
+	if b.opt.Authenticate != nil {
+		c.credentialID, c.authenticated = b.opt.Authenticate(r)
 	}
 	b.mu.Lock()
 	if b.closed {
@@ -284,15 +292,18 @@ func (b *Binding) Send(ctx context.Context, to string, req *primitive.Request) (
 
 // conn is one WebSocket connection.
 type conn struct {
-	b       *Binding
-	ws      *websocket.Conn
-	format  codec.Format
-	addr    netip.Addr
-	ctx     context.Context
-	cancel  context.CancelFunc
-	sem     chan struct{}
-	pending pending.Table
-	keys    []string // routes registered on it (guarded by b.mu)
+	b      *Binding
+	ws     *websocket.Conn
+	format codec.Format
+	addr   netip.Addr
+	// the security association the connection was opened on
+	credentialID  string
+	authenticated bool
+	ctx           context.Context
+	cancel        context.CancelFunc
+	sem           chan struct{}
+	pending       pending.Table
+	keys          []string // routes registered on it (guarded by b.mu)
 
 	mu       sync.Mutex
 	draining bool
@@ -410,7 +421,7 @@ func (c *conn) handle(data []byte) {
 		out = primitive.ErrorResponse(req, err)
 		log.Debug("websocket request not decoded", "remote", c.addr, "rqi", out.RQI, "rsc", int(out.RSC), "err", err)
 	} else {
-		req.Peer = primitive.Peer{Binding: "ws", Addr: c.addr}
+		req.Peer = primitive.Peer{Binding: "ws", Addr: c.addr, Authenticated: c.authenticated, CredentialID: c.credentialID}
 		out = c.b.core.Handle(c.ctx, req)
 		c.learnRoute(req, out)
 	}

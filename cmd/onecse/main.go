@@ -27,6 +27,7 @@ Usage:
   onecse [flags]                 run the CSE
   onecse bench [flags]           load generator (onecse bench --help)
   onecse ceiling [--http ADDR]   constant-answer HTTP server, the reference for benchmark ratios
+  onecse credentials CMD         manage the credential file: add-psk, list, revoke (onecse credentials --help)
 
 Flags (each also settable in the --config file under the same name):
 `
@@ -48,6 +49,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return loadgen.Main(args[1:], stdout)
 		case "ceiling":
 			return ceiling(args[1:], stderr)
+		case "credentials":
+			return credentialsCmd(args[1:], stdout, stderr)
 		}
 	}
 	cfg := config.Default()
@@ -119,13 +122,27 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	srv.Start()
+	// SIGHUP reloads the credential file (after onecse credentials add-psk
+	// or revoke).
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	code := 0
-	select {
-	case <-ctx.Done():
-		log.Info("shutting down", "signal", "received")
-	case err := <-srv.Err():
-		log.Error("serving failed", "err", err)
-		code = 1
+loop:
+	for {
+		select {
+		case <-ctx.Done():
+			log.Info("shutting down", "signal", "received")
+			break loop
+		case <-hup:
+			if err := srv.ReloadCredentials(); err != nil {
+				log.Error("credentials not reloaded", "err", err)
+			}
+		case err := <-srv.Err():
+			log.Error("serving failed", "err", err)
+			code = 1
+			break loop
+		}
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()

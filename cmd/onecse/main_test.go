@@ -23,7 +23,9 @@ func TestHelpListsEveryFlag(t *testing.T) {
 	}
 	for _, f := range []string{"-config", "-http", "-cse-id", "-cse-name", "-sp-id", "-cse-type", "-data", "-admin", "-sync", "-max-body",
 		"-registrar-url", "-registrar-id", "-registrar-name", "-credential-id", "-liveness-interval", "-registree-timeout",
-		"-deregister-on-shutdown", "-require-sa-for-cses", "-accept-declared-credentials"} {
+		"-deregister-on-shutdown", "-require-sa-for-cses", "-accept-declared-credentials",
+		"-credentials", "-https-psk", "-require-sa-for-aes", "-registrar-psk-identity", "-registrar-psk-key-file",
+		"-https-cert", "-tls-cert", "-tls-key", "-tls-client-ca", "-cse-domain", "-registrar-cert", "-registrar-key", "-registrar-ca"} {
 		if !strings.Contains(out.String(), f) {
 			t.Errorf("--help does not mention %s:\n%s", f, out.String())
 		}

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"sort"
@@ -221,10 +222,29 @@ type WSClient struct {
 // oneM2M.cbor); it is closed when the test ends.
 func DialWS(t testing.TB, c *CSE, subprotocol string) *WSClient {
 	t.Helper()
+	return dialWS(t, "ws://"+c.Server.HTTPAddr()+"/", subprotocol, nil)
+}
+
+// DialWSPSK opens a WebSocket over TLS-PSK (wss) to c's HTTPS-PSK listener
+// with this identity and key.
+func DialWSPSK(t testing.TB, c *CSE, subprotocol, identity string, key []byte) *WSClient {
+	t.Helper()
+	return dialWS(t, "wss://"+c.Server.HTTPSPSKAddr()+"/", subprotocol, PSKClient(identity, key))
+}
+
+// DialWSURL opens a WebSocket to url (ws:// or wss://) with the HTTP
+// client hc (nil: the default), e.g. one with a client certificate.
+func DialWSURL(t testing.TB, url, subprotocol string, hc *http.Client) *WSClient {
+	t.Helper()
+	return dialWS(t, url, subprotocol, hc)
+}
+
+func dialWS(t testing.TB, url, subprotocol string, hc *http.Client) *WSClient {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	dctx, dcancel := context.WithTimeout(ctx, 10*time.Second)
 	defer dcancel()
-	conn, resp, err := websocket.Dial(dctx, "ws://"+c.Server.HTTPAddr()+"/", &websocket.DialOptions{Subprotocols: []string{subprotocol}})
+	conn, resp, err := websocket.Dial(dctx, url, &websocket.DialOptions{Subprotocols: []string{subprotocol}, HTTPClient: hc})
 	if err != nil {
 		cancel()
 		t.Fatalf("websocket dial: %v", err)

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"strconv"
 	"sync"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/onecse/onecse/codec"
 	"github.com/onecse/onecse/config"
+	"github.com/onecse/onecse/security/tlspsk"
 	"github.com/onecse/onecse/server"
 )
 
@@ -210,4 +212,31 @@ func (c *CSE) Create(from, path string, ty int, key string, attrs map[string]any
 	c.T.Helper()
 	r := c.Do(Req{Method: "POST", Path: path, From: from, Ty: ty, Body: map[string]any{key: attrs}}).Must(c.T, 2001)
 	return r.Res(key)
+}
+
+// PSK returns a client view of c that talks to its HTTPS-PSK listener over
+// TLS-PSK with this identity (KpsaID) and key. It shares c's server; stop
+// c, not the view.
+func (c *CSE) PSK(identity string, key []byte) *CSE {
+	c.T.Helper()
+	addr := c.Server.HTTPSPSKAddr()
+	if addr == "" {
+		c.T.Fatal("the CSE has no HTTPS-PSK listener")
+	}
+	return &CSE{T: c.T, Server: c.Server, Config: c.Config, URL: "https://" + addr, Client: PSKClient(identity, key)}
+}
+
+// PSKClient is an HTTP client that dials every https:// address over
+// TLS-PSK with this identity and key.
+func PSKClient(identity string, key []byte) *http.Client {
+	cfg := &tlspsk.Config{Identity: identity, Key: key, HandshakeTimeout: 10 * time.Second}
+	return &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
+		DialTLSContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			tc, err := tlspsk.DialContext(ctx, network, addr, cfg)
+			if err != nil {
+				return nil, err
+			}
+			return tc, nil
+		},
+	}}
 }
