@@ -109,7 +109,11 @@ type Store struct {
 	wal     *os.File // owned by syncer
 	acks    chan ack
 	synced  chan struct{}
-	cache   *cache
+	// unsynced counts committed groups not yet fsynced; syncedSig wakes the
+	// writer after each fsync.
+	unsynced  atomic.Int64
+	syncedSig chan struct{}
+	cache     *cache
 }
 
 type op struct {
@@ -157,7 +161,7 @@ func Open(dir string, o Options) (*Store, error) {
 	rdb.SetMaxIdleConns(n)
 	rdb.SetConnMaxLifetime(0)
 	s := &Store{rdb: rdb, wdb: wdb, ops: make(chan *op, 1024), closing: make(chan struct{}), done: make(chan struct{}), maxBatch: o.MaxBatch,
-		walSync: walSync, walPath: path + "-wal", acks: make(chan ack, 64), synced: make(chan struct{})}
+		walSync: walSync, walPath: path + "-wal", acks: make(chan ack, 64), synced: make(chan struct{}), syncedSig: make(chan struct{}, 1)}
 	if s.maxBatch <= 0 {
 		s.maxBatch = 256
 	}
@@ -189,6 +193,7 @@ type ack struct {
 // group's commit is on disk.
 func (s *Store) finish(batch []*op, results []error, committed bool) {
 	if committed && s.walSync {
+		s.unsynced.Add(1)
 		s.acks <- ack{ops: append([]*op(nil), batch...), results: results}
 		return
 	}
@@ -226,6 +231,11 @@ func (s *Store) syncer() {
 				}
 				o.done <- a.results[i]
 			}
+		}
+		s.unsynced.Add(-int64(len(pending)))
+		select {
+		case s.syncedSig <- struct{}{}:
+		default:
 		}
 	}
 	if s.wal != nil {
@@ -336,6 +346,20 @@ func (s *Store) writer() {
 				batch = append(batch, o)
 			default:
 				break fill
+			}
+		}
+		// While an earlier group is being fsynced, these callers would wait
+		// for that fsync to end before their own could start anyway: keep
+		// gathering callers meanwhile, so that one commit (its CPU, its WAL
+		// pages) serves more of them. It costs them no time.
+	gather:
+		for s.walSync && len(batch) < s.maxBatch && s.unsynced.Load() > 0 {
+			select {
+			case o := <-s.ops:
+				batch = append(batch, o)
+			case <-s.syncedSig:
+			case <-s.closing:
+				break gather
 			}
 		}
 		s.run(wst, batch)
