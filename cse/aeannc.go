@@ -173,17 +173,8 @@ func (c *CSE) announceAE(ctx context.Context, req *primitive.Request, o *origina
 		} else if !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
-		if err := c.checkACPIRefs(tx, b); err != nil {
-			return err
-		}
-		nr := r.Clone()
-		if err := c.fill(nr, parent, now); err != nil {
-			return err
-		}
-		if err := tx.Create(nr); err != nil {
-			if errors.Is(err, store.ErrExists) {
-				return primitive.Errorf(primitive.RSCConflict, "a resource named %q already exists under %s", nr.RN, parent.Path)
-			}
+		nr, err := c.insertNew(tx, r, parent, b, now)
+		if err != nil {
 			return err
 		}
 		created = nr

@@ -342,3 +342,24 @@ func equalValue(a, b any) bool {
 	}
 	return false
 }
+
+// insertNew stores a new resource r (a copy, filled by fill) under parent:
+// the shared last step of the CREATE paths that do not go through create
+// (AE and CSE registration, the S-type <AEAnnc>). A name or ID already taken
+// is 4105 CONFLICT.
+func (c *CSE) insertNew(tx store.Tx, r, parent *resource.Resource, body map[string]any, now time.Time) (*resource.Resource, error) {
+	if err := c.checkACPIRefs(tx, body); err != nil {
+		return nil, err
+	}
+	nr := r.Clone()
+	if err := c.fill(nr, parent, now); err != nil {
+		return nil, err
+	}
+	if err := tx.Create(nr); err != nil {
+		if errors.Is(err, store.ErrExists) {
+			return nil, primitive.Errorf(primitive.RSCConflict, "a resource named %q (ID %q) already exists under %s", nr.RN, nr.RI, parent.Path)
+		}
+		return nil, err
+	}
+	return nr, nil
+}

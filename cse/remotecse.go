@@ -2,7 +2,6 @@ package cse
 
 import (
 	"context"
-	"errors"
 	"slices"
 	"strings"
 	"sync"
@@ -350,17 +349,8 @@ func (c *CSE) registerCSE(ctx context.Context, req *primitive.Request, o *origin
 		if err := c.checkNewCSR(tx, parent, cseID); err != nil {
 			return err
 		}
-		if err := c.checkACPIRefs(tx, b); err != nil {
-			return err
-		}
-		nr := r.Clone()
-		if err := c.fill(nr, parent, now); err != nil {
-			return err
-		}
-		if err := tx.Create(nr); err != nil {
-			if errors.Is(err, store.ErrExists) {
-				return primitive.Errorf(primitive.RSCConflict, "a resource named %q or with the ID %q already exists", nr.RN, nr.RI)
-			}
+		nr, err := c.insertNew(tx, r, parent, b, now)
+		if err != nil {
 			return err
 		}
 		created = nr
