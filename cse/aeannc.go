@@ -151,7 +151,7 @@ func (c *CSE) announceAE(ctx context.Context, req *primitive.Request, o *origina
 	}
 	api, _ := b["api"].(string)
 	cred := ""
-	for _, l := range stringsOf(b["lbl"]) {
+	for _, l := range resource.StringList(b["lbl"]) {
 		if id, ok := strings.CutPrefix(l, credentialLabel); ok {
 			cred = id
 		}

@@ -40,7 +40,7 @@ func (c *CSE) annTarget(entry string) string {
 // listed in aa.
 func annContent(ty int, attrs map[string]any) map[string]any {
 	m := map[string]any{}
-	for _, sn := range resource.AnnouncedAttrs(ty, stringsOf(attrs["aa"])) {
+	for _, sn := range resource.AnnouncedAttrs(ty, resource.StringList(attrs["aa"])) {
 		if v, ok := attrs[sn]; ok {
 			m[sn] = v
 		}
@@ -94,14 +94,14 @@ func (c *CSE) announce(ctx context.Context, r *resource.Resource, before map[str
 	}
 	ctx = context.WithoutCancel(ctx) // the original has changed: follow through
 	old := map[string]string{}       // target CSE-ID → announced resource
-	for _, e := range stringsOf(before["at"]) {
+	for _, e := range resource.StringList(before["at"]) {
 		if csi := c.annTarget(e); csi != "" && csi != e {
 			old[csi] = e
 		}
 	}
-	wanted := stringsOf(r.Attrs["at"])
+	wanted := resource.StringList(r.Attrs["at"])
 	if !atGiven {
-		wanted = stringsOf(before["at"])
+		wanted = resource.StringList(before["at"])
 	}
 	diff := annDiff(annContent(r.Ty, before), annContent(r.Ty, r.Attrs))
 	if before == nil {
@@ -174,7 +174,7 @@ func (c *CSE) annCreate(ctx context.Context, r *resource.Resource, annTy int, cs
 			return nil
 		})
 		if parent != nil {
-			for _, e := range stringsOf(parent.Attrs["at"]) {
+			for _, e := range resource.StringList(parent.Attrs["at"]) {
 				if c.annTarget(e) == csi && e != csi {
 					to = e
 				}
@@ -294,7 +294,7 @@ func (c *CSE) announcedBelow(tx store.Tx, r *resource.Resource) ([]string, error
 	}
 	var out []string
 	add := func(x *resource.Resource) {
-		for _, e := range stringsOf(x.Attrs["at"]) {
+		for _, e := range resource.StringList(x.Attrs["at"]) {
 			if csi := c.annTarget(e); csi != "" && csi != e {
 				out = append(out, e)
 			}
@@ -324,7 +324,7 @@ func (c *CSE) deannounceBelow(ctx context.Context, r *resource.Resource, csi str
 		err := tx.Walk(r.Path, []int{resource.TyContainer}, func(x *resource.Resource) bool {
 			var keep []any
 			found := false
-			for _, e := range stringsOf(x.Attrs["at"]) {
+			for _, e := range resource.StringList(x.Attrs["at"]) {
 				if c.annTarget(e) == csi && e != csi {
 					gone = append(gone, e)
 					found = true

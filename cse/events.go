@@ -5,10 +5,11 @@ import (
 	"fmt"
 	"maps"
 	"math"
-	"reflect"
 	"time"
 
 	"github.com/fxamacker/cbor/v2"
+
+	"github.com/onecse/onecse/codec"
 
 	"github.com/onecse/onecse/primitive"
 	"github.com/onecse/onecse/resource"
@@ -92,25 +93,11 @@ type Event struct {
 
 var (
 	eventEnc cbor.EncMode
-	eventDec cbor.DecMode
 )
 
 func init() {
 	var err error
 	if eventEnc, err = (cbor.EncOptions{Time: cbor.TimeRFC3339Nano}).EncMode(); err != nil {
-		panic(err)
-	}
-	// Like the store's envelope: what the codec accepted from a client must
-	// come back exactly, whatever its depth or its strings.
-	eventDec, err = cbor.DecOptions{
-		MaxNestedLevels:  65535,
-		MaxArrayElements: math.MaxInt32,
-		MaxMapPairs:      math.MaxInt32,
-		IntDec:           cbor.IntDecConvertNone,
-		DefaultMapType:   reflect.TypeOf(map[string]any(nil)),
-		UTF8:             cbor.UTF8DecodeInvalid,
-	}.DecMode()
-	if err != nil {
 		panic(err)
 	}
 }
@@ -122,7 +109,7 @@ func EncodeEvent(e *Event) ([]byte, error) { return eventEnc.Marshal(e) }
 // canonical shape of package codec.
 func DecodeEvent(data []byte) (*Event, error) {
 	var e Event
-	if err := eventDec.Unmarshal(data, &e); err != nil {
+	if err := codec.StoredDecMode.Unmarshal(data, &e); err != nil {
 		return nil, fmt.Errorf("outbox entry: %w", err)
 	}
 	for i := range e.Notes {

@@ -102,12 +102,12 @@ func (c *CSE) pushDescendants(ctx context.Context, cur *primitive.Response) erro
 	csr, _ := cur.PC["m2m:csr"].(map[string]any)
 	change := map[string]any{}
 	want := c.routeTable().descendants()
-	have := stringsOf(csr["dcse"])
+	have := resource.StringList(csr["dcse"])
 	slices.Sort(have)
 	if !slices.Equal(want, have) {
 		change["dcse"] = anyList(want)
 	}
-	if poa := c.base.Strings("poa"); !slices.Equal(poa, stringsOf(csr["poa"])) {
+	if poa := c.base.Strings("poa"); !slices.Equal(poa, resource.StringList(csr["poa"])) {
 		change["poa"] = anyList(poa)
 	}
 	if len(change) == 0 {
@@ -230,7 +230,7 @@ func (c *CSE) createRegistrarCSR(ctx context.Context, cb map[string]any) error {
 		}
 	}
 	poa := []any{reg.URL}
-	for _, p := range stringsOf(cb["poa"]) {
+	for _, p := range resource.StringList(cb["poa"]) {
 		if p != reg.URL {
 			poa = append(poa, p)
 		}

@@ -274,7 +274,7 @@ func (c *CSE) registerCSE(ctx context.Context, req *primitive.Request, o *origin
 	if req.Peer.Authenticated {
 		credBinding, hasBinding = c.binding(req.Peer.CredentialID)
 	} else if c.cfg.AcceptDeclaredCredentials {
-		for _, l := range stringsOf(b["lbl"]) {
+		for _, l := range resource.StringList(b["lbl"]) {
 			if id, ok := strings.CutPrefix(l, credentialLabel); ok {
 				bound, ok := c.cfg.CredentialBindings[id]
 				credBinding, hasBinding = CredentialBinding{CSEID: bound}, ok && id != ""
@@ -367,7 +367,7 @@ func (c *CSE) registerCSE(ctx context.Context, req *primitive.Request, o *origin
 // checkDCSE refuses a dcse (of the <remoteCSE> of csi) that would make a
 // loop in the tree: one listing this CSE, its registrar or csi itself.
 func (c *CSE) checkDCSE(v any, csi string) error {
-	for _, d := range stringsOf(v) {
+	for _, d := range resource.StringList(v) {
 		if d := c.spRelative(d); d == c.cfg.CSEID || d == csi || d == c.cfg.Registrar.CSEID {
 			return primitive.Errorf(primitive.RSCBadRequest, "attribute \"dcse\" lists %s, which is not a descendant of %s", d, csi)
 		}
@@ -387,17 +387,6 @@ func (c *CSE) checkNewCSR(tx store.Tx, parent *resource.Resource, cseID string) 
 		}
 	}
 	return nil
-}
-
-func stringsOf(v any) []string {
-	l, _ := v.([]any)
-	out := make([]string, 0, len(l))
-	for _, e := range l {
-		if s, ok := e.(string); ok {
-			out = append(out, s)
-		}
-	}
-	return out
 }
 
 // csrChanged rebuilds the routing table after a <remoteCSE> changed and lets

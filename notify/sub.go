@@ -49,7 +49,7 @@ func parseSub(a map[string]any) *sub {
 	s.pi, _ = a["pi"].(string)
 	s.ct = timeAttr(a, "ct")
 	s.et = timeAttr(a, "et")
-	s.targets = strs(a["nu"])
+	s.targets = resource.StringList(a["nu"])
 	s.su, _ = a["su"].(string)
 	s.cr, _ = a["cr"].(string)
 	if enc, ok := a["enc"].(map[string]any); ok {
@@ -61,7 +61,7 @@ func parseSub(a map[string]any) *sub {
 		s.exb, s.exa = timeAttr(enc, "exb"), timeAttr(enc, "exa")
 		s.sts, s.stb = intPtr(enc, "sts"), intPtr(enc, "stb")
 		s.sza, s.szb = intPtr(enc, "sza"), intPtr(enc, "szb")
-		s.atr = strs(enc["atr"])
+		s.atr = resource.StringList(enc["atr"])
 		s.chty = ints(enc["chty"])
 		fo, _ := enc["fo"].(int64)
 		s.or = fo == 2
@@ -109,17 +109,6 @@ func intPtr(a map[string]any, k string) *int64 {
 		return &v
 	}
 	return nil
-}
-
-func strs(v any) []string {
-	l, _ := v.([]any)
-	out := make([]string, 0, len(l))
-	for _, e := range l {
-		if s, ok := e.(string); ok {
-			out = append(out, s)
-		}
-	}
-	return out
 }
 
 func ints(v any) []int64 {

@@ -85,8 +85,12 @@ func (r *Resource) Bool(sn string) bool {
 }
 
 // Strings returns a list-of-string attribute.
-func (r *Resource) Strings(sn string) []string {
-	l, _ := r.Attrs[sn].([]any)
+func (r *Resource) Strings(sn string) []string { return StringList(r.Attrs[sn]) }
+
+// StringList returns the strings of a decoded list value (others are skipped;
+// a value that is not a list gives an empty list).
+func StringList(v any) []string {
+	l, _ := v.([]any)
 	out := make([]string, 0, len(l))
 	for _, e := range l {
 		if s, ok := e.(string); ok {

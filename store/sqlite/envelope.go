@@ -2,20 +2,20 @@ package sqlite
 
 import (
 	"math"
-	"reflect"
 
 	"github.com/fxamacker/cbor/v2"
+
+	"github.com/onecse/onecse/codec"
 )
 
 // The data column holds one CBOR map: the attributes ("a") and the internal
 // fields clients never see ("c" creator, "o" owner, "s" the number of
 // subscription children, "e" the event types they may want).
 //
-// The store decodes only what it wrote itself, so it does not use the limits
-// that package codec puts on documents from clients: a value the codec
-// accepted at its deepest nesting, or a string that is not valid UTF-8 (from a
-// header, say), must read back exactly, or one resource becomes unreadable and
-// takes every listing and discovery of its parent down with it.
+// The store decodes only what it wrote itself, with codec.StoredDecMode and
+// not the limits package codec puts on documents from clients: otherwise one
+// unreadable resource would take every listing and discovery of its parent
+// down with it.
 type envelope struct {
 	Attrs   map[string]any `cbor:"a"`
 	Creator string         `cbor:"c,omitempty"`
@@ -26,23 +26,11 @@ type envelope struct {
 
 var (
 	envEnc cbor.EncMode
-	envDec cbor.DecMode
 )
 
 func init() {
 	var err error
 	envEnc, err = cbor.EncOptions{Sort: cbor.SortCanonical}.EncMode()
-	if err != nil {
-		panic(err)
-	}
-	envDec, err = cbor.DecOptions{
-		MaxNestedLevels:  65535,
-		MaxArrayElements: math.MaxInt32,
-		MaxMapPairs:      math.MaxInt32,
-		IntDec:           cbor.IntDecConvertNone,
-		DefaultMapType:   reflect.TypeOf(map[string]any(nil)),
-		UTF8:             cbor.UTF8DecodeInvalid,
-	}.DecMode()
 	if err != nil {
 		panic(err)
 	}
@@ -52,7 +40,7 @@ func encodeEnvelope(e *envelope) ([]byte, error) { return envEnc.Marshal(e) }
 
 func decodeEnvelope(data []byte) (*envelope, error) {
 	var e envelope
-	if err := envDec.Unmarshal(data, &e); err != nil {
+	if err := codec.StoredDecMode.Unmarshal(data, &e); err != nil {
 		return nil, err
 	}
 	for k, v := range e.Attrs {
