@@ -10,32 +10,38 @@ import (
 func init() {
 	Register(&Type{
 		Ty: TyAE, SN: "ae",
-		Attrs: attrs(universal(), common(), withACPI(), []*Attr{
-			{SN: "apn", Kind: KString, Create: O, Update: O},
-			{SN: "api", Kind: KString, Create: M, Update: NP, Check: checkAppID},
-			ro("aei", KString),
-			{SN: "poa", Kind: KStrList, Create: O, Update: O},
-			{SN: "nl", Kind: KString, Create: O, Update: O},
-			{SN: "rr", Kind: KBool, Create: M, Update: O, Single: true},
-			{SN: "csz", Kind: KStrList, Create: O, Update: O, Check: checkCSZ},
-			{SN: "esi", Kind: KObject, Create: O, Update: O},
-			{SN: "mei", Kind: KString, Create: O, Update: O},
-			// Multiplicity 1 (L) (TS-0001 Table 9.6.5-2): an UPDATE may not remove it.
-			{SN: "srv", Kind: KStrList, Create: M, Update: O, NonEmpty: true, Single: true, Check: checkSRV},
-			{SN: "regs", Kind: KInt, Create: O, Update: O, Enum: []int64{1, 2}},
-			{SN: "trps", Kind: KBool, Create: O, Update: O},
-			{SN: "scp", Kind: KStrList, Create: O, Update: O},
-			{SN: "tren", Kind: KBool, Create: O, Update: O},
-			{SN: "ape", Kind: KAnyList, Create: O, Update: O, Check: listOfObjects("m2m:activityPattern")},
-			{SN: "tri", Kind: KInt, Create: O, Update: O, Min: 0, Max: 65535},
-			{SN: "trn", Kind: KInt, Create: O, Update: O, Min: 0, Max: 1<<32 - 1},
-			{SN: "or", Kind: KString, Create: O, Update: O},
-		}),
+		Attrs:     attrs(universal(), common(), withACPI(), aeAttrs()),
 		Children:  []int{TyACP, TyContainer, TySubscription},
 		HasACPI:   true,
 		HasET:     true,
 		Creatable: true, Updatable: true, Deletable: true,
 	})
+}
+
+// aeAttrs are the attributes specific to <AE>; <AEAnnc> derives its own
+// from them (annc.go).
+func aeAttrs() []*Attr {
+	return []*Attr{
+		{SN: "apn", Kind: KString, Create: O, Update: O},
+		{SN: "api", Kind: KString, Create: M, Update: NP, Check: checkAppID},
+		ro("aei", KString),
+		{SN: "poa", Kind: KStrList, Create: O, Update: O},
+		{SN: "nl", Kind: KString, Create: O, Update: O},
+		{SN: "rr", Kind: KBool, Create: M, Update: O, Single: true},
+		{SN: "csz", Kind: KStrList, Create: O, Update: O, Check: checkCSZ},
+		{SN: "esi", Kind: KObject, Create: O, Update: O},
+		{SN: "mei", Kind: KString, Create: O, Update: O},
+		// Multiplicity 1 (L) (TS-0001 Table 9.6.5-2): an UPDATE may not remove it.
+		{SN: "srv", Kind: KStrList, Create: M, Update: O, NonEmpty: true, Single: true, Check: checkSRV},
+		{SN: "regs", Kind: KInt, Create: O, Update: O, Enum: []int64{1, 2}},
+		{SN: "trps", Kind: KBool, Create: O, Update: O},
+		{SN: "scp", Kind: KStrList, Create: O, Update: O},
+		{SN: "tren", Kind: KBool, Create: O, Update: O},
+		{SN: "ape", Kind: KAnyList, Create: O, Update: O, Check: listOfObjects("m2m:activityPattern")},
+		{SN: "tri", Kind: KInt, Create: O, Update: O, Min: 0, Max: 65535},
+		{SN: "trn", Kind: KInt, Create: O, Update: O, Min: 0, Max: 1<<32 - 1},
+		{SN: "or", Kind: KString, Create: O, Update: O},
+	}
 }
 
 // checkAppID: an App-ID starts with R (registered) or N (non-registered);

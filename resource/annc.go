@@ -44,6 +44,23 @@ func AnnouncedType(ty int) (int, bool) {
 	return 10000 + ty, true
 }
 
+// announcedCopies derives the attributes an announced resource may carry from
+// the original type's own (specific) attributes: the MA and OA ones of
+// announceable, with the original's value checks, all optional on CREATE and
+// UPDATE — an announced resource holds whatever the announcer copied.
+func announcedCopies(ty int, specific []*Attr) []*Attr {
+	a := announceable[ty]
+	var out []*Attr
+	for _, orig := range specific {
+		if slices.Contains(a.ma, orig.SN) || slices.Contains(a.oa, orig.SN) {
+			cp := *orig
+			cp.Create, cp.Update, cp.Single = O, O, false
+			out = append(out, &cp)
+		}
+	}
+	return out
+}
+
 // IsAnnounced reports whether ty is an announced resource type.
 func IsAnnounced(ty int) bool {
 	return ty == TyAEAnnc || ty == TyContainerAnnc || ty == TyCSEBaseAnnc
@@ -88,12 +105,7 @@ func init() {
 		Ty: TyContainerAnnc, SN: "cntA",
 		Attrs: attrs(universal(), common(), withACPI(), []*Attr{
 			{SN: "lnk", Kind: KString, Create: M, Update: NP, NonEmpty: true, Single: true},
-			{SN: "mni", Kind: KInt, Create: O, Update: O, Min: 0},
-			{SN: "mbs", Kind: KInt, Create: O, Update: O, Min: 0},
-			{SN: "mia", Kind: KInt, Create: O, Update: O, Min: 0},
-			{SN: "or", Kind: KString, Create: O, Update: O},
-			{SN: "disr", Kind: KBool, Create: O, Update: O},
-		}),
+		}, announcedCopies(TyContainer, containerAttrs())),
 		Children:  []int{TyContainerAnnc, TySubscription},
 		HasACPI:   true,
 		HasET:     true,
