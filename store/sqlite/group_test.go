@@ -111,7 +111,7 @@ func TestGroupCommitAutoRollback(t *testing.T) {
 				return err
 			}
 			if i == breaker {
-				if _, err := t.(*tx).st.tx.Exec("ROLLBACK"); err != nil {
+				if _, err := t.(*tx).st.conn.ExecContext(context.Background(), "ROLLBACK"); err != nil {
 					return err
 				}
 				t.(*tx).sqlErr(errors.New("disk I/O error")) // what the failed statement reports

@@ -319,10 +319,21 @@ func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
 func (s *Store) writer() {
 	defer close(s.done)
 	defer close(s.acks)
-	wst, err := prepare(s.wdb)
+	// The writer runs on one connection of its own, held for good, with its
+	// statements prepared on it and BEGIN/COMMIT as plain statements: a
+	// database/sql Tx would bind every statement to each transaction anew and
+	// take the pool's locks for each, which cost more than the inserts of a
+	// small group.
+	conn, err := s.wdb.Conn(context.Background())
+	if err != nil {
+		panic(fmt.Sprintf("sqlite: writer connection: %v", err))
+	}
+	defer conn.Close()
+	wst, err := prepare(conn)
 	if err != nil {
 		panic(fmt.Sprintf("sqlite: prepare writer statements: %v", err))
 	}
+	wst.conn = conn
 	defer wst.close()
 	batch := make([]*op, 0, s.maxBatch)
 	for {
@@ -368,15 +379,13 @@ func (s *Store) writer() {
 
 func (s *Store) run(wst *stmts, batch []*op) {
 	results := make([]error, len(batch))
-	ctx := context.Background()
-	sqlTx, err := s.wdb.BeginTx(ctx, nil)
-	if err != nil {
+	if err := wst.begin(); err != nil {
 		for _, o := range batch {
 			o.done <- fmt.Errorf("sqlite begin: %w", err)
 		}
 		return
 	}
-	bound := wst.bind(ctx, sqlTx)
+	bound := wst
 	batchOv, opOv := newOverlay(), newOverlay()
 	// call runs one caller's function. Its writes that reach SQL are undone
 	// only together with the whole group (there are no per-caller savepoints:
@@ -420,12 +429,11 @@ func (s *Store) run(wst *stmts, batch []*op) {
 			results[i] = broken
 		case err != nil && wrote:
 			// Start the group again with the callers before i that succeeded.
-			sqlTx.Rollback()
-			if sqlTx, err = s.wdb.BeginTx(ctx, nil); err != nil {
+			wst.rollback()
+			if err := wst.begin(); err != nil {
 				broken = fmt.Errorf("sqlite begin: %w", err)
 				break
 			}
-			bound = wst.bind(ctx, sqlTx)
 			batchOv.reset()
 			for j := 0; j < i && broken == nil; j++ {
 				if !ran[j] || results[j] != nil {
@@ -452,13 +460,13 @@ func (s *Store) run(wst *stmts, batch []*op) {
 	if broken != nil {
 		// Nothing of this group is kept: every caller that had succeeded
 		// so far learns it failed.
-		sqlTx.Rollback()
+		wst.rollback()
 		for i := range results {
 			if results[i] == nil {
 				results[i] = broken
 			}
 		}
-	} else if err := sqlTx.Commit(); err == nil {
+	} else if err := wst.commit(); err == nil {
 		committed = true
 		s.commits.Add(1)
 		s.txs.Add(int64(len(batch)))
@@ -492,16 +500,23 @@ type stmts struct {
 	outboxAdd, outboxRead, outboxDel, outboxDelN         *sql.Stmt
 	markSet, marks, markDel                              *sql.Stmt
 	children, childrenTy, childrenDesc, childrenTyDesc   *sql.Stmt
-	tx                                                   *sql.Tx
-	ctx                                                  context.Context
+	// conn is the writer's connection (nil for the read pool): its
+	// statements run in the transaction begin opened on it.
+	conn *sql.Conn
 	// q runs the statements that are not prepared (children of several
-	// types): the read pool, or the writer's transaction.
+	// types): the read pool, or the writer's connection.
 	q interface {
 		QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 	}
 }
 
-func prepare(db *sql.DB) (*stmts, error) {
+// preparer is a *sql.DB (the read pool) or a *sql.Conn (the writer's).
+type preparer interface {
+	PrepareContext(ctx context.Context, query string) (*sql.Stmt, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+func prepare(db preparer) (*stmts, error) {
 	s := &stmts{q: db}
 	var err error
 	p := func(q string) *sql.Stmt {
@@ -509,7 +524,7 @@ func prepare(db *sql.DB) (*stmts, error) {
 			return nil
 		}
 		var st *sql.Stmt
-		st, err = db.Prepare(q)
+		st, err = db.PrepareContext(context.Background(), q)
 		return st
 	}
 	s.get = p("SELECT " + cols + " FROM resources WHERE ri = ?")
@@ -550,18 +565,23 @@ func (s *stmts) close() {
 	}
 }
 
-// bind returns statements that run inside tx.
-func (s *stmts) bind(ctx context.Context, tx *sql.Tx) *stmts {
-	b := &stmts{tx: tx, ctx: ctx, q: tx}
-	b.get, b.getPath, b.insert, b.update = tx.StmtContext(ctx, s.get), tx.StmtContext(ctx, s.getPath), tx.StmtContext(ctx, s.insert), tx.StmtContext(ctx, s.update)
-	b.delTree, b.children, b.childrenTy = tx.StmtContext(ctx, s.delTree), tx.StmtContext(ctx, s.children), tx.StmtContext(ctx, s.childrenTy)
-	b.childrenDesc, b.childrenTyDesc = tx.StmtContext(ctx, s.childrenDesc), tx.StmtContext(ctx, s.childrenTyDesc)
-	b.walk, b.expired = tx.StmtContext(ctx, s.walk), tx.StmtContext(ctx, s.expired)
-	b.walkTy, b.walkSubs = tx.StmtContext(ctx, s.walkTy), tx.StmtContext(ctx, s.walkSubs)
-	b.outboxAdd, b.outboxRead, b.outboxDel = tx.StmtContext(ctx, s.outboxAdd), tx.StmtContext(ctx, s.outboxRead), tx.StmtContext(ctx, s.outboxDel)
-	b.outboxDelN = tx.StmtContext(ctx, s.outboxDelN)
-	b.markSet, b.marks, b.markDel = tx.StmtContext(ctx, s.markSet), tx.StmtContext(ctx, s.marks), tx.StmtContext(ctx, s.markDel)
-	return b
+// begin, commit and rollback run the writer's transaction. BEGIN IMMEDIATE
+// takes the write lock at once (there is one writer, so it never waits).
+func (s *stmts) begin() error { return s.exec("BEGIN IMMEDIATE") }
+func (s *stmts) commit() error {
+	err := s.exec("COMMIT")
+	if err != nil {
+		s.rollback() // a failed COMMIT may leave the transaction open
+	}
+	return err
+}
+
+// rollback ends the transaction, if SQLite has not ended it by itself.
+func (s *stmts) rollback() { _ = s.exec("ROLLBACK") }
+
+func (s *stmts) exec(q string) error {
+	_, err := s.conn.ExecContext(context.Background(), q)
+	return err
 }
 
 type tx struct {
@@ -806,7 +826,7 @@ func flushPuts(st *stmts, o *overlay) error {
 			return err
 		}
 		// A row deleted with its parent meanwhile simply matches nothing.
-		if _, err := st.update.ExecContext(st.ctx, etValue(r), data, ri); err != nil {
+		if _, err := st.update.ExecContext(context.Background(), etValue(r), data, ri); err != nil {
 			return err
 		}
 	}
