@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/onecse/onecse/config"
+	"github.com/onecse/onecse/internal/version"
 	"github.com/onecse/onecse/loadgen"
 	"github.com/onecse/onecse/server"
 )
@@ -28,6 +29,7 @@ Usage:
   onecse bench [flags]           load generator (onecse bench --help)
   onecse ceiling [--http ADDR]   constant-answer HTTP server, the reference for benchmark ratios
   onecse credentials CMD         manage the credential file: add-psk, list, revoke (onecse credentials --help)
+  onecse --version               print the version and commit
 
 Flags (each also settable in the --config file under the same name):
 `
@@ -57,6 +59,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("onecse", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	configFile := fs.String("config", "", "YAML configuration file (flags override it)")
+	showVersion := fs.Bool("version", false, "print the version and the commit onecse was built from, and exit")
 	cfg.Flags(fs)
 	fs.Usage = func() {
 		fmt.Fprint(stderr, usage)
@@ -71,6 +74,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "onecse: unexpected argument %q\n", fs.Arg(0))
 		return 2
+	}
+	if *showVersion {
+		fmt.Fprintln(stdout, version.Get())
+		return 0
 	}
 	if *configFile != "" {
 		// The file sits under the flags: load it, then apply again the flags

@@ -199,3 +199,34 @@ func TestBinaryThreeCSEs(t *testing.T) {
 		t.Fatalf("through the MN: %d %s", rsc, body)
 	}
 }
+
+// TestVersion: the built binary prints the version and the commit it was
+// built from; -ldflags -X overrides both.
+func TestVersion(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "onecse")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	out, err := exec.Command(bin, "--version").CombinedOutput()
+	if err != nil {
+		t.Fatalf("--version: %v\n%s", err, out)
+	}
+	// The revision is recorded when Go stamps VCS information (a build in a
+	// plain git checkout with -buildvcs not false; not in a git worktree).
+	if !regexp.MustCompile(`^onecse \S+ \(commit ([0-9a-f]{40}(, modified)?, \d{4}-\d\d-\d\dT[^,]+|unknown), go[^)]+\)\n$`).Match(out) {
+		t.Errorf("--version printed %q", out)
+	}
+	bin2 := filepath.Join(dir, "onecse2")
+	ld := "-X github.com/onecse/onecse/internal/version.Version=v1.2.3 -X github.com/onecse/onecse/internal/version.Commit=abc1234"
+	if out, err := exec.Command("go", "build", "-ldflags", ld, "-o", bin2, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	out, err = exec.Command(bin2, "--version").CombinedOutput()
+	if err != nil || !strings.HasPrefix(string(out), "onecse v1.2.3 (commit abc1234, ") {
+		t.Errorf("--version with -ldflags: %v %q", err, out)
+	}
+}
