@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/onecse/onecse/internal/testcse"
 )
 
 func TestHelpListsEveryFlag(t *testing.T) {
@@ -228,5 +230,20 @@ func TestVersion(t *testing.T) {
 	out, err = exec.Command(bin2, "--version").CombinedOutput()
 	if err != nil || !strings.HasPrefix(string(out), "onecse v1.2.3 (commit abc1234, ") {
 		t.Errorf("--version with -ldflags: %v %q", err, out)
+	}
+}
+
+// TestHealthcheck: "onecse healthcheck" exits 0 against a ready onecse and
+// 1 once it is stopped.
+func TestHealthcheck(t *testing.T) {
+	c := testcse.Start(t, nil)
+	var out bytes.Buffer
+	if code := run([]string{"healthcheck", "--url", c.URL + "/readyz"}, &out, &out); code != 0 || out.String() != "ready\n" {
+		t.Errorf("ready onecse: exit %d %q", code, out.String())
+	}
+	c.Stop()
+	out.Reset()
+	if code := run([]string{"healthcheck", "--url", c.URL + "/readyz", "--timeout", "2s"}, &out, &out); code != 1 {
+		t.Errorf("stopped onecse: exit %d %q, want 1", code, out.String())
 	}
 }
