@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/onecse/onecse/config"
 	"github.com/onecse/onecse/internal/testcse"
 )
 
@@ -245,5 +246,47 @@ func TestHealthcheck(t *testing.T) {
 	out.Reset()
 	if code := run([]string{"healthcheck", "--url", c.URL + "/readyz", "--timeout", "2s"}, &out, &out); code != 1 {
 		t.Errorf("stopped onecse: exit %d %q, want 1", code, out.String())
+	}
+}
+
+// TestInstallable: "go install github.com/onecse/onecse/cmd/onecse@latest"
+// needs the module path to match and no replace or exclude directives (go
+// install refuses them). scripts/check-go-install.sh does the real install
+// through a local module proxy.
+func TestInstallable(t *testing.T) {
+	data, err := os.ReadFile("../../go.mod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(string(data), "\n")
+	if lines[0] != "module github.com/onecse/onecse" {
+		t.Errorf("go.mod starts with %q", lines[0])
+	}
+	for _, l := range lines {
+		if f := strings.Fields(l); len(f) > 0 && (f[0] == "replace" || f[0] == "exclude") {
+			t.Errorf("go.mod has %q: go install ...@version would refuse the module", l)
+		}
+	}
+}
+
+// TestLogFormat: --log-format json writes one JSON object per line, text
+// writes key=value lines; anything else is refused.
+func TestLogFormat(t *testing.T) {
+	for _, c := range []struct{ format, prefix string }{{"json", `{"time":`}, {"text", "time="}, {"JSON", `{"time":`}} {
+		cfg := config.Default()
+		cfg.LogFormat = c.format
+		var out bytes.Buffer
+		log, err := newLogger(cfg, &out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		log.Info("hello", "k", "v")
+		if !strings.HasPrefix(out.String(), c.prefix) || !strings.Contains(out.String(), "hello") {
+			t.Errorf("%s: %q", c.format, out.String())
+		}
+	}
+	var out bytes.Buffer
+	if code := run([]string{"--log-format", "xml", "--data", t.TempDir(), "--http", "127.0.0.1:0"}, &out, &out); code == 0 {
+		t.Errorf("--log-format xml accepted")
 	}
 }
