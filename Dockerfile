@@ -6,7 +6,10 @@
 #
 # The configuration is packaging/onecse.yaml (every key, commented) with the
 # HTTP listener on all interfaces; mount another at /etc/onecse/onecse.yaml or
-# add flags after the image name (they override the file).
+# add flags after the image name (they override the file). Give the address
+# other CSEs and AEs reach the container at as its point of access, e.g.
+#   docker run ... onecse --poa http://cse.example.com:8080
+# (without it the CSEBase announces http://127.0.0.1:8080).
 
 FROM golang:1.26-bookworm AS build
 WORKDIR /src
