@@ -7,8 +7,14 @@ GO ?= go
 run:
 	$(GO) run ./cmd/onecse
 
+# The version and commit "onecse --version" prints, from git when there is
+# one (Go records the commit itself only in a plain checkout).
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null)
+COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null)
+LDFLAGS = $(if $(VERSION),-X github.com/onecse/onecse/internal/version.Version=$(VERSION)) $(if $(COMMIT),-X github.com/onecse/onecse/internal/version.Commit=$(COMMIT))
+
 build:
-	$(GO) build -o bin/onecse ./cmd/onecse
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/onecse ./cmd/onecse
 
 test:
 	$(GO) vet ./...

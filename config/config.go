@@ -70,6 +70,9 @@ type Config struct {
 	LogLevel string `yaml:"log-level"`
 	// LogFormat is text or json.
 	LogFormat string `yaml:"log-format"`
+	// Metrics serves Prometheus metrics at /metrics on the HTTP listener
+	// (/healthz and /readyz are always served).
+	Metrics bool `yaml:"metrics"`
 
 	// RegistrarURL is the point of access of the registrar this MN- or
 	// ASN-CSE registers with on start-up (empty: no registrar).
@@ -178,6 +181,7 @@ func Default() Config {
 		BatchDuration:        time.Minute,
 		LogLevel:             "info",
 		LogFormat:            "text",
+		Metrics:              true,
 		LivenessInterval:     time.Minute,
 	}
 }
@@ -229,6 +233,7 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.BatchDuration, "notify-batch-duration", c.BatchDuration, "batchNotify duration of a subscription that gives none")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "log level: debug, info, warn, error")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "log format: text or json")
+	fs.BoolVar(&c.Metrics, "metrics", c.Metrics, "serve Prometheus metrics at /metrics on the HTTP listener")
 	fs.StringVar(&c.RegistrarURL, "registrar-url", c.RegistrarURL, "point of access of the registrar CSE to register with (MN, ASN)")
 	fs.StringVar(&c.RegistrarID, "registrar-id", c.RegistrarID, "SP-relative CSE-ID of the registrar, e.g. /id-in")
 	fs.StringVar(&c.RegistrarName, "registrar-name", c.RegistrarName, "resource name of the registrar's CSEBase, e.g. cse-in")

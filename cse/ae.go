@@ -199,7 +199,7 @@ func (c *CSE) registerAE(ctx context.Context, req *primitive.Request, parent *re
 	if err != nil {
 		return nil, storeErr(err, "CSEBase")
 	}
-	c.log.Info("AE registered", "aei", stem, "api", api, "rqi", req.RQI)
+	c.log.InfoContext(ctx, "AE registered", "aei", stem, "api", api, "rqi", req.RQI)
 	created = c.announce(ctx, created, nil, true)
 	return c.createdResponse(req, created, b), nil
 }

@@ -114,7 +114,7 @@ func (a *announcer) Deregistered(ctx context.Context, aei string) {
 		err = primitive.Errorf(resp.RSC, "%s", dbg(resp))
 	}
 	if err != nil {
-		c.log.Warn("marking the <AEAnnc> of a deregistered AE inactive", "aei", aei, "err", err)
+		c.log.WarnContext(ctx, "marking the <AEAnnc> of a deregistered AE inactive", "aei", aei, "err", err)
 	}
 }
 
@@ -183,6 +183,6 @@ func (c *CSE) announceAE(ctx context.Context, req *primitive.Request, o *origina
 	if err != nil {
 		return nil, storeErr(err, "CSEBase")
 	}
-	c.log.Info("S-type AE announced", "aei", stem, "lnk", b["lnk"], "rqi", req.RQI)
+	c.log.InfoContext(ctx, "S-type AE announced", "aei", stem, "lnk", b["lnk"], "rqi", req.RQI)
 	return c.createdResponse(req, created, b), nil
 }

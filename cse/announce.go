@@ -112,7 +112,7 @@ func (c *CSE) announce(ctx context.Context, r *resource.Resource, before map[str
 	for _, e := range wanted {
 		csi := c.annTarget(e)
 		if csi == "" || csi == c.cfg.CSEID || seen[csi] {
-			c.log.Warn("announcement target ignored", "ri", r.RI, "at", e)
+			c.log.WarnContext(ctx, "announcement target ignored", "ri", r.RI, "at", e)
 			continue
 		}
 		seen[csi] = true
@@ -127,7 +127,7 @@ func (c *CSE) announce(ctx context.Context, r *resource.Resource, before map[str
 		}
 		addr, err := c.annCreate(ctx, r, annTy, csi)
 		if err != nil {
-			c.log.Warn("announcement failed", "ri", r.RI, "to", csi, "err", err)
+			c.log.WarnContext(ctx, "announcement failed", "ri", r.RI, "to", csi, "err", err)
 			continue
 		}
 		at = append(at, addr)
@@ -155,7 +155,7 @@ func (c *CSE) announce(ctx context.Context, r *resource.Resource, before map[str
 	})
 	if err != nil {
 		// Deleted meanwhile: its deletion removes the announcements.
-		c.log.Warn("recording the announcements", "ri", r.RI, "err", err)
+		c.log.WarnContext(ctx, "recording the announcements", "ri", r.RI, "err", err)
 		return r
 	}
 	return out
@@ -206,7 +206,7 @@ func (c *CSE) annCreate(ctx context.Context, r *resource.Resource, annTy int, cs
 	if ri == "" || strings.Contains(ri, "/") {
 		return "", primitive.Errorf(primitive.RSCInternalServerError, "%s answered the announcement without a resource ID", csi)
 	}
-	c.log.Info("resource announced", "ri", r.RI, "to", csi, "annc", csi+"/"+ri)
+	c.log.InfoContext(ctx, "resource announced", "ri", r.RI, "to", csi, "annc", csi+"/"+ri)
 	return csi + "/" + ri, nil
 }
 
@@ -266,7 +266,7 @@ func (c *CSE) annUpdate(ctx context.Context, r *resource.Resource, annTy int, ad
 		err = primitive.Errorf(resp.RSC, "%s", dbg(resp))
 	}
 	if err != nil {
-		c.log.Warn("updating an announced resource", "ri", r.RI, "annc", addr, "err", err)
+		c.log.WarnContext(ctx, "updating an announced resource", "ri", r.RI, "annc", addr, "err", err)
 	}
 	return true
 }
@@ -277,7 +277,7 @@ func (c *CSE) annDelete(ctx context.Context, r *resource.Resource, addr string) 
 		err = primitive.Errorf(resp.RSC, "%s", dbg(resp))
 	}
 	if err != nil {
-		c.log.Warn("deleting an announced resource", "ri", r.RI, "annc", addr, "err", err)
+		c.log.WarnContext(ctx, "deleting an announced resource", "ri", r.RI, "annc", addr, "err", err)
 	}
 }
 
@@ -354,7 +354,7 @@ func (c *CSE) deannounceBelow(ctx context.Context, r *resource.Resource, csi str
 		return nil
 	})
 	if err != nil {
-		c.log.Warn("de-announcing the containers below", "ri", r.RI, "from", csi, "err", err)
+		c.log.WarnContext(ctx, "de-announcing the containers below", "ri", r.RI, "from", csi, "err", err)
 		return
 	}
 	for _, a := range gone {

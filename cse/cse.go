@@ -236,7 +236,7 @@ func (c *CSE) Run(ctx context.Context) error {
 			return nil
 		case <-t.C:
 			if _, err := c.ExpireNow(ctx); err != nil && ctx.Err() == nil {
-				c.log.Warn("expiry", "err", err)
+				c.log.WarnContext(ctx, "expiry", "err", err)
 			}
 		}
 	}

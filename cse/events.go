@@ -346,7 +346,7 @@ func (c *CSE) recountSubscriptions(ctx context.Context) error {
 		return nil
 	})
 	if err == nil && fixed > 0 {
-		c.log.Info("subscription counts repaired", "resources", fixed)
+		c.log.InfoContext(ctx, "subscription counts repaired", "resources", fixed)
 	}
 	return err
 }

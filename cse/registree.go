@@ -32,7 +32,7 @@ func (c *CSE) runRegistree(ctx context.Context) {
 		}
 		if !c.reg.stopped.Load() {
 			if err := c.maintainRegistration(ctx); err != nil && ctx.Err() == nil {
-				c.log.Warn("registration with the registrar", "registrar", c.cfg.Registrar.CSEID, "err", err)
+				c.log.WarnContext(ctx, "registration with the registrar", "registrar", c.cfg.Registrar.CSEID, "err", err)
 			}
 		}
 		c.unlockRound()
@@ -86,7 +86,7 @@ func (c *CSE) maintainRegistration(ctx context.Context) error {
 		// The registrar lost this registration (its data was reset; it then
 		// no longer accepts this CSE as an originator, 4107/4106): the local
 		// <remoteCSE> is stale, register again.
-		c.log.Info("the registrar no longer knows this CSE: registering again", "registrar", c.cfg.Registrar.CSEID)
+		c.log.InfoContext(ctx, "the registrar no longer knows this CSE: registering again", "registrar", c.cfg.Registrar.CSEID)
 		if err := c.dropLocalCSR(ctx, rt.registrar.ri); err != nil {
 			return err
 		}
@@ -210,7 +210,7 @@ func (c *CSE) register(ctx context.Context) error {
 	if err := c.createRegistrarCSR(ctx, cb); err != nil {
 		return err
 	}
-	c.log.Info("registered with the registrar", "registrar", reg.CSEID, "cse-id", c.cfg.CSEID)
+	c.log.InfoContext(ctx, "registered with the registrar", "registrar", reg.CSEID, "cse-id", c.cfg.CSEID)
 	return c.reloadRoutes(ctx)
 }
 
@@ -289,7 +289,7 @@ func (c *CSE) Deregister(ctx context.Context) error {
 	if resp.RSC != primitive.RSCDeleted && resp.RSC != primitive.RSCNotFound {
 		return primitive.Errorf(resp.RSC, "the registrar refused the deregistration: %s", dbg(resp))
 	}
-	c.log.Info("deregistered", "registrar", c.cfg.Registrar.CSEID)
+	c.log.InfoContext(ctx, "deregistered", "registrar", c.cfg.Registrar.CSEID)
 	return c.dropLocalCSR(ctx, rt.registrar.ri)
 }
 

@@ -340,7 +340,7 @@ func (c *CSE) registerCSE(ctx context.Context, req *primitive.Request, o *origin
 	err = c.write(ctx, func(tx store.Tx, ev *events) error {
 		if takeOver {
 			if old, err := tx.Get(ri); err == nil && old.Ty == resource.TyRemoteCSE && c.spRelative(old.Str("csi")) == cseID {
-				c.log.Info("replacing the leftover registration of a CSE that lost its CSE-ID", "csi", cseID)
+				c.log.InfoContext(ctx, "replacing the leftover registration of a CSE that lost its CSE-ID", "csi", cseID)
 				if err := c.deleteInTx(tx, ev, old); err != nil {
 					return err
 				}
@@ -359,7 +359,7 @@ func (c *CSE) registerCSE(ctx context.Context, req *primitive.Request, o *origin
 	if err != nil {
 		return nil, storeErr(err, "CSEBase")
 	}
-	c.log.Info("CSE registered", "csi", cseID, "rqi", req.RQI)
+	c.log.InfoContext(ctx, "CSE registered", "csi", cseID, "rqi", req.RQI)
 	c.csrChanged(ctx)
 	return c.createdResponse(req, created, b), nil
 }
@@ -393,7 +393,7 @@ func (c *CSE) checkNewCSR(tx store.Tx, parent *resource.Resource, cseID string) 
 // the registree loop tell the registrar about new descendants.
 func (c *CSE) csrChanged(ctx context.Context) {
 	if err := c.reloadRoutes(context.WithoutCancel(ctx)); err != nil {
-		c.log.Warn("routing table", "err", err)
+		c.log.WarnContext(ctx, "routing table", "err", err)
 	}
 	select {
 	case c.reg.kick <- struct{}{}:
@@ -411,7 +411,7 @@ func (c *CSE) csrGone(ctx context.Context, r *resource.Resource, by string) {
 	}
 	if csi := c.spRelative(r.Str("csi")); csi == c.cfg.Registrar.CSEID && by != "" {
 		c.reg.stopped.Store(true)
-		c.log.Info("deregistered from the registrar", "registrar", csi, "by", by)
+		c.log.InfoContext(ctx, "deregistered from the registrar", "registrar", csi, "by", by)
 	}
 	c.csrChanged(ctx)
 }
@@ -513,9 +513,9 @@ func (c *CSE) runRegistrar(ctx context.Context) {
 				continue
 			}
 			delete(failing, e.ri)
-			c.log.Info("registered CSE unreachable: removing its <remoteCSE>", "csi", csi, "since", first)
+			c.log.InfoContext(ctx, "registered CSE unreachable: removing its <remoteCSE>", "csi", csi, "since", first)
 			if err := c.dropLocalCSR(ctx, e.ri); err != nil {
-				c.log.Warn("removing an unreachable CSE", "csi", csi, "err", err)
+				c.log.WarnContext(ctx, "removing an unreachable CSE", "csi", csi, "err", err)
 			}
 			c.csrChanged(ctx)
 		}

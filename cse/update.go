@@ -253,7 +253,7 @@ func (c *CSE) delete(ctx context.Context, req *primitive.Request, o *originator,
 	c.deannounce(ctx, deleted, annc)
 	c.csrGone(ctx, deleted, o.id)
 	if deleted.Ty == resource.TyAE {
-		c.log.Info("AE deregistered", "aei", deleted.RI, "rqi", req.RQI)
+		c.log.InfoContext(ctx, "AE deregistered", "aei", deleted.RI, "rqi", req.RQI)
 		c.aeGone(ctx, deleted)
 	}
 	resp := &primitive.Response{RSC: primitive.RSCDeleted}

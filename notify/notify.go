@@ -150,6 +150,31 @@ type Service struct {
 	runCtx   context.Context
 	workers  sync.WaitGroup
 	stopping bool
+
+	// Counters for Stats.
+	sent, failedAttempts, delivered, dropped atomic.Int64
+}
+
+// Stats are the service's counters, for metrics.
+type Stats struct {
+	// Pending is the number of notifications read from the outbox and not
+	// yet delivered or dropped.
+	Pending int
+	// Sent counts NOTIFY requests sent (every attempt, batches count once);
+	// FailedAttempts those that got no answer or an unsuccessful one.
+	Sent, FailedAttempts int64
+	// Delivered and Dropped count notifications (a batch counts each one it
+	// carries): delivered with a successful answer, dropped after the last
+	// failed attempt.
+	Delivered, Dropped int64
+}
+
+// Stats returns the counters.
+func (s *Service) Stats() Stats {
+	s.mu.Lock()
+	p := s.pending
+	s.mu.Unlock()
+	return Stats{Pending: p, Sent: s.sent.Load(), FailedAttempts: s.failedAttempts.Load(), Delivered: s.delivered.Load(), Dropped: s.dropped.Load()}
 }
 
 // entry is an outbox entry being delivered.

@@ -284,8 +284,12 @@ func (s *Service) deliverBatch(ctx context.Context, q *queue, items []*item) {
 		if limited {
 			s.unreserve(sb)
 		}
+		s.dropped.Add(int64(len(items)))
 		s.log.Warn("notification dropped", "sub", sb.ri, "target", q.target, "notifications", len(items), "err", err)
-	} else if limited {
+	} else {
+		s.delivered.Add(int64(len(items)))
+	}
+	if err == nil && limited {
 		gone, err := s.core.SubscriptionNotified(ctx, sb.ri)
 		if err != nil {
 			s.log.Warn("notify: counting a notification against expirationCounter", "sub", sb.ri, "err", err)
@@ -348,7 +352,11 @@ func (s *Service) attempt(ctx context.Context, target string, pc map[string]any,
 		return false, ctx.Err()
 	}
 	defer func() { <-s.sem }()
+	s.sent.Add(1)
 	resp, err := s.deliver(ctx, target, pc, ec)
+	if err == nil && !resp.RSC.Success() || err != nil && ctx.Err() == nil {
+		s.failedAttempts.Add(1)
+	}
 	if err != nil {
 		return false, err
 	}

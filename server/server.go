@@ -20,6 +20,7 @@ import (
 	"github.com/onecse/onecse/binding/ws"
 	"github.com/onecse/onecse/config"
 	"github.com/onecse/onecse/cse"
+	"github.com/onecse/onecse/internal/logctx"
 	"github.com/onecse/onecse/notify"
 	"github.com/onecse/onecse/primitive"
 	"github.com/onecse/onecse/security/credentials"
@@ -50,6 +51,10 @@ type Server struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	errc   chan error
+	// metrics and readiness: /metrics, /healthz and /readyz (metrics.go).
+	metrics   *metrics
+	readiness readiness
+	health    *health
 }
 
 // New opens the store and the core and binds the listeners (so that an address
@@ -61,6 +66,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	// Lines logged while a request is handled carry its rqi and originator.
+	log = slog.New(logctx.NewHandler(log.Handler()))
+	m := newMetrics()
 	cseType, _ := cfg.CSETypeNumber()
 	var creds *credentials.Store
 	if cfg.Credentials != "" {
@@ -120,7 +128,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 			certL.Close()
 		}
 	}
-	st, err := sqlite.Open(cfg.Data, sqlite.Options{Sync: cfg.Sync})
+	st, err := sqlite.Open(cfg.Data, sqlite.Options{Sync: cfg.Sync, Observer: m})
 	if err != nil {
 		closeL()
 		return nil, fmt.Errorf("store: %w", err)
@@ -182,7 +190,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 		RetryInitial: cfg.NotifyRetry, RetryMax: cfg.NotifyRetryMax, Attempts: cfg.NotifyAttempts,
 	})
 	core.SetNotifier(n)
-	s := &Server{cfg: cfg, log: log, st: st, core: core, notify: n, client: client, httpL: l, creds: creds, assocs: assocs, errc: make(chan error, 5)}
+	m.watch(st, core, n, log)
+	s := &Server{cfg: cfg, log: log, st: st, core: core, notify: n, client: client, httpL: l, creds: creds, assocs: assocs, errc: make(chan error, 5), metrics: m}
+	// Each binding reaches the core through instrumented, named after it.
+	via := func(binding string) *instrumented { return &instrumented{core: core, binding: binding, m: m, log: log} }
 	hopt := httpb.Options{MaxBody: cfg.MaxBody, Log: log}
 	var certAuth func(*http.Request) (string, bool)
 	if certA != nil {
@@ -201,14 +212,18 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 			return "", false
 		}
 	}
-	var h http.Handler = httpb.New(core, hopt)
+	var h http.Handler = httpb.New(via("http"), hopt)
 	if cfg.WebSocket {
 		wopt := ws.Options{CSEID: cfg.CSEID, MaxMessage: cfg.MaxBody, Log: log}
 		wopt.Authenticate = hopt.Authenticate
-		s.ws = ws.New(core, wopt)
+		s.ws = ws.New(via("ws"), wopt)
 		h = ws.Mux(s.ws, h)
 	}
-	s.httpS = httpb.NewServerFor(h, log)
+	s.health = &health{next: h, ready: s.ready}
+	if cfg.Metrics {
+		s.health.metrics = m.handler()
+	}
+	s.httpS = httpb.NewServerFor(s.health, log)
 	if pskL != nil {
 		s.pskL = tlspsk.NewListener(pskL, assocs.tlsConfig())
 		s.pskS = httpb.NewServerFor(h, log)
@@ -236,7 +251,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 		log.Info("embedded mqtt broker", "addr", s.broker.Addr())
 	}
 	if cfg.MQTTBroker != "" {
-		s.mqtt, err = mqttb.New(core, mqttb.Options{Broker: cfg.MQTTBroker, CSEID: cfg.CSEID, SPID: cfg.SPID,
+		s.mqtt, err = mqttb.New(via("mqtt"), mqttb.Options{Broker: cfg.MQTTBroker, CSEID: cfg.CSEID, SPID: cfg.SPID,
 			TopicPrefix: cfg.MQTTTopicPrefix, Username: cfg.MQTTUsername, Password: cfg.MQTTPassword, Log: log})
 		if err != nil {
 			if s.broker != nil {
@@ -411,6 +426,7 @@ func (s *Server) Start() {
 	go func() {
 		defer s.wg.Done()
 		if err := s.httpS.Serve(s.httpL); err != nil {
+			s.readiness.state.Store(2)
 			s.errc <- fmt.Errorf("http: %w", err)
 		}
 	}()
@@ -444,8 +460,9 @@ func (s *Server) Start() {
 			s.errc <- err
 		}
 	}()
+	s.readiness.state.CompareAndSwap(0, 1)
 	s.log.Info("onecse started", "cse-id", s.core.Config().CSEID, "cse-name", s.cfg.CSEName, "cse-type", s.cfg.CSEType, "http", s.HTTPAddr(), "https-psk", s.HTTPSPSKAddr(), "https-cert", s.HTTPSCertAddr(),
-		"websocket", s.ws != nil, "mqtt", s.cfg.MQTTBroker, "data", s.cfg.Data)
+		"websocket", s.ws != nil, "mqtt", redactURL(s.cfg.MQTTBroker), "data", s.cfg.Data)
 }
 
 // Err delivers the first serving error.
@@ -455,6 +472,7 @@ func (s *Server) Err() <-chan error { return s.errc }
 // notification service (what it has not delivered stays in the store for the
 // next start), and closes the store.
 func (s *Server) Shutdown(ctx context.Context) error {
+	s.readiness.state.Store(2) // /readyz answers 503 from now on
 	if s.cfg.DeregisterOnShutdown && s.cfg.RegistrarURL != "" {
 		if err := s.core.Deregister(ctx); err != nil {
 			s.log.Warn("deregistration on shutdown", "err", err)
@@ -488,4 +506,14 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	s.log.Info("onecse stopped")
 	return err
+}
+
+// redactURL hides the password of a URL with user information (an MQTT
+// broker URL may carry one) for logging.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.User == nil {
+		return s
+	}
+	return u.Redacted()
 }

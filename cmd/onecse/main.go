@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -17,6 +18,7 @@ import (
 	"time"
 
 	"github.com/onecse/onecse/config"
+	"github.com/onecse/onecse/internal/version"
 	"github.com/onecse/onecse/loadgen"
 	"github.com/onecse/onecse/server"
 )
@@ -28,6 +30,8 @@ Usage:
   onecse bench [flags]           load generator (onecse bench --help)
   onecse ceiling [--http ADDR]   constant-answer HTTP server, the reference for benchmark ratios
   onecse credentials CMD         manage the credential file: add-psk, list, revoke (onecse credentials --help)
+  onecse healthcheck [--url URL] exit 0 when a onecse answers /readyz with 200 (for container health checks)
+  onecse --version               print the version and commit
 
 Flags (each also settable in the --config file under the same name):
 `
@@ -51,12 +55,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return ceiling(args[1:], stderr)
 		case "credentials":
 			return credentialsCmd(args[1:], stdout, stderr)
+		case "healthcheck":
+			return healthcheck(args[1:], stdout, stderr)
 		}
 	}
 	cfg := config.Default()
 	fs := flag.NewFlagSet("onecse", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	configFile := fs.String("config", "", "YAML configuration file (flags override it)")
+	showVersion := fs.Bool("version", false, "print the version and the commit onecse was built from, and exit")
 	cfg.Flags(fs)
 	fs.Usage = func() {
 		fmt.Fprint(stderr, usage)
@@ -71,6 +78,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "onecse: unexpected argument %q\n", fs.Arg(0))
 		return 2
+	}
+	if *showVersion {
+		fmt.Fprintln(stdout, version.Get())
+		return 0
 	}
 	if *configFile != "" {
 		// The file sits under the flags: load it, then apply again the flags
@@ -195,5 +206,31 @@ func ceiling(args []string, stderr io.Writer) int {
 	defer stop()
 	<-ctx.Done()
 	stopSrv()
+	return 0
+}
+
+// healthcheck asks a running onecse whether it is ready: for HEALTHCHECK in
+// images without curl or wget (distroless).
+func healthcheck(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("healthcheck", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	url := fs.String("url", "http://127.0.0.1:8080/readyz", "readiness URL of the onecse to check")
+	timeout := fs.Duration("timeout", 5*time.Second, "time limit of the check")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	c := &http.Client{Timeout: *timeout}
+	resp, err := c.Get(*url)
+	if err != nil {
+		fmt.Fprintf(stderr, "healthcheck: %v\n", err)
+		return 1
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
+	if resp.StatusCode != http.StatusOK {
+		fmt.Fprintf(stderr, "healthcheck: %s: %s %s\n", *url, resp.Status, strings.TrimSpace(string(body)))
+		return 1
+	}
+	fmt.Fprintf(stdout, "%s", body)
 	return 0
 }

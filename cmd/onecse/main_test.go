@@ -14,6 +14,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/onecse/onecse/config"
+	"github.com/onecse/onecse/internal/testcse"
 )
 
 func TestHelpListsEveryFlag(t *testing.T) {
@@ -197,5 +200,93 @@ func TestBinaryThreeCSEs(t *testing.T) {
 	// Reached the IN (which grants the AE nothing on its CSEBase).
 	if rsc, body := do("GET", asn+"/~/id-in/cse-in", "Cbin", 0, ""); rsc != 4103 || !strings.Contains(body, "/id-asn/Cbin") {
 		t.Fatalf("through the MN: %d %s", rsc, body)
+	}
+}
+
+// TestVersion: the built binary prints the version and the commit it was
+// built from; -ldflags -X overrides both.
+func TestVersion(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "onecse")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	out, err := exec.Command(bin, "--version").CombinedOutput()
+	if err != nil {
+		t.Fatalf("--version: %v\n%s", err, out)
+	}
+	// The revision is recorded when Go stamps VCS information (a build in a
+	// plain git checkout with -buildvcs not false; not in a git worktree).
+	if !regexp.MustCompile(`^onecse \S+ \(commit ([0-9a-f]{40}(, modified)?, \d{4}-\d\d-\d\dT[^,]+|unknown), go[^)]+\)\n$`).Match(out) {
+		t.Errorf("--version printed %q", out)
+	}
+	bin2 := filepath.Join(dir, "onecse2")
+	ld := "-X github.com/onecse/onecse/internal/version.Version=v1.2.3 -X github.com/onecse/onecse/internal/version.Commit=abc1234"
+	if out, err := exec.Command("go", "build", "-ldflags", ld, "-o", bin2, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	out, err = exec.Command(bin2, "--version").CombinedOutput()
+	if err != nil || !strings.HasPrefix(string(out), "onecse v1.2.3 (commit abc1234, ") {
+		t.Errorf("--version with -ldflags: %v %q", err, out)
+	}
+}
+
+// TestHealthcheck: "onecse healthcheck" exits 0 against a ready onecse and
+// 1 once it is stopped.
+func TestHealthcheck(t *testing.T) {
+	c := testcse.Start(t, nil)
+	var out bytes.Buffer
+	if code := run([]string{"healthcheck", "--url", c.URL + "/readyz"}, &out, &out); code != 0 || out.String() != "ready\n" {
+		t.Errorf("ready onecse: exit %d %q", code, out.String())
+	}
+	c.Stop()
+	out.Reset()
+	if code := run([]string{"healthcheck", "--url", c.URL + "/readyz", "--timeout", "2s"}, &out, &out); code != 1 {
+		t.Errorf("stopped onecse: exit %d %q, want 1", code, out.String())
+	}
+}
+
+// TestInstallable: "go install github.com/onecse/onecse/cmd/onecse@latest"
+// needs the module path to match and no replace or exclude directives (go
+// install refuses them). scripts/check-go-install.sh does the real install
+// through a local module proxy.
+func TestInstallable(t *testing.T) {
+	data, err := os.ReadFile("../../go.mod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(string(data), "\n")
+	if lines[0] != "module github.com/onecse/onecse" {
+		t.Errorf("go.mod starts with %q", lines[0])
+	}
+	for _, l := range lines {
+		if f := strings.Fields(l); len(f) > 0 && (f[0] == "replace" || f[0] == "exclude") {
+			t.Errorf("go.mod has %q: go install ...@version would refuse the module", l)
+		}
+	}
+}
+
+// TestLogFormat: --log-format json writes one JSON object per line, text
+// writes key=value lines; anything else is refused.
+func TestLogFormat(t *testing.T) {
+	for _, c := range []struct{ format, prefix string }{{"json", `{"time":`}, {"text", "time="}, {"JSON", `{"time":`}} {
+		cfg := config.Default()
+		cfg.LogFormat = c.format
+		var out bytes.Buffer
+		log, err := newLogger(cfg, &out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		log.Info("hello", "k", "v")
+		if !strings.HasPrefix(out.String(), c.prefix) || !strings.Contains(out.String(), "hello") {
+			t.Errorf("%s: %q", c.format, out.String())
+		}
+	}
+	var out bytes.Buffer
+	if code := run([]string{"--log-format", "xml", "--data", t.TempDir(), "--http", "127.0.0.1:0"}, &out, &out); code == 0 {
+		t.Errorf("--log-format xml accepted")
 	}
 }

@@ -81,6 +81,24 @@ type Options struct {
 	// CacheSize is how many decoded resources are kept in memory (default
 	// 100,000; negative disables the cache).
 	CacheSize int
+	// Observer, when set, is told how long the store's work takes (for
+	// metrics). Nil: nobody is told.
+	Observer Observer
+}
+
+// Observer receives the store's timings. Its methods are called from the
+// writer and from callers of Update, so they must be quick and safe for
+// concurrent use.
+type Observer interface {
+	// Commit is one group commit of txs transactions that took d from the
+	// start of its SQL transaction to its commit (without the fsync);
+	// ok=false when it was rolled back or failed.
+	Commit(txs int, d time.Duration, ok bool)
+	// Sync is one fsync of the write-ahead log (sync=full).
+	Sync(d time.Duration, err error)
+	// Update is one Update call from its start to its answer: the wait for
+	// its group, the group's commit and the fsync.
+	Update(d time.Duration, err error)
 }
 
 // Store is the SQLite store.
@@ -114,6 +132,7 @@ type Store struct {
 	unsynced  atomic.Int64
 	syncedSig chan struct{}
 	cache     *cache
+	obs       Observer
 }
 
 type op struct {
@@ -161,7 +180,7 @@ func Open(dir string, o Options) (*Store, error) {
 	rdb.SetMaxIdleConns(n)
 	rdb.SetConnMaxLifetime(0)
 	s := &Store{rdb: rdb, wdb: wdb, ops: make(chan *op, 1024), closing: make(chan struct{}), done: make(chan struct{}), maxBatch: o.MaxBatch,
-		walSync: walSync, walPath: path + "-wal", acks: make(chan ack, 64), synced: make(chan struct{}), syncedSig: make(chan struct{}, 1)}
+		walSync: walSync, walPath: path + "-wal", acks: make(chan ack, 64), synced: make(chan struct{}), syncedSig: make(chan struct{}, 1), obs: o.Observer}
 	if s.maxBatch <= 0 {
 		s.maxBatch = 256
 	}
@@ -223,7 +242,11 @@ func (s *Store) syncer() {
 				break more
 			}
 		}
+		start := time.Now()
 		err := s.syncWAL()
+		if s.obs != nil {
+			s.obs.Sync(time.Since(start), err)
+		}
 		for _, a := range pending {
 			for i, o := range a.ops {
 				if a.results[i] == nil && err != nil {
@@ -283,6 +306,46 @@ func (s *Store) Stats() Stats {
 	return Stats{Commits: s.commits.Load(), Transactions: s.txs.Load()}
 }
 
+// CountChildren counts the direct children of the resource pi of type ty
+// (through the index, without reading them): for gauges such as the number
+// of registered AEs.
+func (s *Store) CountChildren(ctx context.Context, pi string, ty int) (int, error) {
+	if err := s.ping(); err != nil {
+		return 0, err
+	}
+	var n int
+	err := s.rdb.QueryRowContext(ctx, "SELECT COUNT(*) FROM resources WHERE pi = ? AND ty = ?", pi, ty).Scan(&n)
+	return n, err
+}
+
+// OutboxLen is the number of outbox entries not yet fully delivered.
+func (s *Store) OutboxLen(ctx context.Context) (int, error) {
+	if err := s.ping(); err != nil {
+		return 0, err
+	}
+	var n int
+	err := s.rdb.QueryRowContext(ctx, "SELECT COUNT(*) FROM outbox").Scan(&n)
+	return n, err
+}
+
+// Ping checks that the store is open and its database answers a query.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.ping(); err != nil {
+		return err
+	}
+	var n int
+	return s.rdb.QueryRowContext(ctx, "SELECT 1").Scan(&n)
+}
+
+func (s *Store) ping() error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return store.ErrClosed
+	}
+	return nil
+}
+
 // View runs fn on the read pool.
 func (s *Store) View(ctx context.Context, fn func(store.Tx) error) error {
 	s.mu.RLock()
@@ -296,6 +359,16 @@ func (s *Store) View(ctx context.Context, fn func(store.Tx) error) error {
 
 // Update queues fn for the writer and waits for its commit.
 func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
+	if s.obs != nil {
+		start := time.Now()
+		err := s.update(ctx, fn)
+		s.obs.Update(time.Since(start), err)
+		return err
+	}
+	return s.update(ctx, fn)
+}
+
+func (s *Store) update(ctx context.Context, fn func(store.Tx) error) error {
 	o := &op{ctx: ctx, fn: fn, done: make(chan error, 1)}
 	s.mu.RLock()
 	if s.closed {
@@ -379,6 +452,7 @@ func (s *Store) writer() {
 
 func (s *Store) run(wst *stmts, batch []*op) {
 	results := make([]error, len(batch))
+	start := time.Now()
 	if err := wst.begin(); err != nil {
 		for _, o := range batch {
 			o.done <- fmt.Errorf("sqlite begin: %w", err)
@@ -478,6 +552,9 @@ func (s *Store) run(wst *stmts, batch []*op) {
 			}
 		}
 		s.cache.clear()
+	}
+	if s.obs != nil {
+		s.obs.Commit(len(batch), time.Since(start), committed)
 	}
 	s.finish(batch, results, broken == nil && committed)
 }
