@@ -16,6 +16,7 @@ import (
 	coapdtls "github.com/plgd-dev/go-coap/v3/dtls"
 	dtlsServer "github.com/plgd-dev/go-coap/v3/dtls/server"
 	"github.com/plgd-dev/go-coap/v3/message"
+	"github.com/plgd-dev/go-coap/v3/message/codes"
 	"github.com/plgd-dev/go-coap/v3/message/pool"
 	coapNet "github.com/plgd-dev/go-coap/v3/net"
 	"github.com/plgd-dev/go-coap/v3/net/blockwise"
@@ -167,6 +168,11 @@ func (b *Binding) Close() {
 // with the response piggy-backed on its ACK and a NON request with a NON
 // response (TS-0008 6.3.1); duplicates are answered from its cache.
 func (b *Binding) handle(w *responsewriter.ResponseWriter[*udpClient.Conn], r *pool.Message) {
+	// Only requests are answered: an empty message (a Reset, a ping) or a
+	// response that matched no request of ours gets none.
+	if r.Code() < codes.GET || r.Code() >= 32 {
+		return
+	}
 	b.mu.Lock()
 	if b.closed {
 		b.mu.Unlock()
