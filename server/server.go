@@ -15,8 +15,8 @@ import (
 	"sync"
 	"time"
 
-	httpb "github.com/onecse/onecse/binding/http"
 	coapb "github.com/onecse/onecse/binding/coap"
+	httpb "github.com/onecse/onecse/binding/http"
 	mqttb "github.com/onecse/onecse/binding/mqtt"
 	"github.com/onecse/onecse/binding/ws"
 	"github.com/onecse/onecse/config"
@@ -382,14 +382,20 @@ func (s *Server) HTTPSCertAddr() string {
 }
 
 // CoAPAddr is the address of the plain CoAP listener ("" when off).
-func (s *Server) CoAPAddr() string { return s.coapAddr(func(c *coapListeners) *coapb.Listener { return c.plain }) }
+func (s *Server) CoAPAddr() string {
+	return s.coapAddr(func(c *coapListeners) *coapb.Listener { return c.plain })
+}
 
 // CoAPSPSKAddr is the address of the DTLS-PSK CoAP listener ("" when off).
-func (s *Server) CoAPSPSKAddr() string { return s.coapAddr(func(c *coapListeners) *coapb.Listener { return c.psk }) }
+func (s *Server) CoAPSPSKAddr() string {
+	return s.coapAddr(func(c *coapListeners) *coapb.Listener { return c.psk })
+}
 
 // CoAPSCertAddr is the address of the DTLS CoAP listener with
 // certificates ("" when off).
-func (s *Server) CoAPSCertAddr() string { return s.coapAddr(func(c *coapListeners) *coapb.Listener { return c.cert }) }
+func (s *Server) CoAPSCertAddr() string {
+	return s.coapAddr(func(c *coapListeners) *coapb.Listener { return c.cert })
+}
 
 func (s *Server) coapAddr(f func(*coapListeners) *coapb.Listener) string {
 	if s.coap == nil {

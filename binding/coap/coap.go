@@ -299,4 +299,3 @@ func uintBytes(v uint32) []byte {
 	}
 	return b
 }
-

@@ -77,21 +77,21 @@ func init() {
 // 6.2.2.2-1; the oneM2M ones are marked provisional in the specification).
 // XML is not served by onecse.
 const (
-	cfJSON      message.MediaType = 50
-	cfCBOR      message.MediaType = 60
-	cfXML       message.MediaType = 41
-	cfResJSON   message.MediaType = 10001
-	cfNtfyJSON  message.MediaType = 10003
-	cfPreqJSON  message.MediaType = 10007
-	cfPrspJSON  message.MediaType = 10009
-	cfResCBOR   message.MediaType = 10010
-	cfNtfyCBOR  message.MediaType = 10011
-	cfPreqCBOR  message.MediaType = 10012
-	cfPrspCBOR  message.MediaType = 10013
-	cfResXML    message.MediaType = 10014
-	cfNtfyXML   message.MediaType = 10002
-	cfPreqXML   message.MediaType = 10006
-	cfPrspXML   message.MediaType = 10008
+	cfJSON     message.MediaType = 50
+	cfCBOR     message.MediaType = 60
+	cfXML      message.MediaType = 41
+	cfResJSON  message.MediaType = 10001
+	cfNtfyJSON message.MediaType = 10003
+	cfPreqJSON message.MediaType = 10007
+	cfPrspJSON message.MediaType = 10009
+	cfResCBOR  message.MediaType = 10010
+	cfNtfyCBOR message.MediaType = 10011
+	cfPreqCBOR message.MediaType = 10012
+	cfPrspCBOR message.MediaType = 10013
+	cfResXML   message.MediaType = 10014
+	cfNtfyXML  message.MediaType = 10002
+	cfPreqXML  message.MediaType = 10006
+	cfPrspXML  message.MediaType = 10008
 )
 
 // mediaOf interprets a Content-Format or Accept number. ok is false for one
