@@ -57,6 +57,15 @@ type Config struct {
 	// MQTTUsername and MQTTPassword are sent to the broker when set.
 	MQTTUsername string `yaml:"mqtt-username"`
 	MQTTPassword string `yaml:"mqtt-password"`
+	// CoAP is the UDP listen address of the CoAP binding (TS-0008), e.g.
+	// 127.0.0.1:5683; empty leaves it off.
+	CoAP string `yaml:"coap"`
+	// CoAPSPSK is the UDP listen address of CoAP over DTLS 1.2 with the PSKs
+	// of the credential file (TLS_PSK_WITH_AES_128_CCM_8); needs Credentials.
+	CoAPSPSK string `yaml:"coaps-psk"`
+	// CoAPSCert is the UDP listen address of CoAP over DTLS 1.2 with mutual
+	// certificate authentication; needs TLSCert, TLSKey and TLSClientCA.
+	CoAPSCert string `yaml:"coaps-cert"`
 	// NotifyTimeout bounds one attempt to deliver a notification (and a verification request).
 	NotifyTimeout time.Duration `yaml:"notify-timeout"`
 	// NotifyRetry is the wait after a failed delivery attempt; it doubles up to NotifyRetryMax.
@@ -226,6 +235,9 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.MQTTTopicPrefix, "mqtt-topic-prefix", c.MQTTTopicPrefix, "prefix of every oneM2M MQTT topic (the path of an mqtt:// point of access)")
 	fs.StringVar(&c.MQTTUsername, "mqtt-username", c.MQTTUsername, "user name for the MQTT broker")
 	fs.StringVar(&c.MQTTPassword, "mqtt-password", c.MQTTPassword, "password for the MQTT broker")
+	fs.StringVar(&c.CoAP, "coap", c.CoAP, "UDP listen address of the CoAP binding, e.g. 127.0.0.1:5683 (empty: CoAP off)")
+	fs.StringVar(&c.CoAPSPSK, "coaps-psk", c.CoAPSPSK, "UDP listen address of CoAP over DTLS-PSK, e.g. 127.0.0.1:5684 (needs --credentials)")
+	fs.StringVar(&c.CoAPSCert, "coaps-cert", c.CoAPSCert, "UDP listen address of CoAP over DTLS with mutual certificate authentication (needs --tls-cert, --tls-key, --tls-client-ca)")
 	fs.DurationVar(&c.NotifyTimeout, "notify-timeout", c.NotifyTimeout, "time limit of one attempt to deliver a notification")
 	fs.DurationVar(&c.NotifyRetry, "notify-retry", c.NotifyRetry, "wait after a failed delivery attempt (doubles up to --notify-retry-max)")
 	fs.DurationVar(&c.NotifyRetryMax, "notify-retry-max", c.NotifyRetryMax, "longest wait between delivery attempts")
@@ -331,6 +343,20 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("https-psk needs a credentials file (credentials)")
 		}
 	}
+	for _, a := range []struct{ name, v string }{{"coap", c.CoAP}, {"coaps-psk", c.CoAPSPSK}, {"coaps-cert", c.CoAPSCert}} {
+		if a.v == "" {
+			continue
+		}
+		if _, _, err := net.SplitHostPort(a.v); err != nil {
+			return fmt.Errorf("%s %q must be host:port, e.g. 127.0.0.1:5683", a.name, a.v)
+		}
+	}
+	if c.CoAPSPSK != "" && c.Credentials == "" {
+		return fmt.Errorf("coaps-psk needs a credentials file (credentials)")
+	}
+	if c.CoAPSCert != "" && (c.TLSCert == "" || c.TLSKey == "" || c.TLSClientCA == "") {
+		return fmt.Errorf("coaps-cert needs tls-cert, tls-key and tls-client-ca")
+	}
 	if c.HTTPSCert != "" {
 		if _, _, err := net.SplitHostPort(c.HTTPSCert); err != nil {
 			return fmt.Errorf("https-cert %q must be host:port, e.g. 127.0.0.1:8444", c.HTTPSCert)
@@ -349,14 +375,15 @@ func (c *Config) Validate() error {
 	if certReg && c.RegistrarPSKIdentity != "" {
 		return fmt.Errorf("use either a registrar PSK or a registrar certificate, not both")
 	}
-	if certReg && !strings.HasPrefix(c.RegistrarURL, "https://") {
-		return fmt.Errorf("registrar-cert needs an https:// registrar-url")
+	secure := strings.HasPrefix(c.RegistrarURL, "https://") || strings.HasPrefix(c.RegistrarURL, "coaps://")
+	if certReg && !secure {
+		return fmt.Errorf("registrar-cert needs an https:// or coaps:// registrar-url")
 	}
-	if strings.HasPrefix(c.RegistrarURL, "https://") && c.RegistrarPSKIdentity == "" && !certReg {
-		return fmt.Errorf("an https:// registrar-url needs registrar-psk-identity and registrar-psk-key-file (TLS-PSK), or registrar-cert, registrar-key and registrar-ca")
+	if secure && c.RegistrarPSKIdentity == "" && !certReg {
+		return fmt.Errorf("an https:// or coaps:// registrar-url needs registrar-psk-identity and registrar-psk-key-file (TLS-PSK, DTLS-PSK), or registrar-cert, registrar-key and registrar-ca")
 	}
-	if c.RegistrarPSKIdentity != "" && !strings.HasPrefix(c.RegistrarURL, "https://") {
-		return fmt.Errorf("registrar-psk-identity needs an https:// registrar-url")
+	if c.RegistrarPSKIdentity != "" && !secure {
+		return fmt.Errorf("registrar-psk-identity needs an https:// or coaps:// registrar-url")
 	}
 	switch strings.ToLower(c.LogFormat) {
 	case "text", "json":

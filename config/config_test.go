@@ -51,3 +51,32 @@ func TestRegistrationSettingsValidate(t *testing.T) {
 		}
 	}
 }
+
+func TestCoAPSettings(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "coap.yaml")
+	os.WriteFile(p, []byte("coap: 127.0.0.1:5683\ncoaps-psk: 127.0.0.1:5684\ncredentials: creds.yaml\n"), 0o600)
+	c := Default()
+	if err := c.LoadFile(p); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(); err != nil || c.CoAP != "127.0.0.1:5683" || c.CoAPSPSK != "127.0.0.1:5684" {
+		t.Fatalf("loaded %q %q: %v", c.CoAP, c.CoAPSPSK, err)
+	}
+	for name, mod := range map[string]func(*Config){
+		"coap not host:port":        func(c *Config) { c.CoAP = "5683" },
+		"coaps-psk without creds":   func(c *Config) { c.CoAPSPSK = "127.0.0.1:5684" },
+		"coaps-cert without a cert": func(c *Config) { c.CoAPSCert = "127.0.0.1:5685" },
+		"coaps registrar, no creds": func(c *Config) {
+			c.CSEType, c.RegistrarURL, c.RegistrarID, c.RegistrarName = "MN", "coaps://x", "/id-in", "cse-in"
+		},
+		"registrar PSK with coap://": func(c *Config) {
+			c.CSEType, c.RegistrarURL, c.RegistrarID, c.RegistrarName, c.RegistrarPSKIdentity, c.RegistrarPSKKeyFile = "MN", "coap://x", "/id-in", "cse-in", "id", "k"
+		},
+	} {
+		c := Default()
+		mod(&c)
+		if err := c.Validate(); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}

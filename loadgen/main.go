@@ -33,6 +33,7 @@ func Main(args []string, out io.Writer) int {
 	var ops string
 	var asJSON bool
 	fs.StringVar(&cfg.Target, "target", "", "CSEBase URL, e.g. http://127.0.0.1:8080/cse-in (required unless --ceiling-only)")
+	fs.StringVar(&cfg.Binding, "binding", "http", "oneM2M binding to drive: http, or coap (--target coap://host:port/<csebase>; create, retrieve and la phases)")
 	fs.IntVar(&cfg.Connections, "c", 32, "connections (= closed-loop workers)")
 	fs.DurationVar(&cfg.Duration, "d", 10*time.Second, "duration of each phase")
 	fs.StringVar(&cfg.Origin, "origin", "", `originator to register the AE with (default "C": the CSE assigns the AE-ID)`)

@@ -32,6 +32,7 @@ var allOps = []string{OpCreate, OpRetrieve, OpLatest}
 // Config is the configuration of one load-generator run (the flags of Main).
 type Config struct {
 	Target      string        // CSEBase URL, e.g. http://127.0.0.1:8080/cse-in
+	Binding     string        // "http" (default) or "coap" (Target coap://host:port/<csebase>)
 	Connections int           // number of connections = number of closed-loop workers
 	Duration    time.Duration // duration of each phase
 	Origin      string        // originator used to register the AE ("" → "C")
@@ -227,8 +228,20 @@ func (c *Config) normalize() error {
 		return fmt.Errorf("--target is required (or --ceiling-only)")
 	}
 	u, err := url.Parse(c.Target)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("--target %q: want http://host:port/<csebase>", c.Target)
+	switch c.Binding {
+	case "", "http":
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("--target %q: want http://host:port/<csebase>", c.Target)
+		}
+	case "coap":
+		if err != nil || u.Scheme != "coap" || u.Host == "" || strings.Trim(u.Path, "/") == "" {
+			return fmt.Errorf("--binding coap: --target %q: want coap://host:port/<csebase>", c.Target)
+		}
+		if c.Ceiling || c.Subs > 0 || c.PSKIdentity != "" || c.Rate > 0 {
+			return fmt.Errorf("--binding coap runs the create, retrieve and la phases only (no --ceiling, --subs, --psk-identity, --rate)")
+		}
+	default:
+		return fmt.Errorf("--binding %q: want http or coap", c.Binding)
 	}
 	c.Target = strings.TrimRight(c.Target, "/")
 	if want[OpRetrieve] && !want[OpCreate] && c.Prefill == 0 {
@@ -287,6 +300,10 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	if !cfg.CeilingOnly {
 		rep.Target = cfg.Target
+	}
+	if cfg.Binding == "coap" && !cfg.CeilingOnly {
+		rep.Target = cfg.Target
+		return runCoAP(ctx, cfg, rep)
 	}
 	client, tr := newClient(cfg.Connections, cfg.Timeout)
 	if cfg.PSKIdentity != "" {

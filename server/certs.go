@@ -130,15 +130,20 @@ func (ca *certAssoc) authenticate(r *http.Request) (string, bool) {
 	if r.TLS == nil || len(r.TLS.PeerCertificates) == 0 {
 		return "", false
 	}
-	leaf := r.TLS.PeerCertificates[0]
+	return ca.credentialOf(r.TLS.PeerCertificates[0]), true
+}
+
+// credentialOf is the Credential-ID of a verified leaf certificate ("" once
+// it has expired or been revoked, or when it names no oneM2M identity).
+func (ca *certAssoc) credentialOf(leaf *x509.Certificate) string {
 	if time.Now().After(leaf.NotAfter) || ca.isRevoked(leaf) {
-		return "", true
+		return ""
 	}
 	id, err := ca.m.Of(leaf)
 	if err != nil {
-		return "", true
+		return ""
 	}
-	return id.CredentialID(), true
+	return id.CredentialID()
 }
 
 // reload rereads the CRL and closes the connections of certificates it

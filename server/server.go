@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	coapb "github.com/onecse/onecse/binding/coap"
 	httpb "github.com/onecse/onecse/binding/http"
 	mqttb "github.com/onecse/onecse/binding/mqtt"
 	"github.com/onecse/onecse/binding/ws"
@@ -48,6 +49,8 @@ type Server struct {
 	ws     *ws.Binding    // nil when the WebSocket binding is off
 	mqtt   *mqttb.Binding // nil when no MQTT broker is configured
 	broker *mqttb.Broker  // the embedded MQTT broker, when one runs
+	coap   *coapListeners // nil when CoAP is off
+	coapC  *coapb.Client  // the CoAP client (coap://, coaps:// targets)
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	errc   chan error
@@ -87,7 +90,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 	}
 	var certTLS *tls.Config
 	var certA *certAssoc
-	if cfg.HTTPSCert != "" {
+	if cfg.HTTPSCert != "" || cfg.CoAPSCert != "" {
 		if certTLS, certA, err = serverTLS(cfg); err != nil {
 			l.Close()
 			return nil, err
@@ -109,6 +112,17 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 			return nil, fmt.Errorf("https-cert listener: %w", err)
 		}
 	}
+	coapL, err := listenCoAP(cfg, creds, certTLS, certA, log)
+	if err != nil {
+		l.Close()
+		if pskL != nil {
+			pskL.Close()
+		}
+		if certL != nil {
+			certL.Close()
+		}
+		return nil, err
+	}
 	poa := cfg.PoA
 	if len(poa) == 0 {
 		poa = defaultPoA(cfg, advertised(l.Addr()))
@@ -117,6 +131,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 		}
 		if certL != nil {
 			poa = append(poa, "https://"+advertised(certL.Addr()))
+		}
+		if coapL != nil {
+			poa = append(poa, coapL.poa()...)
 		}
 	}
 	closeL := func() {
@@ -127,6 +144,14 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 		if certL != nil {
 			certL.Close()
 		}
+		if coapL != nil {
+			coapL.b.Close()
+		}
+	}
+	coapC, err := coapSender(cfg)
+	if err != nil {
+		closeL()
+		return nil, err
 	}
 	st, err := sqlite.Open(cfg.Data, sqlite.Options{Sync: cfg.Sync, Observer: m})
 	if err != nil {
@@ -136,7 +161,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 	// Requests the CSE originates (registration, forwarding, notifications)
 	// leave through the bindings' clients, by URL scheme.
 	client := sender
-	senders := cse.Senders{"http": client, "https": client}
+	senders := cse.Senders{"http": client, "https": client, "coap": coapC, "coaps": coapC}
 	ccfg := cse.Config{
 		CSEID: cfg.CSEID, CSEName: cfg.CSEName, SPID: cfg.SPID, CSEType: cseType, Admin: cfg.Admin,
 		PoA: poa, DefaultET: cfg.DefaultExpiration, MaxET: cfg.MaxExpiration,
@@ -160,9 +185,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 		pskBinding = bindingOf(creds)
 		assocs = newAssociations(creds, log)
 	}
-	if creds != nil || certL != nil {
+	if creds != nil || certA != nil {
 		ccfg.Credentials = func(credID string) (cse.CredentialBinding, bool) {
-			if certL != nil {
+			if certA != nil {
 				if b, ok := certBinding(credID); ok {
 					return b, true
 				}
@@ -191,9 +216,13 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 	})
 	core.SetNotifier(n)
 	m.watch(st, core, n, log)
-	s := &Server{cfg: cfg, log: log, st: st, core: core, notify: n, client: client, httpL: l, creds: creds, assocs: assocs, errc: make(chan error, 5), metrics: m}
+	s := &Server{cfg: cfg, log: log, st: st, core: core, notify: n, client: client, httpL: l, creds: creds, assocs: assocs, errc: make(chan error, 5), metrics: m,
+		coap: coapL, coapC: coapC}
 	// Each binding reaches the core through instrumented, named after it.
 	via := func(binding string) *instrumented { return &instrumented{core: core, binding: binding, m: m, log: log} }
+	if coapL != nil {
+		coapL.core.c = via("coap")
+	}
 	hopt := httpb.Options{MaxBody: cfg.MaxBody, Log: log}
 	var certAuth func(*http.Request) (string, bool)
 	if certA != nil {
@@ -367,6 +396,32 @@ func (s *Server) HTTPSCertAddr() string {
 	return s.certL.Addr().String()
 }
 
+// CoAPAddr is the address of the plain CoAP listener ("" when off).
+func (s *Server) CoAPAddr() string {
+	return s.coapAddr(func(c *coapListeners) *coapb.Listener { return c.plain })
+}
+
+// CoAPSPSKAddr is the address of the DTLS-PSK CoAP listener ("" when off).
+func (s *Server) CoAPSPSKAddr() string {
+	return s.coapAddr(func(c *coapListeners) *coapb.Listener { return c.psk })
+}
+
+// CoAPSCertAddr is the address of the DTLS CoAP listener with
+// certificates ("" when off).
+func (s *Server) CoAPSCertAddr() string {
+	return s.coapAddr(func(c *coapListeners) *coapb.Listener { return c.cert })
+}
+
+func (s *Server) coapAddr(f func(*coapListeners) *coapb.Listener) string {
+	if s.coap == nil {
+		return ""
+	}
+	if l := f(s.coap); l != nil {
+		return l.Addr().String()
+	}
+	return ""
+}
+
 // Credentials is the credential store (nil without a credentials file).
 func (s *Server) Credentials() *credentials.Store { return s.creds }
 
@@ -430,6 +485,17 @@ func (s *Server) Start() {
 			s.errc <- fmt.Errorf("http: %w", err)
 		}
 	}()
+	if s.coap != nil {
+		for _, l := range s.coap.listeners() {
+			s.wg.Add(1)
+			go func() {
+				defer s.wg.Done()
+				if err := l.Serve(); err != nil {
+					s.errc <- fmt.Errorf("coap: %w", err)
+				}
+			}()
+		}
+	}
 	if s.certS != nil {
 		s.wg.Add(1)
 		go func() {
@@ -462,7 +528,7 @@ func (s *Server) Start() {
 	}()
 	s.readiness.state.CompareAndSwap(0, 1)
 	s.log.Info("onecse started", "cse-id", s.core.Config().CSEID, "cse-name", s.cfg.CSEName, "cse-type", s.cfg.CSEType, "http", s.HTTPAddr(), "https-psk", s.HTTPSPSKAddr(), "https-cert", s.HTTPSCertAddr(),
-		"websocket", s.ws != nil, "mqtt", redactURL(s.cfg.MQTTBroker), "data", s.cfg.Data)
+		"websocket", s.ws != nil, "mqtt", redactURL(s.cfg.MQTTBroker), "coap", s.CoAPAddr(), "coaps-psk", s.CoAPSPSKAddr(), "coaps-cert", s.CoAPSCertAddr(), "data", s.cfg.Data)
 }
 
 // Err delivers the first serving error.
@@ -493,6 +559,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	if s.mqtt != nil {
 		s.mqtt.Close(ctx)
 	}
+	if s.coap != nil {
+		s.coap.b.Close()
+	}
 	if s.broker != nil {
 		s.broker.Close()
 	}
@@ -501,6 +570,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	s.wg.Wait()
 	s.client.Close()
+	s.coapC.Close()
 	if cerr := s.st.Close(); cerr != nil {
 		err = errors.Join(err, cerr)
 	}

@@ -22,6 +22,18 @@ var bindings = []struct {
 	{"ws-cbor", func(t *testing.T) testcse.Client { return testcse.DialWS(t, testcse.Start(t, nil), "oneM2M.cbor") }},
 	{"mqtt-json", func(t *testing.T) testcse.Client { return testcse.DialMQTT(t, testcse.StartMQTT(t, nil), "json") }},
 	{"mqtt-cbor", func(t *testing.T) testcse.Client { return testcse.DialMQTT(t, testcse.StartMQTT(t, nil), "cbor") }},
+	{"coap", func(t *testing.T) testcse.Client { return testcse.DialCoAP(t, testcse.StartCoAP(t, nil)) }},
+	{"coap-cbor", func(t *testing.T) testcse.Client {
+		cl := testcse.DialCoAP(t, testcse.StartCoAP(t, nil))
+		cl.CBOR = true
+		return cl
+	}},
+	// Non-confirmable requests get (separate, NON) answers too (TS-0008 6.3.1).
+	{"coap-non", func(t *testing.T) testcse.Client {
+		cl := testcse.DialCoAP(t, testcse.StartCoAP(t, nil))
+		cl.NON = true
+		return cl
+	}},
 	// The broker embedded in onecse (--mqtt-embedded) instead of Mosquitto.
 	{"mqtt-embedded", func(t *testing.T) testcse.Client {
 		return testcse.DialMQTT(t, testcse.Start(t, func(cfg *config.Config) { cfg.MQTTEmbedded = "127.0.0.1:0" }), "json")
