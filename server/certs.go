@@ -196,34 +196,13 @@ func registrarTLS(cfg config.Config) (*tls.Config, error) {
 	if !pool.AppendCertsFromPEM(caPEM) {
 		return nil, fmt.Errorf("registrar-ca %s: no PEM certificate in it", cfg.RegistrarCA)
 	}
-	m := certMapper(cfg)
-	want := cfg.RegistrarID
 	return &tls.Config{
 		Certificates: []tls.Certificate{pair},
 		MinVersion:   tls.VersionTLS12,
 		CipherSuites: certSuites,
 		// Verified in VerifyConnection instead (chain and oneM2M identity).
 		InsecureSkipVerify: true,
-		VerifyConnection: func(cs tls.ConnectionState) error {
-			if len(cs.PeerCertificates) == 0 {
-				return fmt.Errorf("the registrar sent no certificate")
-			}
-			inter := x509.NewCertPool()
-			for _, c := range cs.PeerCertificates[1:] {
-				inter.AddCert(c)
-			}
-			if _, err := cs.PeerCertificates[0].Verify(x509.VerifyOptions{Roots: pool, Intermediates: inter}); err != nil {
-				return fmt.Errorf("registrar certificate: %w", err)
-			}
-			id, err := m.Of(cs.PeerCertificates[0])
-			if err != nil {
-				return fmt.Errorf("registrar certificate: %w", err)
-			}
-			if id.CSEID != want {
-				return fmt.Errorf("registrar certificate names %s, not the registrar %s", id.CredentialID(), want)
-			}
-			return nil
-		},
+		VerifyConnection:   certMapper(cfg).VerifyServer(pool, cfg.RegistrarID),
 	}, nil
 }
 
