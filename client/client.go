@@ -443,6 +443,16 @@ func (c *Client) resume(ctx context.Context, poa []any) error {
 	return nil
 }
 
+// Self is the SP-relative address of the own <AE> ("/id-in/Csensor7");
+// its children are below it ("/id-in/Csensor7/readings", TS-0001 9.3.1's
+// hybrid form). "" before Register.
+func (c *Client) Self() string {
+	if c.AEID() == "" {
+		return ""
+	}
+	return c.self()
+}
+
 // self is the SP-relative address of the own <AE>.
 func (c *Client) self() string {
 	c.mu.Lock()
