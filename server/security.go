@@ -35,8 +35,9 @@ type associations struct {
 }
 
 type assoc struct {
-	kpsaID string
-	timer  *time.Timer // closes the connection when the credential ends
+	kpsaID   string
+	timer    *time.Timer // closes the connection when the credential ends
+	hijacked bool        // a WebSocket runs on it (see track)
 }
 
 func newAssociations(creds *credentials.Store, log *slog.Logger) *associations {
@@ -109,11 +110,33 @@ func (a *associations) connState(c net.Conn, st http.ConnState) {
 		}
 	case http.StateHijacked:
 		// A WebSocket took the connection over; the server no longer
-		// reports its end. Its expiry timer stays armed (closing a closed
-		// connection is harmless); revocation reaches it through the
-		// core, which refuses each of its requests with 4107.
-		delete(a.conns, tc)
+		// reports its end, track does. It stays here, so that expiry and
+		// revocation close it as they close an HTTP connection.
+		if as, ok := a.conns[tc]; ok {
+			as.hijacked = true
+		}
 	}
+}
+
+// track wraps the listener's handler: a WebSocket's handler returns when
+// its connection has ended, and the connection, hijacked, is forgotten
+// then.
+func (a *associations) track(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.ServeHTTP(w, r)
+		tc, ok := tlspsk.FromContext(r.Context())
+		if !ok {
+			return
+		}
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		if as, ok := a.conns[tc]; ok && as.hijacked {
+			if as.timer != nil {
+				as.timer.Stop()
+			}
+			delete(a.conns, tc)
+		}
+	})
 }
 
 // revoke revokes a credential and closes the associations made with it.

@@ -211,7 +211,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 	s.httpS = httpb.NewServerFor(h, log)
 	if pskL != nil {
 		s.pskL = tlspsk.NewListener(pskL, assocs.tlsConfig())
-		s.pskS = httpb.NewServerFor(h, log)
+		s.pskS = httpb.NewServerFor(assocs.track(h), log)
 		s.pskS.Configure(func(hs *http.Server) {
 			hs.ConnContext = tlspsk.ConnContext
 			hs.ConnState = assocs.connState
@@ -219,8 +219,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 	}
 	if certL != nil {
 		s.certL = tls.NewListener(certL, certTLS)
-		s.certS = httpb.NewServerFor(h, log)
-		s.certS.Configure(func(hs *http.Server) { hs.ConnState = certA.conns.connState })
+		s.certS = httpb.NewServerFor(certA.conns.track(h), log)
+		s.certS.Configure(func(hs *http.Server) {
+			hs.ConnContext = certA.conns.connContext
+			hs.ConnState = certA.conns.connState
+		})
 		s.certA = certA
 	}
 	if cfg.MQTTEmbedded != "" {

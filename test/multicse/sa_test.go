@@ -534,3 +534,23 @@ func TestTreeOverPSK(t *testing.T) {
 	// Nor can plain HTTP reach the MN as the ASN.
 	mn.Do(testcse.Req{Method: "GET", Path: "/cse-mn", From: "/id-asn"}).Must(t, 4107)
 }
+
+// TestRevocationClosesWebSocket: revoking a credential closes a wss
+// connection made with it at once, as it does an HTTP connection; a wss of
+// another credential stays open.
+func TestRevocationClosesWebSocket(t *testing.T) {
+	in := testcse.Start(t, saIN(t, func(c *config.Config) { c.WebSocket = true }))
+	wss := testcse.DialWSPSK(t, in, "oneM2M.json", idAE, keyAE)
+	wss.Send(t, testcse.Msg{Op: 1, To: "cse-in", From: "Csensor", Ty: 2, PC: aeBody("sensor", "Nsensor")}).Must(t, 2001)
+	other := testcse.DialWSPSK(t, in, "oneM2M.json", idMN, keyMN)
+	other.Send(t, testcse.Msg{Op: 2, To: "cse-in", From: "/id-mn-01"}).Must(t, 4106) // open, not registered
+	if !in.Server.RevokeCredential(idAE) {
+		t.Fatal("credential not found")
+	}
+	select {
+	case <-wss.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the wss connection of a revoked credential is still open")
+	}
+	other.Send(t, testcse.Msg{Op: 2, To: "cse-in", From: "/id-mn-01"}).Must(t, 4106)
+}
