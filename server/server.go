@@ -69,7 +69,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 			return nil, fmt.Errorf("credentials: %w", err)
 		}
 	}
-	sender, err := senderFor(cfg)
+	sa2 := &sa2Dialer{creds: creds}
+	sender, err := senderFor(cfg, sa2)
 	if err != nil {
 		return nil, err
 	}
@@ -103,13 +104,16 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 	}
 	poa := cfg.PoA
 	if len(poa) == 0 {
-		poa = defaultPoA(cfg, advertised(l.Addr()))
+		// The secured points of access first: a registrar that holds this
+		// CSE's credential reaches it over an association (SA2), one that
+		// does not falls back to the next.
 		if pskL != nil {
 			poa = append(poa, "https://"+advertised(pskL.Addr()))
 		}
 		if certL != nil {
 			poa = append(poa, "https://"+advertised(certL.Addr()))
 		}
+		poa = append(poa, defaultPoA(cfg, advertised(l.Addr()))...)
 	}
 	closeL := func() {
 		l.Close()
@@ -149,8 +153,18 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 	var assocs *associations
 	var pskBinding func(string) (cse.CredentialBinding, bool)
 	if creds != nil {
-		pskBinding = bindingOf(creds)
-		assocs = newAssociations(creds, log)
+		var reg *credentials.Credential
+		if cfg.RegistrarPSKIdentity != "" {
+			key, err := credentials.ReadKeyFile(cfg.RegistrarPSKKeyFile)
+			if err != nil {
+				closeL()
+				st.Close()
+				return nil, fmt.Errorf("registrar-psk-key-file: %w", err)
+			}
+			reg = &credentials.Credential{KpsaID: cfg.RegistrarPSKIdentity, Key: key, CSEID: cfg.RegistrarID}
+		}
+		assocs = newAssociations(creds, reg, log)
+		pskBinding = assocs.binding
 	}
 	if creds != nil || certL != nil {
 		ccfg.Credentials = func(credID string) (cse.CredentialBinding, bool) {
@@ -177,6 +191,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 		st.Close()
 		return nil, err
 	}
+	sa2.core.Store(core)
 	n := notify.New(core, senders, notify.Options{
 		Log: log, Timeout: cfg.NotifyTimeout, VerifyTimeout: cfg.NotifyTimeout,
 		RetryInitial: cfg.NotifyRetry, RetryMax: cfg.NotifyRetryMax, Attempts: cfg.NotifyAttempts,

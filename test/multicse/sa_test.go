@@ -554,3 +554,34 @@ func TestRevocationClosesWebSocket(t *testing.T) {
 	}
 	other.Send(t, testcse.Msg{Op: 2, To: "cse-in", From: "/id-mn-01"}).Must(t, 4106)
 }
+
+// TestRegistrarReachesRegistreeOverPSK: SA2 of TS-0003 8.2.1. The IN sends
+// requests to an MN that requires associations for CSEs, through the MN's
+// https point of access, as the TLS client with the PSK of the MN's own
+// association; the MN binds that association to its registrar's CSE-ID.
+// Over plain HTTP the same MN refuses the IN (4107).
+func TestRegistrarReachesRegistreeOverPSK(t *testing.T) {
+	in := testcse.Start(t, saIN(t))
+	keyOther := bytes.Repeat([]byte{0x77}, 16)
+	mnCreds := writeSecret(t, "mn-credentials.yaml", fmt.Sprintf("psk:\n  - kpsa-id: asn9@mn.x\n    key: %x\n    cse-id: /id-asn9\n", keyOther))
+	mn := testcse.Start(t, cseCfg("MN", "", "cse-mn", nil, func(c *config.Config) {
+		c.RegistrarURL = "https://" + in.Server.HTTPSPSKAddr()
+		c.RegistrarID, c.RegistrarName = "/id-in", "cse-in"
+		c.RegistrarPSKIdentity, c.RegistrarPSKKeyFile = idMN, writeSecret(t, "mn.key", hex.EncodeToString(keyMN))
+		c.Credentials, c.HTTPSPSK, c.RequireSAForCSEs = mnCreds, "127.0.0.1:0", true
+	}))
+	waitFor(t, "the MN has the IN's <remoteCSE>", func() bool { return get(mn, "/cse-mn/id-in").RSC == 2000 })
+	// The MN lets the IN read a container.
+	mn.Create("CAdmin", "/cse-mn", 1, "m2m:acp", map[string]any{"rn": "in",
+		"pv": map[string]any{"acr": []any{map[string]any{"acor": []any{"/id-in", "/id-in/CAdmin"}, "acop": 63}}}, "pvs": map[string]any{"acr": []any{map[string]any{"acor": []any{"CAdmin"}, "acop": 63}}}})
+	mn.Create("CAdmin", "/cse-mn", 3, "m2m:cnt", map[string]any{"rn": "box", "acpi": []any{"cse-mn/in"}})
+	r := in.Do(testcse.Req{Method: "GET", Path: "/~/id-mn-01/cse-mn/box", From: "CAdmin"})
+	if r.RSC != 2000 {
+		t.Fatalf("the IN reading the MN's container: %d %s", r.RSC, r.Body)
+	}
+	// The IN's identity on the MN's plain listener is refused.
+	mn.Do(testcse.Req{Method: "GET", Path: "/cse-mn/box", From: "/id-in"}).Must(t, 4107)
+	// On the MN's PSK listener the IN's key is bound to /id-in only.
+	mn.PSK(idMN, keyMN).Do(testcse.Req{Method: "GET", Path: "/cse-mn/box", From: "/id-in"}).Must(t, 2000)
+	mn.PSK(idMN, keyMN).Do(testcse.Req{Method: "GET", Path: "/cse-mn/box", From: "/id-mn-01"}).Must(t, 4106)
+}
