@@ -585,3 +585,20 @@ func TestRegistrarReachesRegistreeOverPSK(t *testing.T) {
 	mn.PSK(idMN, keyMN).Do(testcse.Req{Method: "GET", Path: "/cse-mn/box", From: "/id-in"}).Must(t, 2000)
 	mn.PSK(idMN, keyMN).Do(testcse.Req{Method: "GET", Path: "/cse-mn/box", From: "/id-mn-01"}).Must(t, 4106)
 }
+
+// TestExpiringCredentialEndsWebSocket: a wss connection is closed when its
+// credential's not-after time passes, as an HTTP one is.
+func TestExpiringCredentialEndsWebSocket(t *testing.T) {
+	notAfter := time.Now().Add(3 * time.Second).UTC().Format(time.RFC3339Nano)
+	creds := writeSecret(t, "c.yaml", fmt.Sprintf("psk:\n  - kpsa-id: %s\n    key: %x\n    ae-ids: [Csensor]\n    not-after: %s\n", idAE, keyAE, notAfter))
+	in := testcse.Start(t, cseCfg("IN", "/id-in", "cse-in", nil, func(c *config.Config) {
+		c.Credentials, c.HTTPSPSK, c.WebSocket = creds, "127.0.0.1:0", true
+	}))
+	wss := testcse.DialWSPSK(t, in, "oneM2M.json", idAE, keyAE)
+	wss.Send(t, testcse.Msg{Op: 1, To: "cse-in", From: "Csensor", Ty: 2, PC: aeBody("sensor", "Nsensor")}).Must(t, 2001)
+	select {
+	case <-wss.Done():
+	case <-time.After(15 * time.Second):
+		t.Fatal("the wss association outlived its credential")
+	}
+}
