@@ -91,11 +91,11 @@ func (c *CSE) checkAssociation(req *primitive.Request, isAECreate bool) error {
 	if len(b.AEIDs) > 0 {
 		id, local := c.localID(from)
 		if !local || !slices.Contains(b.AEIDs, id) {
-			what := "the AE-IDs"
+			what := ""
 			if isAECreate {
-				what = "the AE-IDs allowed to register with"
+				what = " (the AE-IDs it may register with)"
 			}
-			return primitive.Errorf(primitive.RSCOriginatorNotAuthenticated, "originator %q is not among %s bound to the credential of this security association", from, what)
+			return primitive.Errorf(primitive.RSCOriginatorNotAuthenticated, "originator %q is not among the AE-IDs bound to the credential of this security association%s", from, what)
 		}
 		return nil
 	}

@@ -2,6 +2,8 @@ package cse
 
 import (
 	"context"
+	"net"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -520,4 +522,32 @@ func (c *CSE) runRegistrar(ctx context.Context) {
 			c.csrChanged(ctx)
 		}
 	}
+}
+
+// RegistreeAt returns the CSE-ID of the registree CSE one of whose https
+// points of access is at hostport ("host:port"; no port in the poa means
+// 443). The server uses it to open the second security association of
+// TS-0003 8.2.1 (the registrar as the TLS client, with the registree's
+// credential) towards that address.
+func (c *CSE) RegistreeAt(hostport string) (string, bool) {
+	rt := c.routeTable()
+	for csi, e := range rt.byCSI {
+		if e == rt.registrar {
+			continue
+		}
+		for _, p := range e.poa {
+			u, err := url.Parse(p)
+			if err != nil || !strings.EqualFold(u.Scheme, "https") {
+				continue
+			}
+			hp := u.Host
+			if u.Port() == "" {
+				hp = net.JoinHostPort(u.Hostname(), "443")
+			}
+			if hp == hostport {
+				return csi, true
+			}
+		}
+	}
+	return "", false
 }

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
@@ -87,7 +88,7 @@ func serverTLS(cfg config.Config) (*tls.Config, *certAssoc, error) {
 		return nil, nil, fmt.Errorf("tls-client-ca: %w", err)
 	}
 	pool := x509.NewCertPool()
-	ca := &certAssoc{m: certMapper(cfg), crl: cfg.TLSCRL, conns: certConns{timers: map[*tls.Conn]*time.Timer{}}}
+	ca := &certAssoc{m: certMapper(cfg), crl: cfg.TLSCRL, conns: certConns{timers: map[*tls.Conn]*time.Timer{}, hijacked: map[*tls.Conn]bool{}}}
 	for rest := caPEM; ; {
 		var b *pem.Block
 		if b, rest = pem.Decode(rest); b == nil {
@@ -201,34 +202,13 @@ func registrarTLS(cfg config.Config) (*tls.Config, error) {
 	if !pool.AppendCertsFromPEM(caPEM) {
 		return nil, fmt.Errorf("registrar-ca %s: no PEM certificate in it", cfg.RegistrarCA)
 	}
-	m := certMapper(cfg)
-	want := cfg.RegistrarID
 	return &tls.Config{
 		Certificates: []tls.Certificate{pair},
 		MinVersion:   tls.VersionTLS12,
 		CipherSuites: certSuites,
 		// Verified in VerifyConnection instead (chain and oneM2M identity).
 		InsecureSkipVerify: true,
-		VerifyConnection: func(cs tls.ConnectionState) error {
-			if len(cs.PeerCertificates) == 0 {
-				return fmt.Errorf("the registrar sent no certificate")
-			}
-			inter := x509.NewCertPool()
-			for _, c := range cs.PeerCertificates[1:] {
-				inter.AddCert(c)
-			}
-			if _, err := cs.PeerCertificates[0].Verify(x509.VerifyOptions{Roots: pool, Intermediates: inter}); err != nil {
-				return fmt.Errorf("registrar certificate: %w", err)
-			}
-			id, err := m.Of(cs.PeerCertificates[0])
-			if err != nil {
-				return fmt.Errorf("registrar certificate: %w", err)
-			}
-			if id.CSEID != want {
-				return fmt.Errorf("registrar certificate names %s, not the registrar %s", id.CredentialID(), want)
-			}
-			return nil
-		},
+		VerifyConnection:   certMapper(cfg).VerifyServer(pool, cfg.RegistrarID),
 	}, nil
 }
 
@@ -236,8 +216,38 @@ func registrarTLS(cfg config.Config) (*tls.Config, error) {
 // certificate ends (an association never outlives its credential,
 // registration-security.md 7).
 type certConns struct {
-	mu     sync.Mutex
-	timers map[*tls.Conn]*time.Timer
+	mu       sync.Mutex
+	timers   map[*tls.Conn]*time.Timer
+	hijacked map[*tls.Conn]bool // WebSockets running (see track)
+}
+
+type certConnKey struct{}
+
+// connContext is the http.Server's ConnContext: the request's connection,
+// for track.
+func (cc *certConns) connContext(ctx context.Context, c net.Conn) context.Context {
+	return context.WithValue(ctx, certConnKey{}, c)
+}
+
+// track wraps the listener's handler: a WebSocket's handler returns when
+// its hijacked connection has ended, which is when it is forgotten.
+func (cc *certConns) track(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.ServeHTTP(w, r)
+		tc, ok := r.Context().Value(certConnKey{}).(*tls.Conn)
+		if !ok {
+			return
+		}
+		cc.mu.Lock()
+		defer cc.mu.Unlock()
+		if cc.hijacked[tc] {
+			if t, ok := cc.timers[tc]; ok {
+				t.Stop()
+			}
+			delete(cc.timers, tc)
+			delete(cc.hijacked, tc)
+		}
+	})
 }
 
 func (cc *certConns) connState(c net.Conn, st http.ConnState) {
@@ -257,13 +267,16 @@ func (cc *certConns) connState(c net.Conn, st http.ConnState) {
 			return
 		}
 		cc.timers[tc] = time.AfterFunc(time.Until(peers[0].NotAfter), func() { tc.Close() })
-	case http.StateClosed, http.StateHijacked:
-		// A hijacked (WebSocket) connection keeps its timer armed: closing
-		// it at the certificate's end is still due, and harmless if it
-		// closed before.
-		if t, ok := cc.timers[tc]; ok && st == http.StateClosed {
+	case http.StateClosed:
+		if t, ok := cc.timers[tc]; ok {
 			t.Stop()
 		}
 		delete(cc.timers, tc)
+	case http.StateHijacked:
+		// A WebSocket: it stays here, with its timer armed, so that the
+		// certificate's end and a CRL reload close it; track forgets it.
+		if _, ok := cc.timers[tc]; ok {
+			cc.hijacked[tc] = true
+		}
 	}
 }

@@ -8,7 +8,9 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	httpb "github.com/onecse/onecse/binding/http"
@@ -29,18 +31,49 @@ import (
 // associations tracks the TLS-PSK connections of the HTTPS-PSK listener.
 type associations struct {
 	creds *credentials.Store
-	log   *slog.Logger
-	mu    sync.Mutex
-	conns map[*tlspsk.Conn]*assoc
+	// registrar is this CSE's own credential with its registrar, when it
+	// has one: the registrar uses it to open the second association
+	// towards this CSE (TS-0003 8.2.1, SA2), bound to the registrar's
+	// CSE-ID.
+	registrar *credentials.Credential
+	log       *slog.Logger
+	mu        sync.Mutex
+	conns     map[*tlspsk.Conn]*assoc
 }
 
 type assoc struct {
-	kpsaID string
-	timer  *time.Timer // closes the connection when the credential ends
+	kpsaID   string
+	timer    *time.Timer // closes the connection when the credential ends
+	hijacked bool        // a WebSocket runs on it (see track)
 }
 
-func newAssociations(creds *credentials.Store, log *slog.Logger) *associations {
-	return &associations{creds: creds, log: log, conns: map[*tlspsk.Conn]*assoc{}}
+func newAssociations(creds *credentials.Store, registrar *credentials.Credential, log *slog.Logger) *associations {
+	return &associations{creds: creds, registrar: registrar, log: log, conns: map[*tlspsk.Conn]*assoc{}}
+}
+
+// lookup is the valid credential of a KpsaID: one of the store, or this
+// CSE's credential with its registrar.
+func (a *associations) lookup(kpsaID string) (credentials.Credential, bool) {
+	if c, ok := a.creds.Lookup(kpsaID); ok {
+		return c, true
+	}
+	if r := a.registrar; r != nil && r.KpsaID == kpsaID {
+		return *r, true
+	}
+	return credentials.Credential{}, false
+}
+
+// binding adapts the credentials to the core.
+func (a *associations) binding(credID string) (cse.CredentialBinding, bool) {
+	kpsa, ok := strings.CutPrefix(credID, credentials.CredIDTypePSK+"-")
+	if !ok {
+		return cse.CredentialBinding{}, false
+	}
+	c, ok := a.lookup(kpsa)
+	if !ok {
+		return cse.CredentialBinding{}, false
+	}
+	return cse.CredentialBinding{CSEID: c.CSEID, AEIDs: c.AEIDs, AppIDs: c.AppIDs}, true
 }
 
 // tlsConfig is the server side of the handshake: the key of a valid
@@ -48,12 +81,13 @@ func newAssociations(creds *credentials.Store, log *slog.Logger) *associations {
 func (a *associations) tlsConfig() *tlspsk.Config {
 	return &tlspsk.Config{
 		GetKey: func(identity string) ([]byte, error) {
-			k, err := a.creds.GetKey(identity)
-			if k == nil && err == nil {
+			c, ok := a.lookup(identity)
+			if !ok {
 				// The identity is no secret; the key never appears here.
 				a.log.Warn("TLS-PSK handshake refused: unknown, expired or revoked credential", "kpsa-id", identity)
+				return nil, nil
 			}
-			return k, err
+			return c.Key, nil
 		},
 		HandshakeTimeout: 10 * time.Second,
 	}
@@ -89,7 +123,7 @@ func (a *associations) connState(c net.Conn, st http.ConnState) {
 		id := tc.ConnectionState().Identity
 		as := &assoc{kpsaID: id}
 		a.conns[tc] = as
-		cred, ok := a.creds.Lookup(id)
+		cred, ok := a.lookup(id)
 		if !ok {
 			tc.Close() // expired or revoked since the handshake
 			return
@@ -109,11 +143,33 @@ func (a *associations) connState(c net.Conn, st http.ConnState) {
 		}
 	case http.StateHijacked:
 		// A WebSocket took the connection over; the server no longer
-		// reports its end. Its expiry timer stays armed (closing a closed
-		// connection is harmless); revocation reaches it through the
-		// core, which refuses each of its requests with 4107.
-		delete(a.conns, tc)
+		// reports its end, track does. It stays here, so that expiry and
+		// revocation close it as they close an HTTP connection.
+		if as, ok := a.conns[tc]; ok {
+			as.hijacked = true
+		}
 	}
+}
+
+// track wraps the listener's handler: a WebSocket's handler returns when
+// its connection has ended, and the connection, hijacked, is forgotten
+// then.
+func (a *associations) track(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.ServeHTTP(w, r)
+		tc, ok := tlspsk.FromContext(r.Context())
+		if !ok {
+			return
+		}
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		if as, ok := a.conns[tc]; ok && as.hijacked {
+			if as.timer != nil {
+				as.timer.Stop()
+			}
+			delete(a.conns, tc)
+		}
+	})
 }
 
 // revoke revokes a credential and closes the associations made with it.
@@ -131,67 +187,105 @@ func (a *associations) closeInvalid() {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	for tc, as := range a.conns {
-		if _, ok := a.creds.Lookup(as.kpsaID); !ok {
+		if _, ok := a.lookup(as.kpsaID); !ok {
 			a.log.Info("security association ended: its credential was revoked or removed", "kpsa-id", as.kpsaID)
 			tc.Close()
 		}
 	}
 }
 
-// binding adapts the credential store to the core.
-func bindingOf(creds *credentials.Store) func(string) (cse.CredentialBinding, bool) {
-	return func(credID string) (cse.CredentialBinding, bool) {
-		c, ok := creds.ByCredentialID(credID)
-		if !ok {
-			return cse.CredentialBinding{}, false
+// senderFor returns the client the core sends to other CSEs with.
+//   - To the registrar's https:// address: TLS-PSK with the registrar PSK
+//     (the registree is the TLS client, TS-0003 8.2.1), or TLS with this
+//     CSE's CSE-ID certificate, the registrar's certificate required to
+//     name registrar-id. The registree's credential is used for that
+//     address only, so no other server learns the identity.
+//   - To an https:// point of access of a registree CSE whose CSE-ID is
+//     bound to a PSK of the credential store: TLS-PSK with that credential
+//     (SA2 of TS-0003 8.2.1: the registrar as the TLS client, reusing the
+//     credential of the registree's association).
+//   - Anything else (notification receivers): ordinary TLS.
+func senderFor(cfg config.Config, sa2 *sa2Dialer) (*httpb.Client, error) {
+	var regDial func(ctx context.Context, network, addr string) (net.Conn, error)
+	var hostport string
+	if cfg.RegistrarCert != "" || cfg.RegistrarPSKIdentity != "" {
+		u, err := url.Parse(cfg.RegistrarURL)
+		if err != nil || u.Host == "" {
+			return nil, fmt.Errorf("registrar-url %q is not a URL", cfg.RegistrarURL)
 		}
-		return cse.CredentialBinding{CSEID: c.CSEID, AEIDs: c.AEIDs, AppIDs: c.AppIDs}, true
+		hostport = u.Host
+		if u.Port() == "" {
+			hostport = net.JoinHostPort(u.Hostname(), "443")
+		}
 	}
-}
-
-// senderFor returns the client the core sends to other CSEs with. With a
-// registrar PSK, connections to the registrar's https:// address run over
-// TLS-PSK (the registree is the TLS client, TS-0003 8.2.1); the key is used
-// for that address only, so no other server learns the identity.
-func senderFor(cfg config.Config) (*httpb.Client, error) {
-	var o httpb.ClientOptions
-	if cfg.RegistrarCert != "" {
+	switch {
+	case cfg.RegistrarCert != "":
 		tc, err := registrarTLS(cfg)
 		if err != nil {
 			return nil, err
 		}
-		o.TLS = tc
-		return httpb.NewClient(o), nil
-	}
-	if cfg.RegistrarPSKIdentity == "" {
-		return httpb.NewClient(o), nil
-	}
-	key, err := credentials.ReadKeyFile(cfg.RegistrarPSKKeyFile)
-	if err != nil {
-		return nil, fmt.Errorf("registrar-psk-key-file: %w", err)
-	}
-	u, err := url.Parse(cfg.RegistrarURL)
-	if err != nil || u.Host == "" {
-		return nil, fmt.Errorf("registrar-url %q is not a URL", cfg.RegistrarURL)
-	}
-	hostport := u.Host
-	if u.Port() == "" {
-		hostport = net.JoinHostPort(u.Hostname(), "443")
-	}
-	pcfg := &tlspsk.Config{Identity: cfg.RegistrarPSKIdentity, Key: key, HandshakeTimeout: 10 * time.Second}
-	// The PSK is the registrar's: only connections to it use TLS-PSK; other
-	// https targets (notification receivers) get ordinary TLS.
-	o.DialTLSContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
-		if addr != hostport {
-			host, _, _ := net.SplitHostPort(addr)
-			d := tls.Dialer{Config: &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12}}
-			return d.DialContext(ctx, network, addr)
-		}
-		tc, err := tlspsk.DialContext(ctx, network, addr, pcfg)
+		d := &tls.Dialer{Config: tc}
+		regDial = d.DialContext
+	case cfg.RegistrarPSKIdentity != "":
+		key, err := credentials.ReadKeyFile(cfg.RegistrarPSKKeyFile)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("registrar-psk-key-file: %w", err)
 		}
-		return tc, nil
+		pcfg := &tlspsk.Config{Identity: cfg.RegistrarPSKIdentity, Key: key, HandshakeTimeout: 10 * time.Second}
+		regDial = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			tc, err := tlspsk.DialContext(ctx, network, addr, pcfg)
+			if err != nil {
+				return nil, err
+			}
+			return tc, nil
+		}
 	}
+	o := httpb.ClientOptions{DialTLSContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if regDial != nil && addr == hostport {
+			return regDial(ctx, network, addr)
+		}
+		if pcfg := sa2.config(addr); pcfg != nil {
+			tc, err := tlspsk.DialContext(ctx, network, addr, pcfg)
+			if err != nil {
+				return nil, err
+			}
+			return tc, nil
+		}
+		host, _, _ := net.SplitHostPort(addr)
+		d := tls.Dialer{Config: &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12}}
+		return d.DialContext(ctx, network, addr)
+	}}
 	return httpb.NewClient(o), nil
+}
+
+// sa2Dialer finds the PSK to open the registrar's side of the second
+// association towards a registree's point of access with.
+type sa2Dialer struct {
+	creds *credentials.Store // nil: none
+	core  atomic.Pointer[cse.CSE]
+}
+
+// config returns the TLS-PSK client configuration for addr, nil when addr
+// is no https point of access of a registree CSE with a valid PSK.
+func (s *sa2Dialer) config(addr string) *tlspsk.Config {
+	if s == nil || s.creds == nil {
+		return nil
+	}
+	core := s.core.Load()
+	if core == nil {
+		return nil
+	}
+	csi, ok := core.RegistreeAt(addr)
+	if !ok {
+		return nil
+	}
+	for _, c := range s.creds.All() {
+		if c.CSEID != csi {
+			continue
+		}
+		if full, ok := s.creds.Lookup(c.KpsaID); ok {
+			return &tlspsk.Config{Identity: full.KpsaID, Key: full.Key, HandshakeTimeout: 10 * time.Second}
+		}
+	}
+	return nil
 }

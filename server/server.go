@@ -80,7 +80,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 			return nil, fmt.Errorf("credentials: %w", err)
 		}
 	}
-	sender, err := senderFor(cfg)
+	sa2 := &sa2Dialer{creds: creds}
+	sender, err := senderFor(cfg, sa2)
 	if err != nil {
 		return nil, err
 	}
@@ -125,13 +126,16 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 	}
 	poa := cfg.PoA
 	if len(poa) == 0 {
-		poa = defaultPoA(cfg, advertised(l.Addr()))
+		// The secured points of access first: a registrar that holds this
+		// CSE's credential reaches it over an association (SA2), one that
+		// does not falls back to the next.
 		if pskL != nil {
 			poa = append(poa, "https://"+advertised(pskL.Addr()))
 		}
 		if certL != nil {
 			poa = append(poa, "https://"+advertised(certL.Addr()))
 		}
+		poa = append(poa, defaultPoA(cfg, advertised(l.Addr()))...)
 		if coapL != nil {
 			poa = append(poa, coapL.poa()...)
 		}
@@ -182,8 +186,18 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 	var assocs *associations
 	var pskBinding func(string) (cse.CredentialBinding, bool)
 	if creds != nil {
-		pskBinding = bindingOf(creds)
-		assocs = newAssociations(creds, log)
+		var reg *credentials.Credential
+		if cfg.RegistrarPSKIdentity != "" {
+			key, err := credentials.ReadKeyFile(cfg.RegistrarPSKKeyFile)
+			if err != nil {
+				closeL()
+				st.Close()
+				return nil, fmt.Errorf("registrar-psk-key-file: %w", err)
+			}
+			reg = &credentials.Credential{KpsaID: cfg.RegistrarPSKIdentity, Key: key, CSEID: cfg.RegistrarID}
+		}
+		assocs = newAssociations(creds, reg, log)
+		pskBinding = assocs.binding
 	}
 	if creds != nil || certA != nil {
 		ccfg.Credentials = func(credID string) (cse.CredentialBinding, bool) {
@@ -210,6 +224,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 		st.Close()
 		return nil, err
 	}
+	sa2.core.Store(core)
 	n := notify.New(core, senders, notify.Options{
 		Log: log, Timeout: cfg.NotifyTimeout, VerifyTimeout: cfg.NotifyTimeout,
 		RetryInitial: cfg.NotifyRetry, RetryMax: cfg.NotifyRetryMax, Attempts: cfg.NotifyAttempts,
@@ -255,7 +270,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 	s.httpS = httpb.NewServerFor(s.health, log)
 	if pskL != nil {
 		s.pskL = tlspsk.NewListener(pskL, assocs.tlsConfig())
-		s.pskS = httpb.NewServerFor(h, log)
+		s.pskS = httpb.NewServerFor(assocs.track(h), log)
 		s.pskS.Configure(func(hs *http.Server) {
 			hs.ConnContext = tlspsk.ConnContext
 			hs.ConnState = assocs.connState
@@ -263,8 +278,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 	}
 	if certL != nil {
 		s.certL = tls.NewListener(certL, certTLS)
-		s.certS = httpb.NewServerFor(h, log)
-		s.certS.Configure(func(hs *http.Server) { hs.ConnState = certA.conns.connState })
+		s.certS = httpb.NewServerFor(certA.conns.track(h), log)
+		s.certS.Configure(func(hs *http.Server) {
+			hs.ConnContext = certA.conns.connContext
+			hs.ConnState = certA.conns.connState
+		})
 		s.certA = certA
 	}
 	if cfg.MQTTEmbedded != "" {

@@ -270,6 +270,9 @@ func (w *WSClient) Close() {
 	<-w.done
 }
 
+// Done is closed when the connection has ended (closed by either side).
+func (w *WSClient) Done() <-chan struct{} { return w.done }
+
 // Name implements Client.
 func (w *WSClient) Name() string { return "ws-" + w.Format.String() }
 

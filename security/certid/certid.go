@@ -127,3 +127,32 @@ func (m Mapper) VerifyConnection(cs tls.ConnectionState) error {
 	_, err := m.Of(cs.PeerCertificates[0])
 	return err
 }
+
+// VerifyServer returns a tls.Config.VerifyConnection for a registree (AE
+// or CSE) towards its registrar: the registrar's chain must verify against
+// roots, and its certificate must be a CSE-ID certificate of cseID, the
+// registrar CSE-ID of the Association Configuration (TS-0003 8.2.1:
+// Entity A binds the association to IdB). The host name the registree
+// dialled plays no part, so it goes with InsecureSkipVerify.
+func (m Mapper) VerifyServer(roots *x509.CertPool, cseID string) func(tls.ConnectionState) error {
+	return func(cs tls.ConnectionState) error {
+		if len(cs.PeerCertificates) == 0 {
+			return fmt.Errorf("the registrar sent no certificate")
+		}
+		inter := x509.NewCertPool()
+		for _, c := range cs.PeerCertificates[1:] {
+			inter.AddCert(c)
+		}
+		if _, err := cs.PeerCertificates[0].Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter}); err != nil {
+			return fmt.Errorf("registrar certificate: %w", err)
+		}
+		id, err := m.Of(cs.PeerCertificates[0])
+		if err != nil {
+			return fmt.Errorf("registrar certificate: %w", err)
+		}
+		if id.CSEID != cseID {
+			return fmt.Errorf("registrar certificate names %s, not the registrar %s", id.CredentialID(), cseID)
+		}
+		return nil
+	}
+}

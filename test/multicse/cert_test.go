@@ -296,3 +296,47 @@ func TestRevokedCertificate(t *testing.T) {
 		t.Fatal("a CRL of an untrusted CA was loaded")
 	}
 }
+
+// TestCRLClosesWebSocket: a certificate revoked by a reloaded CRL loses its
+// wss connection at once; another certificate's stays open.
+func TestCRLClosesWebSocket(t *testing.T) {
+	p := newPKI(t)
+	from, to := p.valid()
+	crl, err := p.ca.Revoke(nil, big.NewInt(12345), time.Now(), time.Hour) // revokes nothing issued here
+	if err != nil {
+		t.Fatal(err)
+	}
+	crlFile := p.write("ca.crl", crl, 0o644)
+	cert, key := p.cse(p.ca, "/id-in", from, to)
+	in := testcse.Start(t, cseCfg("IN", "/id-in", "cse-in", nil, func(c *config.Config) {
+		c.HTTPSCert, c.TLSCert, c.TLSKey, c.TLSClientCA, c.TLSCRL = "127.0.0.1:0", cert, key, p.caFile, crlFile
+	}))
+	isA, errA := p.ca.IssueAE("//onecse.example", "Ca", from, to)
+	isB, errB := p.ca.IssueAE("//onecse.example", "Cb", from, to)
+	aCrt, aKey := p.files("a", isA, errA)
+	bCrt, bKey := p.files("b", isB, errB)
+	url := "wss://" + in.Server.HTTPSCertAddr() + "/"
+	a := testcse.DialWSURL(t, url, "oneM2M.json", p.client(aCrt, aKey))
+	b := testcse.DialWSURL(t, url, "oneM2M.json", p.client(bCrt, bKey))
+	a.Send(t, testcse.Msg{Op: 1, To: "cse-in", From: "Ca", Ty: 2, PC: aeBody("a", "Nx")}).Must(t, 2001)
+	b.Send(t, testcse.Msg{Op: 1, To: "cse-in", From: "Cb", Ty: 2, PC: aeBody("b", "Nx")}).Must(t, 2001)
+	data, _ := os.ReadFile(aCrt)
+	blk, _ := pem.Decode(data)
+	leaf, err := x509.ParseCertificate(blk.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if crl, err = p.ca.Revoke(crl, leaf.SerialNumber, time.Now(), time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	p.write("ca.crl", crl, 0o644)
+	if err := in.Server.ReloadCredentials(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-a.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the wss connection of a revoked certificate is still open")
+	}
+	b.Send(t, testcse.Msg{Op: 2, To: "cse-in/b", From: "Cb"}).Must(t, 2000)
+}

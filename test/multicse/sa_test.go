@@ -534,3 +534,71 @@ func TestTreeOverPSK(t *testing.T) {
 	// Nor can plain HTTP reach the MN as the ASN.
 	mn.Do(testcse.Req{Method: "GET", Path: "/cse-mn", From: "/id-asn"}).Must(t, 4107)
 }
+
+// TestRevocationClosesWebSocket: revoking a credential closes a wss
+// connection made with it at once, as it does an HTTP connection; a wss of
+// another credential stays open.
+func TestRevocationClosesWebSocket(t *testing.T) {
+	in := testcse.Start(t, saIN(t, func(c *config.Config) { c.WebSocket = true }))
+	wss := testcse.DialWSPSK(t, in, "oneM2M.json", idAE, keyAE)
+	wss.Send(t, testcse.Msg{Op: 1, To: "cse-in", From: "Csensor", Ty: 2, PC: aeBody("sensor", "Nsensor")}).Must(t, 2001)
+	other := testcse.DialWSPSK(t, in, "oneM2M.json", idMN, keyMN)
+	other.Send(t, testcse.Msg{Op: 2, To: "cse-in", From: "/id-mn-01"}).Must(t, 4106) // open, not registered
+	if !in.Server.RevokeCredential(idAE) {
+		t.Fatal("credential not found")
+	}
+	select {
+	case <-wss.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the wss connection of a revoked credential is still open")
+	}
+	other.Send(t, testcse.Msg{Op: 2, To: "cse-in", From: "/id-mn-01"}).Must(t, 4106)
+}
+
+// TestRegistrarReachesRegistreeOverPSK: SA2 of TS-0003 8.2.1. The IN sends
+// requests to an MN that requires associations for CSEs, through the MN's
+// https point of access, as the TLS client with the PSK of the MN's own
+// association; the MN binds that association to its registrar's CSE-ID.
+// Over plain HTTP the same MN refuses the IN (4107).
+func TestRegistrarReachesRegistreeOverPSK(t *testing.T) {
+	in := testcse.Start(t, saIN(t))
+	keyOther := bytes.Repeat([]byte{0x77}, 16)
+	mnCreds := writeSecret(t, "mn-credentials.yaml", fmt.Sprintf("psk:\n  - kpsa-id: asn9@mn.x\n    key: %x\n    cse-id: /id-asn9\n", keyOther))
+	mn := testcse.Start(t, cseCfg("MN", "", "cse-mn", nil, func(c *config.Config) {
+		c.RegistrarURL = "https://" + in.Server.HTTPSPSKAddr()
+		c.RegistrarID, c.RegistrarName = "/id-in", "cse-in"
+		c.RegistrarPSKIdentity, c.RegistrarPSKKeyFile = idMN, writeSecret(t, "mn.key", hex.EncodeToString(keyMN))
+		c.Credentials, c.HTTPSPSK, c.RequireSAForCSEs = mnCreds, "127.0.0.1:0", true
+	}))
+	waitFor(t, "the MN has the IN's <remoteCSE>", func() bool { return get(mn, "/cse-mn/id-in").RSC == 2000 })
+	// The MN lets the IN read a container.
+	mn.Create("CAdmin", "/cse-mn", 1, "m2m:acp", map[string]any{"rn": "in",
+		"pv": map[string]any{"acr": []any{map[string]any{"acor": []any{"/id-in", "/id-in/CAdmin"}, "acop": 63}}}, "pvs": map[string]any{"acr": []any{map[string]any{"acor": []any{"CAdmin"}, "acop": 63}}}})
+	mn.Create("CAdmin", "/cse-mn", 3, "m2m:cnt", map[string]any{"rn": "box", "acpi": []any{"cse-mn/in"}})
+	r := in.Do(testcse.Req{Method: "GET", Path: "/~/id-mn-01/cse-mn/box", From: "CAdmin"})
+	if r.RSC != 2000 {
+		t.Fatalf("the IN reading the MN's container: %d %s", r.RSC, r.Body)
+	}
+	// The IN's identity on the MN's plain listener is refused.
+	mn.Do(testcse.Req{Method: "GET", Path: "/cse-mn/box", From: "/id-in"}).Must(t, 4107)
+	// On the MN's PSK listener the IN's key is bound to /id-in only.
+	mn.PSK(idMN, keyMN).Do(testcse.Req{Method: "GET", Path: "/cse-mn/box", From: "/id-in"}).Must(t, 2000)
+	mn.PSK(idMN, keyMN).Do(testcse.Req{Method: "GET", Path: "/cse-mn/box", From: "/id-mn-01"}).Must(t, 4106)
+}
+
+// TestExpiringCredentialEndsWebSocket: a wss connection is closed when its
+// credential's not-after time passes, as an HTTP one is.
+func TestExpiringCredentialEndsWebSocket(t *testing.T) {
+	notAfter := time.Now().Add(3 * time.Second).UTC().Format(time.RFC3339Nano)
+	creds := writeSecret(t, "c.yaml", fmt.Sprintf("psk:\n  - kpsa-id: %s\n    key: %x\n    ae-ids: [Csensor]\n    not-after: %s\n", idAE, keyAE, notAfter))
+	in := testcse.Start(t, cseCfg("IN", "/id-in", "cse-in", nil, func(c *config.Config) {
+		c.Credentials, c.HTTPSPSK, c.WebSocket = creds, "127.0.0.1:0", true
+	}))
+	wss := testcse.DialWSPSK(t, in, "oneM2M.json", idAE, keyAE)
+	wss.Send(t, testcse.Msg{Op: 1, To: "cse-in", From: "Csensor", Ty: 2, PC: aeBody("sensor", "Nsensor")}).Must(t, 2001)
+	select {
+	case <-wss.Done():
+	case <-time.After(15 * time.Second):
+		t.Fatal("the wss association outlived its credential")
+	}
+}
