@@ -23,6 +23,7 @@ import (
 	"github.com/onecse/onecse/notify"
 	"github.com/onecse/onecse/primitive"
 	"github.com/onecse/onecse/security/credentials"
+	"github.com/onecse/onecse/security/enrol"
 	"github.com/onecse/onecse/security/tlspsk"
 	"github.com/onecse/onecse/store/sqlite"
 )
@@ -62,6 +63,15 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 		log = slog.New(slog.DiscardHandler)
 	}
 	cseType, _ := cfg.CSETypeNumber()
+	// The enrolment file's credentials go to the credential file before it
+	// is loaded; its resources are written once the core runs.
+	var enrolment *enrol.File
+	if cfg.Enrolment != "" {
+		var err error
+		if enrolment, err = loadEnrolment(cfg, log); err != nil {
+			return nil, err
+		}
+	}
 	var creds *credentials.Store
 	if cfg.Credentials != "" {
 		var err error
@@ -176,6 +186,13 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 		closeL()
 		st.Close()
 		return nil, err
+	}
+	if enrolment != nil {
+		if err := applyEnrolment(ctx, cfg, core, enrolment, log); err != nil {
+			closeL()
+			st.Close()
+			return nil, err
+		}
 	}
 	n := notify.New(core, senders, notify.Options{
 		Log: log, Timeout: cfg.NotifyTimeout, VerifyTimeout: cfg.NotifyTimeout,
