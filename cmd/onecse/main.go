@@ -28,6 +28,7 @@ Usage:
   onecse bench [flags]           load generator (onecse bench --help)
   onecse ceiling [--http ADDR]   constant-answer HTTP server, the reference for benchmark ratios
   onecse credentials CMD         manage the credential file: add-psk, list, revoke (onecse credentials --help)
+  onecse enrol CMD               pre-provision subscriptions, rules and credentials: check, apply (onecse enrol --help)
 
 Flags (each also settable in the --config file under the same name):
 `
@@ -51,6 +52,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return ceiling(args[1:], stderr)
 		case "credentials":
 			return credentialsCmd(args[1:], stdout, stderr)
+		case "enrol":
+			return enrolCmd(args[1:], stdout, stderr)
 		}
 	}
 	cfg := config.Default()

@@ -189,7 +189,7 @@ func (t *Target) ensure(ctx context.Context, rep *Report, parent, rn string, ty 
 			return fmt.Errorf("creating %s: %s", what, failure(rsp))
 		}
 		rep.note(what, created)
-		return nil
+		return checkET(what, key, attrs["et"], rsp)
 	case primitive.RSCOK:
 	default:
 		return fmt.Errorf("reading %s: %s", what, failure(rsp))
@@ -221,7 +221,23 @@ func (t *Target) ensure(ctx context.Context, rep *Report, parent, rn string, ty 
 		return fmt.Errorf("updating %s: %s", what, failure(rsp))
 	}
 	rep.note(what, updated)
-	return nil
+	return checkET(what, key, upd["et"], rsp)
+}
+
+// checkET reports an expiry the CSE did not keep as asked: it caps et at
+// its max-expiration, and a file whose expiry the CSE shortens would be
+// "changed" at every apply and would let credentials outlive their
+// subscription's resources.
+func checkET(what, key string, want any, rsp *primitive.Response) error {
+	w, ok := want.(string)
+	if !ok {
+		return nil
+	}
+	got, _ := rsp.PC[key].(map[string]any)
+	if got == nil || got["et"] == nil || same(got["et"], w) {
+		return nil
+	}
+	return fmt.Errorf("%s: the CSE set its expiration time to %v rather than %s (its max-expiration): choose an earlier expires or raise max-expiration", what, got["et"], w)
 }
 
 // same compares a stored value with the wanted one: lists by their
