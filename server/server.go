@@ -396,10 +396,12 @@ func (s *Server) ReloadCredentials() error {
 	if err != nil {
 		return err
 	}
+	withdrawn := withdrawnBy(s.creds, n)
 	s.creds.Replace(n)
 	if s.assocs != nil {
 		s.assocs.closeInvalid()
 	}
+	s.endRegistrations(context.Background(), withdrawn)
 	s.log.Info("credentials reloaded", "file", s.cfg.Credentials, "count", len(n.All()))
 	return nil
 }
@@ -410,7 +412,14 @@ func (s *Server) RevokeCredential(kpsaID string) bool {
 	if s.assocs == nil {
 		return false
 	}
-	return s.assocs.revoke(kpsaID)
+	c, ok := s.creds.Lookup(kpsaID)
+	if !s.assocs.revoke(kpsaID) {
+		return false
+	}
+	if ok {
+		s.endRegistrations(context.Background(), []credentials.Credential{c})
+	}
+	return true
 }
 
 // StoreStats returns the embedded store's writer counters.
