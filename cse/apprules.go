@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/onecse/onecse/primitive"
 	"github.com/onecse/onecse/resource"
@@ -154,16 +156,148 @@ func anyMatch(patterns []string, s string) bool {
 	return false
 }
 
-// checkAppRules runs the subscription check of an AE registration on this
-// CSE's own data. It reports false when nothing is provisioned here, so
+// checkAppRules runs the subscription check of an AE registration. The
+// IN-CSE holds the data; an MN-CSE or ASN-CSE with a registrar asks the
+// IN-CSE for it at each registration, so that it is always current
+// (remoteNodeRules). It reports false when nothing is provisioned, so
 // that the AEPolicy decides alone.
 func (c *CSE) checkAppRules(ctx context.Context, reg *AERegistration) (bool, error) {
-	nr, any, err := c.localNodeRules(ctx, c.cfg.CSEID)
+	var nr NodeRules
+	var any bool
+	var err error
+	if c.cfg.CSEType != TypeIN && c.cfg.Registrar.URL != "" {
+		nr, any, err = c.remoteNodeRules(ctx)
+	} else {
+		nr, any, err = c.localNodeRules(ctx, c.cfg.CSEID)
+		if err != nil {
+			err = storeErr(err, "service subscription")
+		}
+	}
 	if err != nil {
-		return true, storeErr(err, "service subscription")
+		return true, err
 	}
 	if !any {
 		return false, nil
 	}
 	return true, MatchAppRules(nr, c.cfg.CSEID, reg.CredentialID, reg.AppID, reg.Stem)
+}
+
+// remoteRules is what an MN-CSE or ASN-CSE last learnt from the IN-CSE.
+type remoteRules struct {
+	mu      sync.Mutex
+	known   bool // fetched at least once
+	any     bool
+	rules   NodeRules
+	fetched time.Time
+}
+
+// remoteNodeRules fetches the rules of this CSE's node from the IN-CSE
+// (TS-0004 7.3.2.7: "if the registrar does not hold the data it fetches
+// it"): a discovery of the <serviceSubscribedNode>s whose csi is this
+// CSE-ID, then each of them and the rules they link. When the IN-CSE
+// cannot be reached, the last answer is used; with none, a CSE that has
+// never seen a subscription lets its policy decide, so that a field CSE
+// keeps working before provisioning exists.
+func (c *CSE) remoteNodeRules(ctx context.Context) (NodeRules, bool, error) {
+	nr, any, err := c.fetchNodeRules(ctx)
+	rr := &c.remote
+	rr.mu.Lock()
+	defer rr.mu.Unlock()
+	if err == nil {
+		rr.known, rr.any, rr.rules, rr.fetched = true, any, nr, c.now()
+		return nr, any, nil
+	}
+	if rr.known {
+		c.log.Warn("application rules: the IN-CSE did not answer, using the rules fetched before", "fetched", rr.fetched, "err", err)
+		return rr.rules, rr.any, nil
+	}
+	var pe *primitive.Error
+	if errors.As(err, &pe) && pe.RSC == primitive.RSCServiceSubscriptionNotEstablished {
+		return nr, true, err
+	}
+	c.log.Warn("application rules: the IN-CSE did not answer and none were fetched before", "err", err)
+	return NodeRules{}, false, nil
+}
+
+func (c *CSE) fetchNodeRules(ctx context.Context) (NodeRules, bool, error) {
+	in := c.inCSE()
+	ask := func(to string, fc *primitive.FilterCriteria) (*primitive.Response, error) {
+		req := primitive.NewRequest()
+		req.Op, req.To, req.From, req.FromPresent, req.RVI = primitive.OpRetrieve, to, c.cfg.CSEID, true, "3"
+		req.RQI = "rules-" + randomID(8)
+		if fc != nil {
+			req.FC, req.DRT = fc, 2
+		}
+		rsp, err := c.toIN(ctx, req)
+		if err != nil {
+			return nil, err
+		}
+		return rsp, nil
+	}
+	discover := func(attrs []primitive.AttrCond, lim int) ([]string, error) {
+		fc := primitive.NewFilterCriteria()
+		fc.FU, fc.Ty, fc.Attrs, fc.Lim = primitive.FUDiscovery, []int{resource.TySVSN}, attrs, lim
+		rsp, err := ask(in+"/"+strings.TrimPrefix(in, "/"), fc)
+		if err != nil {
+			return nil, err
+		}
+		if rsp.RSC != primitive.RSCOK {
+			return nil, primitive.Errorf(primitive.RSCServiceSubscriptionNotEstablished, "the IN-CSE %s did not give the service subscription of this CSE: %d %v", in, rsp.RSC, rsp.PC["m2m:dbg"])
+		}
+		return resource.StringList(rsp.PC["m2m:uril"]), nil
+	}
+	nodes, err := discover([]primitive.AttrCond{{Name: "csi", Value: c.cfg.CSEID}}, -1)
+	if err != nil {
+		return NodeRules{}, false, err
+	}
+	if len(nodes) == 0 {
+		others, err := discover(nil, 1)
+		if err != nil {
+			return NodeRules{}, false, err
+		}
+		return NodeRules{}, len(others) > 0, nil
+	}
+	nr := NodeRules{Found: true}
+	seen := map[string]bool{}
+	get := func(id string, key string) (map[string]any, error) {
+		to := id
+		if !strings.HasPrefix(id, "/") {
+			to = in + "/" + id
+		}
+		rsp, err := ask(to, nil)
+		if err != nil {
+			return nil, err
+		}
+		if rsp.RSC == primitive.RSCNotFound {
+			return nil, nil // a dangling link allows nothing
+		}
+		if rsp.RSC != primitive.RSCOK {
+			return nil, primitive.Errorf(primitive.RSCServiceSubscriptionNotEstablished, "the IN-CSE %s did not give %s: %d %v", in, id, rsp.RSC, rsp.PC["m2m:dbg"])
+		}
+		m, _ := rsp.PC[key].(map[string]any)
+		return m, nil
+	}
+	for _, n := range nodes {
+		svsn, err := get(n, "m2m:svsn")
+		if err != nil {
+			return NodeRules{}, true, err
+		}
+		for _, l := range resource.StringList(svsn["rlk"]) {
+			a, err := get(l, "m2m:asar")
+			if err != nil {
+				return NodeRules{}, true, err
+			}
+			if a == nil {
+				continue
+			}
+			ri, _ := a["ri"].(string)
+			if seen[ri] {
+				continue
+			}
+			seen[ri] = true
+			r := &resource.Resource{RI: ri, Attrs: a}
+			nr.Rules = append(nr.Rules, ruleFromResource(r))
+		}
+	}
+	return nr, true, nil
 }
