@@ -19,8 +19,10 @@ import (
 // allows its Credential-ID, App-ID and AE-ID-Stem together.
 //
 // The rules are enforced as soon as this CSE holds at least one
-// <serviceSubscribedNode>; before that (nothing provisioned) the
-// AEPolicy alone decides, as it did without subscriptions.
+// <serviceSubscribedNode> or <serviceSubscribedAppRule>; before that
+// (nothing provisioned) the AEPolicy alone decides, as it did without
+// subscriptions. (The rules, children of the <CSEBase>, outlive an expired
+// profile and its nodes: registrations then get 4128.)
 
 // AppRule is one <serviceSubscribedAppRule> as the matching sees it.
 type AppRule struct {
@@ -52,12 +54,12 @@ func ruleFromResource(r *resource.Resource) AppRule {
 func (c *CSE) localNodeRules(ctx context.Context, cseID string) (nr NodeRules, any bool, err error) {
 	err = c.st.View(ctx, func(tx store.Tx) error {
 		var nodes []*resource.Resource
-		if err := tx.Walk(c.cfg.CSEName, []int{resource.TySVSN}, func(r *resource.Resource) bool {
+		if err := tx.Walk(c.cfg.CSEName, []int{resource.TySVSN, resource.TyASAR}, func(r *resource.Resource) bool {
 			if c.expired(r) {
 				return true
 			}
 			any = true
-			if c.sameCSE(r.Str("csi"), cseID) {
+			if r.Ty == resource.TySVSN && c.sameCSE(r.Str("csi"), cseID) {
 				nodes = append(nodes, r)
 			}
 			return true
@@ -234,9 +236,9 @@ func (c *CSE) fetchNodeRules(ctx context.Context) (NodeRules, bool, error) {
 		}
 		return rsp, nil
 	}
-	discover := func(attrs []primitive.AttrCond, lim int) ([]string, error) {
+	discover := func(ty []int, attrs []primitive.AttrCond, lim int) ([]string, error) {
 		fc := primitive.NewFilterCriteria()
-		fc.FU, fc.Ty, fc.Attrs, fc.Lim = primitive.FUDiscovery, []int{resource.TySVSN}, attrs, lim
+		fc.FU, fc.Ty, fc.Attrs, fc.Lim = primitive.FUDiscovery, ty, attrs, lim
 		rsp, err := ask(in+"/"+strings.TrimPrefix(in, "/"), fc)
 		if err != nil {
 			return nil, err
@@ -246,12 +248,12 @@ func (c *CSE) fetchNodeRules(ctx context.Context) (NodeRules, bool, error) {
 		}
 		return resource.StringList(rsp.PC["m2m:uril"]), nil
 	}
-	nodes, err := discover([]primitive.AttrCond{{Name: "csi", Value: c.cfg.CSEID}}, -1)
+	nodes, err := discover([]int{resource.TySVSN}, []primitive.AttrCond{{Name: "csi", Value: c.cfg.CSEID}}, -1)
 	if err != nil {
 		return NodeRules{}, false, err
 	}
 	if len(nodes) == 0 {
-		others, err := discover(nil, 1)
+		others, err := discover([]int{resource.TySVSN, resource.TyASAR}, nil, 1)
 		if err != nil {
 			return NodeRules{}, false, err
 		}

@@ -83,4 +83,8 @@ func TestAppRulesAtRegistration(t *testing.T) {
 	post(in, admin, "/cse-in/sub", 20, "m2m:svsn", map[string]any{"rn": "mn", "ni": "mn-node", "csi": "/id-mn9", "rlk": []any{all["ri"]}}).Must(t, 2001)
 	register(in, "C", "x3", "Nplain").Must(t, 4128)
 	get(in, admin, "/cse-in/x3").Must(t, 4004)
+	// The profile gone with its nodes (deleted here; expiry does the same),
+	// the rules remain: still 4128, not the allow-list of an unprovisioned CSE.
+	del(in, admin, "/cse-in/sub").Must(t, 2002)
+	register(in, "C", "x4", "Nplain").Must(t, 4128)
 }
