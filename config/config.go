@@ -114,6 +114,10 @@ type Config struct {
 	// Credentials is the credential file (PSKs and the identities bound to
 	// them; security/credentials). It must be readable by its owner only.
 	Credentials string `yaml:"credentials"`
+	// Enrolment is an enrolment file (security/enrol: subscriptions, nodes,
+	// application rules, credentials) applied at start, idempotently. IN-CSE
+	// only; readable by its owner only.
+	Enrolment string `yaml:"enrolment"`
 	// HTTPSPSK is the listen address of HTTPS over TLS-PSK (TLS 1.2,
 	// RFC 4279), a second listener next to HTTP; it needs Credentials.
 	HTTPSPSK string `yaml:"https-psk"`
@@ -257,6 +261,7 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 	fs.BoolVar(&c.RequireSAForCSEs, "require-sa-for-cses", c.RequireSAForCSEs, "refuse requests of other CSEs without a security association (4107)")
 	fs.BoolVar(&c.AcceptDeclaredCredentials, "accept-declared-credentials", c.AcceptDeclaredCredentials, "registrar: take a registree's credential from its Credential-ID label when it has no security association (development only, proves nothing)")
 	fs.StringVar(&c.Credentials, "credentials", c.Credentials, "credential file (PSKs and their bound CSE-ID / AE-IDs), readable by its owner only")
+	fs.StringVar(&c.Enrolment, "enrolment", c.Enrolment, "enrolment file (service subscriptions, nodes, application rules, credentials) applied at start; IN-CSE only")
 	fs.StringVar(&c.HTTPSPSK, "https-psk", c.HTTPSPSK, "listen address of HTTPS over TLS-PSK (needs --credentials)")
 	fs.BoolVar(&c.RequireSAForAEs, "require-sa-for-aes", c.RequireSAForAEs, "refuse AE registration and AE requests without a security association (4107)")
 	fs.StringVar(&c.RegistrarPSKIdentity, "registrar-psk-identity", c.RegistrarPSKIdentity, "KpsaID this CSE uses with an https:// registrar (TLS-PSK)")
@@ -323,6 +328,9 @@ func (c *Config) Validate() error {
 		if n, _ := c.CSETypeNumber(); n == 1 {
 			return fmt.Errorf("an IN-CSE has no registrar in its service provider")
 		}
+	}
+	if n, _ := c.CSETypeNumber(); c.Enrolment != "" && n != 1 {
+		return fmt.Errorf("enrolment: the service subscription resources live on the IN-CSE; this CSE is an %s-CSE", strings.ToUpper(c.CSEType))
 	}
 	if c.CSEID == "" && c.RegistrarURL == "" {
 		return fmt.Errorf("cse-id may only be empty for a CSE with a registrar, which assigns it")

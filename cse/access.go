@@ -206,6 +206,14 @@ func (c *CSE) defaultAccess(o *originator, chk accessCheck, g *resource.Resource
 	if o.id == g.Creator || (g.Owner != "" && o.id == g.Owner) {
 		return true
 	}
+	switch g.Ty {
+	case resource.TyMSSP, resource.TySVSN, resource.TyASAR:
+		// A registrar CSE reads the rules for the AEs registering with it
+		// from the IN-CSE (TS-0004 7.3.2.7; registration-security.md 5.3).
+		if (chk.op == acp.OpRetrieve || chk.op == acp.OpDiscovery) && o.cse && resource.IsCSEID(o.id) {
+			return true
+		}
+	}
 	if g.Ty == resource.TyCSEBase && chk.op == acp.OpRetrieve {
 		// originator() has checked that the AE is registered; a remote CSE
 		// reads the CSEBase of its registrar or registree (TS-0001 10.2.2.7

@@ -147,8 +147,14 @@ func (c *CSE) registerAE(ctx context.Context, req *primitive.Request, parent *re
 		}
 	}
 	reg := &AERegistration{From: req.From, Stem: stem, AppID: api, CredentialID: req.Peer.CredentialID, Content: b}
-	if err := c.cfg.AEPolicy.Admit(ctx, reg); err != nil {
+	// The service subscription's application rules decide when this CSE
+	// holds any (apprules.go); otherwise the policy does.
+	if handled, err := c.checkAppRules(ctx, reg); err != nil {
 		return nil, err
+	} else if !handled {
+		if err := c.cfg.AEPolicy.Admit(ctx, reg); err != nil {
+			return nil, err
+		}
 	}
 	if c.cfg.CSEType != TypeIN && strings.HasPrefix(reg.Stem, "S") {
 		// Refuse what will be refused anyway before asking the IN-CSE.

@@ -55,6 +55,9 @@ func (c *CSE) create(ctx context.Context, req *primitive.Request, o *originator,
 		// Refused whoever asks (see update).
 		return nil, primitive.Errorf(primitive.RSCOperationNotAllowed, "%s resources cannot be created through the API", t.Key)
 	}
+	if err := c.adminOnly(req.Ty, o, "create"); err != nil {
+		return nil, err
+	}
 	// CSE registration (a <remoteCSE> under the <CSEBase>) is decided by the
 	// registrar's policy, like AE registration (remotecse.go).
 	if req.Ty == resource.TyRemoteCSE && parent.Ty == resource.TyCSEBase {
@@ -362,4 +365,22 @@ func (c *CSE) insertNew(tx store.Tx, r, parent *resource.Resource, body map[stri
 		return nil, err
 	}
 	return nr, nil
+}
+
+// adminOnly refuses a CREATE, UPDATE or DELETE of a type only the
+// administrator manages (the M2M service subscription resources) to
+// anyone else (4103), and a CREATE of an IN-CSE-only type on an MN-CSE or
+// ASN-CSE (4005, TS-0004 7.3.3.3).
+func (c *CSE) adminOnly(ty int, o *originator, op string) error {
+	t, ok := resource.Lookup(ty)
+	if !ok {
+		return nil
+	}
+	if t.INOnly && c.cfg.CSEType != TypeIN && op == "create" {
+		return primitive.Errorf(primitive.RSCOperationNotAllowed, "%s resources exist on the IN-CSE only", t.Key)
+	}
+	if t.AdminOnly && !o.admin {
+		return primitive.Errorf(primitive.RSCOriginatorHasNoPrivilege, "only the CSE's administrator may %s %s resources", op, t.Key)
+	}
+	return nil
 }

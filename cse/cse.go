@@ -132,6 +132,9 @@ type CSE struct {
 	reg  regState // routing table and registree state
 	// notifier is the notification service (nil: none, see SetNotifier).
 	notifier Notifier
+	// remote holds the application rules an MN-CSE or ASN-CSE fetched from
+	// the IN-CSE (apprules.go).
+	remote remoteRules
 }
 
 // New opens the core on st, creating the CSEBase on first start.

@@ -28,6 +28,9 @@ func (c *CSE) update(ctx context.Context, req *primitive.Request, o *originator,
 	if t == nil || !t.Updatable {
 		return nil, primitive.Errorf(primitive.RSCOperationNotAllowed, "%s resources cannot be updated", resource.Key(r.Ty))
 	}
+	if err := c.adminOnly(r.Ty, o, "update"); err != nil {
+		return nil, err
+	}
 	// Authorization before the content checks (TS-0004 7.2.2.2), decided once
 	// here rather than in the writer's transaction (see create).
 	err := c.st.View(ctx, func(tx store.Tx) error {
@@ -42,6 +45,9 @@ func (c *CSE) update(ctx context.Context, req *primitive.Request, o *originator,
 	}
 	if err := t.Validate(primitive.OpUpdate, b); err != nil {
 		return nil, err
+	}
+	if _, ok := b["rlk"]; ok && r.Ty == resource.TySVSN && r.Str("csi") == "" {
+		return nil, primitive.Errorf(primitive.RSCBadRequest, "attribute \"rlk\" of m2m:svsn needs \"csi\", which this node has not")
 	}
 	if r.Ty == resource.TyRemoteCSE {
 		if err := c.checkDCSE(b["dcse"], c.spRelative(r.Str("csi"))); err != nil {
@@ -196,6 +202,9 @@ func (c *CSE) delete(ctx context.Context, req *primitive.Request, o *originator,
 	t, _ := resource.Lookup(r.Ty)
 	if tgt.virtual == "" && (t == nil || !t.Deletable) {
 		return nil, primitive.Errorf(primitive.RSCOperationNotAllowed, "%s resources cannot be deleted", resource.Key(r.Ty))
+	}
+	if err := c.adminOnly(r.Ty, o, "delete"); err != nil {
+		return nil, err
 	}
 	if r.Ty == resource.TyRemoteCSE && tgt.virtual == "" {
 		// Deregistration: the peer's <remoteCSE> goes first (TS-0001 10.2.2.10).

@@ -66,6 +66,13 @@ type Type struct {
 	HasET bool
 	// Creatable/Updatable/Deletable by clients through the API.
 	Creatable, Updatable, Deletable bool
+	// AdminOnly: only the CSE's administrator may create, update or delete
+	// resources of this type, whatever access control policies say (the
+	// M2M service subscription resources).
+	AdminOnly bool
+	// INOnly: the type exists on an IN-CSE only; an MN-CSE or ASN-CSE
+	// answers 4005 to its CREATE (TS-0004 7.3.3.3).
+	INOnly bool
 	// Check runs after every attribute passed, for rules across attributes.
 	Check func(op primitive.Operation, content map[string]any) error
 }

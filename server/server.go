@@ -25,6 +25,7 @@ import (
 	"github.com/onecse/onecse/notify"
 	"github.com/onecse/onecse/primitive"
 	"github.com/onecse/onecse/security/credentials"
+	"github.com/onecse/onecse/security/enrol"
 	"github.com/onecse/onecse/security/tlspsk"
 	"github.com/onecse/onecse/store/sqlite"
 )
@@ -73,6 +74,15 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 	log = slog.New(logctx.NewHandler(log.Handler()))
 	m := newMetrics()
 	cseType, _ := cfg.CSETypeNumber()
+	// The enrolment file's credentials go to the credential file before it
+	// is loaded; its resources are written once the core runs.
+	var enrolment *enrol.File
+	if cfg.Enrolment != "" {
+		var err error
+		if enrolment, err = loadEnrolment(cfg, log); err != nil {
+			return nil, err
+		}
+	}
 	var creds *credentials.Store
 	if cfg.Credentials != "" {
 		var err error
@@ -225,6 +235,13 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 		return nil, err
 	}
 	sa2.core.Store(core)
+	if enrolment != nil {
+		if err := applyEnrolment(ctx, cfg, core, enrolment, log); err != nil {
+			closeL()
+			st.Close()
+			return nil, err
+		}
+	}
 	n := notify.New(core, senders, notify.Options{
 		Log: log, Timeout: cfg.NotifyTimeout, VerifyTimeout: cfg.NotifyTimeout,
 		RetryInitial: cfg.NotifyRetry, RetryMax: cfg.NotifyRetryMax, Attempts: cfg.NotifyAttempts,
@@ -467,10 +484,12 @@ func (s *Server) ReloadCredentials() error {
 	if err != nil {
 		return err
 	}
+	withdrawn := withdrawnBy(s.creds, n)
 	s.creds.Replace(n)
 	if s.assocs != nil {
 		s.assocs.closeInvalid()
 	}
+	s.endRegistrations(context.Background(), withdrawn)
 	s.log.Info("credentials reloaded", "file", s.cfg.Credentials, "count", len(n.All()))
 	return nil
 }
@@ -481,7 +500,14 @@ func (s *Server) RevokeCredential(kpsaID string) bool {
 	if s.assocs == nil {
 		return false
 	}
-	return s.assocs.revoke(kpsaID)
+	c, ok := s.creds.Lookup(kpsaID)
+	if !s.assocs.revoke(kpsaID) {
+		return false
+	}
+	if ok {
+		s.endRegistrations(context.Background(), []credentials.Credential{c})
+	}
+	return true
 }
 
 // StoreStats returns the embedded store's writer counters.

@@ -32,6 +32,7 @@ Usage:
   onecse credentials CMD         manage the credential file: add-psk, list, revoke (onecse credentials --help)
   onecse healthcheck [--url URL] exit 0 when a onecse answers /readyz with 200 (for container health checks)
   onecse --version               print the version and commit
+  onecse enrol CMD               pre-provision subscriptions, rules and credentials: check, apply (onecse enrol --help)
 
 Flags (each also settable in the --config file under the same name):
 `
@@ -57,6 +58,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return credentialsCmd(args[1:], stdout, stderr)
 		case "healthcheck":
 			return healthcheck(args[1:], stdout, stderr)
+		case "enrol":
+			return enrolCmd(args[1:], stdout, stderr)
 		}
 	}
 	cfg := config.Default()

@@ -227,15 +227,17 @@ func (s *Store) All() []Credential {
 //	    ae-ids: [Csensor7]
 //	    app-ids: [Nsensor]
 type file struct {
-	PSK []struct {
-		KpsaID   string    `yaml:"kpsa-id"`
-		Key      string    `yaml:"key"`
-		CSEID    string    `yaml:"cse-id"`
-		AEIDs    []string  `yaml:"ae-ids"`
-		AppIDs   []string  `yaml:"app-ids"`
-		NotAfter time.Time `yaml:"not-after"`
-		Revoked  bool      `yaml:"revoked"`
-	} `yaml:"psk"`
+	PSK []pskEntry `yaml:"psk"`
+}
+
+type pskEntry struct {
+	KpsaID   string    `yaml:"kpsa-id"`
+	Key      string    `yaml:"key"`
+	CSEID    string    `yaml:"cse-id"`
+	AEIDs    []string  `yaml:"ae-ids"`
+	AppIDs   []string  `yaml:"app-ids"`
+	NotAfter time.Time `yaml:"not-after"`
+	Revoked  bool      `yaml:"revoked"`
 }
 
 // ErrPermissions is wrapped by the error of a secret file that others than

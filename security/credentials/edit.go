@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -123,6 +124,12 @@ func AddPSK(path string, c Credential) error {
 	if err != nil {
 		return err
 	}
+	seq.Content = append(seq.Content, entryNode(&c))
+	return writeTree(path, doc) // refuses a KpsaID listed twice
+}
+
+// entryNode is the YAML form of one credential.
+func entryNode(c *Credential) *yaml.Node {
 	m := &yaml.Node{Kind: yaml.MappingNode}
 	add := func(k string, v *yaml.Node) { m.Content = append(m.Content, scalar(k), v) }
 	add("kpsa-id", scalar(c.KpsaID))
@@ -139,8 +146,63 @@ func AddPSK(path string, c Credential) error {
 	if !c.NotAfter.IsZero() {
 		add("not-after", scalar(c.NotAfter.UTC().Format(time.RFC3339)))
 	}
-	seq.Content = append(seq.Content, m)
-	return writeTree(path, doc) // refuses a KpsaID listed twice
+	if c.Revoked {
+		add("revoked", &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: "true"})
+	}
+	return m
+}
+
+// What PutPSK did.
+const (
+	PutUnchanged = iota
+	PutCreated
+	PutUpdated
+)
+
+// PutPSK makes the file hold c (the enrolment file's declarative form): a
+// credential that is not there is added, with c.Key or, when c has none,
+// the key newKey returns; one that is there is rewritten when its binding,
+// not-after or (when c has one) key differ, and left alone — the file not
+// even rewritten — when they are the same. A revoked credential stays
+// revoked.
+func PutPSK(path string, c Credential, newKey func() (Secret, error)) (int, error) {
+	probe := c
+	if len(probe.Key) == 0 {
+		probe.Key = make([]byte, 16)
+	}
+	if err := check(&probe); err != nil {
+		return 0, err
+	}
+	doc, seq, err := readTree(path)
+	if err != nil {
+		return 0, err
+	}
+	for i, m := range seq.Content {
+		var e pskEntry
+		if m.Kind != yaml.MappingNode || m.Decode(&e) != nil || e.KpsaID != c.KpsaID {
+			continue
+		}
+		old, err := hex.DecodeString(e.Key)
+		if err != nil {
+			return 0, fmt.Errorf("%s: credential %q: the key must be hex digits", path, c.KpsaID)
+		}
+		if len(c.Key) == 0 {
+			c.Key = old
+		}
+		c.Revoked = e.Revoked
+		if Secret(old).Equal(c.Key) && e.CSEID == c.CSEID && slices.Equal(e.AEIDs, c.AEIDs) && slices.Equal(e.AppIDs, c.AppIDs) && e.NotAfter.Equal(c.NotAfter) {
+			return PutUnchanged, nil
+		}
+		seq.Content[i] = entryNode(&c)
+		return PutUpdated, writeTree(path, doc)
+	}
+	if len(c.Key) == 0 {
+		if c.Key, err = newKey(); err != nil {
+			return 0, err
+		}
+	}
+	seq.Content = append(seq.Content, entryNode(&c))
+	return PutCreated, writeTree(path, doc)
 }
 
 // SetRevoked marks the credential with this KpsaID revoked in the file.
