@@ -38,6 +38,9 @@ func TestCSERegistersOverCoAP(t *testing.T) {
 	if csr["csi"] != "/id-mn" {
 		t.Fatalf("remoteCSE %v", csr)
 	}
+	waitFor(t, "the MN has the IN's <remoteCSE>", func() bool {
+		return mn.Do(testcse.Req{Method: "GET", Path: "/cse-mn/id-in", From: "CAdmin"}).RSC == 2000
+	})
 	// An AE of the MN asks the IN through the MN: the request is forwarded
 	// over CoAP, and the IN answers for the AE's SP-relative ID (no privilege
 	// on the CSEBase: 4103, which only the IN can say).
