@@ -130,7 +130,7 @@ func (m *metrics) watch(st *sqlite.Store, core *cse.CSE, n *notify.Service, log 
 	}
 	m.reg.MustRegister(
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "onecse_registered_aes", Help: "AEs registered with this CSE (-1 when the store cannot be read)."}, count(resource.TyAE)),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "onecse_registered_cses", Help: "CSEs registered with this CSE (<remoteCSE> resources under the CSEBase; -1 when the store cannot be read)."}, count(resource.TyRemoteCSE)),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "onecse_registered_cses", Help: "<remoteCSE> resources under the CSEBase: the CSEs registered with this CSE and, on an MN- or ASN-CSE, its registrar (-1 when the store cannot be read)."}, count(resource.TyRemoteCSE)),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "onecse_notification_outbox_entries", Help: "Changes in the durable outbox whose notifications are not all delivered or dropped yet (-1 when the store cannot be read)."}, func() float64 {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
