@@ -119,6 +119,11 @@ func (c *CSE) create(ctx context.Context, req *primitive.Request, o *originator,
 	if req.Ty == resource.TyAE {
 		return c.registerAE(ctx, req, parent, stem, b)
 	}
+	if req.Ty == resource.TyGroup {
+		if err := c.validateMembers(ctx, req, b, nil); err != nil {
+			return nil, err
+		}
+	}
 	if announced {
 		if err := c.checkAnnouncedLink(o, b); err != nil {
 			return nil, err
@@ -179,6 +184,9 @@ func (c *CSE) create(ctx context.Context, req *primitive.Request, o *originator,
 			return primitive.Errorf(primitive.RSCNotFound, "parent %s not found (expired)", parent.Path)
 		}
 		if err := c.checkACPIRefs(tx, b); err != nil {
+			return err
+		}
+		if err := c.checkPolicyRefs(tx, b, "macp"); err != nil {
 			return err
 		}
 		nr := r.Clone()

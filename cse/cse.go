@@ -372,6 +372,10 @@ func (c *CSE) handle(ctx context.Context, req *primitive.Request) (*primitive.Re
 	if resp, err := c.route(ctx, req, orig); resp != nil || err != nil {
 		return resp, err
 	}
+	// <group>/fopt[/path] is fanned out to the members (group.go).
+	if resp, err := c.fanOut(ctx, req, orig); resp != nil || err != nil {
+		return resp, err
+	}
 	tgt, err := c.resolve(ctx, req.To)
 	if err != nil {
 		return nil, err

@@ -60,6 +60,11 @@ func (c *CSE) update(ctx context.Context, req *primitive.Request, o *originator,
 			return nil, err
 		}
 	}
+	if r.Ty == resource.TyGroup {
+		if err := c.validateMembers(ctx, req, b, r); err != nil {
+			return nil, err
+		}
+	}
 	now := c.now()
 	var updated *resource.Resource
 	var before map[string]any
@@ -75,6 +80,9 @@ func (c *CSE) update(ctx context.Context, req *primitive.Request, o *originator,
 			return primitive.Errorf(primitive.RSCNotFound, "%s not found (expired)", req.To)
 		}
 		if err := c.checkACPIRefs(tx, b); err != nil {
+			return err
+		}
+		if err := c.checkPolicyRefs(tx, b, "macp"); err != nil {
 			return err
 		}
 		for k, v := range b {
