@@ -389,4 +389,3 @@ func cloneAttrs(m map[string]any) map[string]any {
 	}
 	return out
 }
-

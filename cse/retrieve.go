@@ -50,6 +50,9 @@ func attrList(req *primitive.Request, tgt *target, ty int) ([]string, error) {
 }
 
 func (c *CSE) retrieve(ctx context.Context, req *primitive.Request, o *originator, tgt *target) (*primitive.Response, error) {
+	if tgt.virtual == virtPCU {
+		return c.poll(ctx, req, tgt.res) // the owner was checked in handle
+	}
 	if req.FC.IsDiscovery() {
 		return c.discover(ctx, req, o, tgt)
 	}

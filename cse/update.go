@@ -202,6 +202,9 @@ func (c *CSE) delete(ctx context.Context, req *primitive.Request, o *originator,
 	}
 	r := tgt.res
 	t, _ := resource.Lookup(r.Ty)
+	if tgt.virtual == virtPCU {
+		return nil, primitive.Errorf(primitive.RSCOperationNotAllowed, "a pollingChannelURI cannot be deleted")
+	}
 	if tgt.virtual == "" && (t == nil || !t.Deletable) {
 		return nil, primitive.Errorf(primitive.RSCOperationNotAllowed, "%s resources cannot be deleted", resource.Key(r.Ty))
 	}
@@ -285,6 +288,12 @@ func (c *CSE) forget(r *resource.Resource) {
 // 7.3.3.9.1).
 func (c *CSE) notify(ctx context.Context, req *primitive.Request, o *originator, tgt *target) (*primitive.Response, error) {
 	r := tgt.res
+	if tgt.virtual == virtPCU {
+		return c.pollAnswer(req) // the owner was checked in handle
+	}
+	if tgt.virtual != "" {
+		return nil, primitive.Errorf(primitive.RSCOperationNotAllowed, "the virtual resource %s takes no notifications", tgt.virtual)
+	}
 	err := c.st.View(ctx, func(tx store.Tx) error {
 		return c.authorize(tx, req, o, accessCheck{op: acp.OpNotify, target: r})
 	})
