@@ -171,14 +171,19 @@ func TestApplyQueryErrors(t *testing.T) {
 		{"ltids=t1", RSCNotImplemented},
 		{"ma=PT1M", RSCNotImplemented},
 		{"fu=3", RSCNotImplemented},
-		{"chty=4", RSCNotImplemented},
-		{"pty=3", RSCNotImplemented},
-		{"clbl=a", RSCNotImplemented},
-		{"palb=a", RSCNotImplemented},
+		{"chty=0", RSCBadRequest},
+		{"chty=x", RSCBadRequest},
+		{"pty=70000", RSCBadRequest},
+		{"clbl=", RSCBadRequest},
+		{"palb=", RSCBadRequest},
+		{"arp=/la", RSCBadRequest},
+		{"arp=a/../b", RSCBadRequest},
+		{"arp=a//b", RSCBadRequest},
+		{"arp=la&arp=ol", RSCBadRequest},
+		{"arp=a+b", RSCBadRequest},
 		{"lbq=key", RSCNotImplemented},
 		{"smf=x", RSCNotImplemented},
 		{"cfs=1&cfq=%24.a", RSCNotImplemented},
-		{"arp=la", RSCNotImplemented},
 		{"gmty=1", RSCNotImplemented},
 		{"c.lbl=a", RSCNotImplemented},
 		{"p.rn=x", RSCNotImplemented},
@@ -192,7 +197,7 @@ func TestApplyQueryErrors(t *testing.T) {
 
 // TestApplyQueryNamesTheParameter: the debug text names what was wrong.
 func TestApplyQueryNamesTheParameter(t *testing.T) {
-	for _, raw := range []string{"rcn=abc", "drt=3", "lim=-1", "crb=notatime", "fu=9", "chty=3"} {
+	for _, raw := range []string{"rcn=abc", "drt=3", "lim=-1", "crb=notatime", "fu=9", "chty=0", "arp=..", "pty=x"} {
 		name, _, _ := strings.Cut(raw, "=")
 		_, err := applyRaw(t, raw)
 		if err == nil || !strings.Contains(err.Error(), name) {
