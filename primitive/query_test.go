@@ -210,6 +210,7 @@ func FuzzApplyQuery(f *testing.F) {
 	for _, s := range []string{
 		"rcn=1", "fu=1&ty=3&cr=Sam&lim=10", "ty=2+3+4&lbl=a&lbl=b", "atrl=rn+lbl", "crb=20250102T030405&cra=20250101T000000,5",
 		"rt=3&rp=PT10S&da=true&drt=2", "sts=5&stb=0&sza=0&szb=100", "c.lbl=a", "cr=C%2A", "a=%zz", "rcn=1&rcn=2", "&&=&",
+		"chty=3+4&pty=2&clbl=a&palb=b", "arp=cnt1/la", "arp=../x",
 	} {
 		f.Add(s)
 	}
@@ -251,6 +252,14 @@ func FuzzApplyQuery(f *testing.F) {
 				if !isAttrName(a.Name) || a.Value == "" {
 					t.Fatalf("%q: attribute condition %+v", raw, a)
 				}
+			}
+			for _, ty := range slices.Concat(fc.ChildTy, fc.ParentTy) {
+				if ty < 1 || ty > 65535 {
+					t.Fatalf("%q: chty/pty %d", raw, ty)
+				}
+			}
+			if fc.ARP != "" && (strings.HasPrefix(fc.ARP, "/") || strings.HasSuffix(fc.ARP, "/") || strings.Contains(fc.ARP, "//") || slices.Contains(strings.Split(fc.ARP, "/"), "..")) {
+				t.Fatalf("%q: arp %q", raw, fc.ARP)
 			}
 		}
 	})
