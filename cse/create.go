@@ -98,6 +98,11 @@ func (c *CSE) create(ctx context.Context, req *primitive.Request, o *originator,
 			return nil, storeErr(err, "parent "+parent.Path)
 		}
 	}
+	if req.Ty == resource.TyPollingCh && (parent.Ty == resource.TyAE || parent.Ty == resource.TyRemoteCSE) {
+		if err := c.checkNewPollingChannel(o, parent); err != nil {
+			return nil, err
+		}
+	}
 	t, ok := resource.Lookup(req.Ty)
 	if !ok {
 		return nil, primitive.Errorf(primitive.RSCNotImplemented, "resource type %d is not supported by this CSE", req.Ty)
@@ -122,6 +127,11 @@ func (c *CSE) create(ctx context.Context, req *primitive.Request, o *originator,
 	if req.Ty == resource.TyAE {
 		return c.registerAE(ctx, req, parent, stem, b)
 	}
+	if req.Ty == resource.TyGroup {
+		if err := c.validateMembers(ctx, req, b, nil); err != nil {
+			return nil, err
+		}
+	}
 	if announced {
 		if err := c.checkAnnouncedLink(o, b); err != nil {
 			return nil, err
@@ -132,6 +142,9 @@ func (c *CSE) create(ctx context.Context, req *primitive.Request, o *originator,
 	r := &resource.Resource{Ty: req.Ty, PI: parent.RI, Creator: o.id, Owner: parent.Owner, Attrs: b}
 	if parent.Ty == resource.TyAE {
 		r.Owner = parent.RI
+	}
+	if r.Ty == resource.TyPollingCh {
+		r.Creator = c.pollingOwner(parent) // also when the admin made it
 	}
 	if rn, ok := b["rn"].(string); ok {
 		if parent.Ty == resource.TyContainer && (rn == virtLatest || rn == virtOldest) {
@@ -183,6 +196,17 @@ func (c *CSE) create(ctx context.Context, req *primitive.Request, o *originator,
 		}
 		if err := c.checkACPIRefs(tx, b); err != nil {
 			return err
+		}
+		if err := c.checkPolicyRefs(tx, b, "macp"); err != nil {
+			return err
+		}
+		if r.Ty == resource.TyPollingCh {
+			// One per entity (TS-0004 7.4.21.2.1).
+			if _, err := c.pollingChannelOf(tx, p.RI); err == nil {
+				return primitive.Errorf(primitive.RSCBadRequest, "%s has a pollingChannel already", p.Path)
+			} else if !errors.Is(err, ErrNoPollingChannel) {
+				return err
+			}
 		}
 		nr := r.Clone()
 		if err := c.fill(nr, p, now); err != nil {

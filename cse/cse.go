@@ -49,6 +49,9 @@ type Config struct {
 	// DefaultBatchDuration is the batchNotify duration a subscription gets
 	// when it asks for batches without one (TS-0004 7.4.8.2.1).
 	DefaultBatchDuration time.Duration
+	// PollTimeout is how long a RETRIEVE of a pollingChannelURI without a
+	// request expiration time waits for a request (default 30 s).
+	PollTimeout time.Duration
 
 	// CSE registration and routing (remotecse.go, registree.go, forward.go).
 	Registration
@@ -82,6 +85,9 @@ func (c *Config) Defaults() {
 	}
 	if len(c.AllowedAEOriginators) == 0 {
 		c.AllowedAEOriginators = []string{"C*", "S*"}
+	}
+	if c.PollTimeout <= 0 {
+		c.PollTimeout = 30 * time.Second
 	}
 	if c.DefaultBatchDuration <= 0 {
 		c.DefaultBatchDuration = 60 * time.Second
@@ -135,6 +141,7 @@ type CSE struct {
 	// remote holds the application rules an MN-CSE or ASN-CSE fetched from
 	// the IN-CSE (apprules.go).
 	remote remoteRules
+	polls    pollState // long polls of pollingChannelURIs (polling.go)
 }
 
 // New opens the core on st, creating the CSEBase on first start.
@@ -375,9 +382,18 @@ func (c *CSE) handle(ctx context.Context, req *primitive.Request) (*primitive.Re
 	if resp, err := c.route(ctx, req, orig); resp != nil || err != nil {
 		return resp, err
 	}
+	// <group>/fopt[/path] is fanned out to the members (group.go).
+	if resp, err := c.fanOut(ctx, req, orig); resp != nil || err != nil {
+		return resp, err
+	}
 	tgt, err := c.resolve(ctx, req.To)
 	if err != nil {
 		return nil, err
+	}
+	if tgt.res.Ty == resource.TyPollingCh {
+		if err := c.checkPollingChannelUse(orig, tgt.res); err != nil {
+			return nil, err
+		}
 	}
 	if err := c.waitForOET(ctx, req); err != nil {
 		return nil, err

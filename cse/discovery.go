@@ -43,6 +43,7 @@ func (c *CSE) discover(ctx context.Context, req *primitive.Request, o *originato
 	err := c.st.View(ctx, func(tx store.Tx) error {
 		var werr error
 		may := c.newDecider(tx, req, o, acp.OpDiscovery)
+		found = found[:0]
 		err := tx.Walk(base.Path, types, func(r *resource.Resource) bool {
 			if fc.Lvl > 0 && strings.Count(r.Path, "/")-baseDepth > fc.Lvl {
 				return true
@@ -71,6 +72,12 @@ func (c *CSE) discover(ctx context.Context, req *primitive.Request, o *originato
 		})
 		if werr != nil {
 			return werr
+		}
+		if err != nil {
+			return err
+		}
+		if fc.ARP != "" {
+			found, err = c.applyRelativePath(tx, may, found, fc.ARP)
 		}
 		return err
 	})
@@ -137,12 +144,7 @@ func (c *CSE) matches(tx store.Tx, fc *primitive.FilterCriteria, r *resource.Res
 		add(hasCS && cs < *fc.SZB)
 	}
 	if len(fc.Labels) > 0 {
-		lbl := r.Strings("lbl")
-		ok := false
-		for _, l := range fc.Labels {
-			ok = ok || slices.Contains(lbl, l)
-		}
-		add(ok)
+		add(anyLabel(r, fc.Labels))
 	}
 	if len(fc.Ty) > 0 {
 		add(slices.Contains(fc.Ty, r.Ty))
@@ -158,6 +160,26 @@ func (c *CSE) matches(tx store.Tx, fc *primitive.FilterCriteria, r *resource.Res
 			ok = ok || attrMatches(r.Attrs[a.Name], a.Value)
 		}
 		add(ok)
+	}
+	// Conditions on the children (chty, clbl) and the parent (pty, palb)
+	// (TS-0004 Table 7.3.3.17-1).
+	if len(fc.ChildTy) > 0 {
+		add(c.hasChild(tx, r, func(k *resource.Resource) bool { return slices.Contains(fc.ChildTy, k.Ty) }, fc.ChildTy))
+	}
+	if len(fc.ChildLabels) > 0 {
+		add(c.hasChild(tx, r, func(k *resource.Resource) bool { return anyLabel(k, fc.ChildLabels) }, nil))
+	}
+	if len(fc.ParentTy) > 0 || len(fc.ParentLabels) > 0 {
+		var p *resource.Resource
+		if r.Ty != resource.TyCSEBase {
+			p, _ = c.parentOf(tx, r)
+		}
+		if len(fc.ParentTy) > 0 {
+			add(p != nil && slices.Contains(fc.ParentTy, p.Ty))
+		}
+		if len(fc.ParentLabels) > 0 {
+			add(p != nil && anyLabel(p, fc.ParentLabels))
+		}
 	}
 	if len(results) == 0 {
 		return true
@@ -200,4 +222,78 @@ func attrMatches(have, want any) bool {
 		}
 	}
 	return equalValue(have, want)
+}
+
+// anyLabel reports whether r has one of the labels.
+func anyLabel(r *resource.Resource, labels []string) bool {
+	lbl := r.Strings("lbl")
+	for _, l := range labels {
+		if slices.Contains(lbl, l) {
+			return true
+		}
+	}
+	return false
+}
+
+// maxChildScan bounds the children read to decide one chty or clbl
+// condition.
+const maxChildScan = 10000
+
+// hasChild reports whether a live child of r satisfies ok; types narrows the
+// store query when not nil.
+func (c *CSE) hasChild(tx store.Tx, r *resource.Resource, ok func(*resource.Resource) bool, types []int) bool {
+	q := store.ChildQuery{Types: types, Limit: childPage}
+	for q.Offset < maxChildScan {
+		page, err := tx.Children(r.RI, q)
+		if err != nil {
+			return false
+		}
+		for _, k := range page {
+			if !c.expired(k) && ok(k) {
+				return true
+			}
+		}
+		if len(page) < q.Limit {
+			return false
+		}
+		q.Offset += len(page)
+	}
+	return false
+}
+
+// applyRelativePath replaces each discovered resource by the resource at
+// its relative path arp ("la" of a container, a named child, ...), dropping
+// those that have none or that the originator may not discover
+// (applyRelativePath, TS-0004 Table 7.3.3.17-1).
+func (c *CSE) applyRelativePath(tx store.Tx, may *decider, found []*resource.Resource, arp string) ([]*resource.Resource, error) {
+	out := found[:0:0]
+	segs := strings.Split(arp, "/")
+	last := segs[len(segs)-1]
+	for _, r := range found {
+		p := r
+		if len(segs) > 1 {
+			var err error
+			if p, err = tx.GetByPath(r.Path + "/" + strings.Join(segs[:len(segs)-1], "/")); err != nil {
+				continue
+			}
+		}
+		var t *resource.Resource
+		var err error
+		if p.Ty == resource.TyContainer && (last == virtLatest || last == virtOldest) {
+			t, err = c.instance(tx, p, last)
+		} else {
+			t, err = tx.GetByPath(p.Path + "/" + last)
+		}
+		if err != nil || c.expired(t) {
+			continue
+		}
+		ok, err := may.allowed(t)
+		if err != nil {
+			return nil, err
+		}
+		if ok && !slices.ContainsFunc(out, func(o *resource.Resource) bool { return o.RI == t.RI }) {
+			out = append(out, t)
+		}
+	}
+	return out, nil
 }

@@ -60,6 +60,10 @@ const (
 	// NoteChildDeleted: a direct child of Subject was deleted (net 4); Res is
 	// the child as it was.
 	NoteChildDeleted NoteKind = 4
+	// NoteRetrieveNoInstance: the <container> Subject was retrieved (its
+	// latest or oldest instance, or with its children) while it held no
+	// contentInstance (net 5); Res is the container.
+	NoteRetrieveNoInstance NoteKind = 5
 	// NoteSubDeleted: the subscription Sub (its attributes as they were) of
 	// Subject was deleted: its subscriber is told (TS-0004 7.5.1.2.4). When
 	// SubjectGone, Subject was deleted with it (net 2) and Res is Subject as

@@ -19,7 +19,7 @@ const (
 // target is a resolved To.
 type target struct {
 	res     *resource.Resource // the addressed resource; for a virtual resource its parent
-	virtual string             // "la" or "ol", else ""
+	virtual string             // "la", "ol" or "pcu", else ""
 	attr    string             // attribute named after '#'
 }
 
@@ -78,7 +78,7 @@ func (c *CSE) resolve(ctx context.Context, to string) (*target, error) {
 		if len(rest) > 1 {
 			full += "/" + strings.Join(rest[:len(rest)-1], "/")
 		}
-		if last == virtLatest || last == virtOldest {
+		if last == virtLatest || last == virtOldest || last == virtPCU {
 			p := base
 			if len(rest) > 1 {
 				var err error
@@ -86,7 +86,7 @@ func (c *CSE) resolve(ctx context.Context, to string) (*target, error) {
 					return err
 				}
 			}
-			if p.Ty == resource.TyContainer {
+			if p.Ty == resource.TyContainer && last != virtPCU || p.Ty == resource.TyPollingCh && last == virtPCU {
 				t.res, t.virtual = p, last
 				return nil
 			}

@@ -2,6 +2,7 @@ package cse
 
 import (
 	"context"
+	"maps"
 
 	"github.com/onecse/onecse/acp"
 	"github.com/onecse/onecse/primitive"
@@ -50,6 +51,9 @@ func attrList(req *primitive.Request, tgt *target, ty int) ([]string, error) {
 }
 
 func (c *CSE) retrieve(ctx context.Context, req *primitive.Request, o *originator, tgt *target) (*primitive.Response, error) {
+	if tgt.virtual == virtPCU {
+		return c.poll(ctx, req, tgt.res) // the owner was checked in handle
+	}
 	if req.FC.IsDiscovery() {
 		return c.discover(ctx, req, o, tgt)
 	}
@@ -57,11 +61,13 @@ func (c *CSE) retrieve(ctx context.Context, req *primitive.Request, o *originato
 		return c.retrieveOriginal(ctx, req, o, tgt) // announce.go
 	}
 	resp := &primitive.Response{RSC: primitive.RSCOK}
+	authorized := false
 	err := c.st.View(ctx, func(tx store.Tx) error {
 		r := tgt.res
 		if err := c.authorize(tx, req, o, accessCheck{op: acp.OpRetrieve, target: r}); err != nil {
 			return err
 		}
+		authorized = true
 		if tgt.virtual != "" || r.Ty == resource.TyCIN {
 			cnt := r
 			if tgt.virtual == "" {
@@ -110,10 +116,44 @@ func (c *CSE) retrieve(ctx context.Context, req *primitive.Request, o *originato
 		resp.PC = childContent(r, names, kids, rcn, req.DRT)
 		return nil
 	})
+	if authorized {
+		c.retrievedEmpty(ctx, req, tgt)
+	}
 	if err != nil {
 		return nil, storeErr(err, req.To)
 	}
 	return resp, nil
+}
+
+// retrievedEmpty records notificationEventType 5 (TS-0004 Table
+// 6.3.4.2.19-1): a <container> with subscribers for it was retrieved — its
+// latest or oldest instance, or with its children (rcn 4, 8) — while it held
+// no contentInstance.
+func (c *CSE) retrievedEmpty(ctx context.Context, req *primitive.Request, tgt *target) {
+	cnt := tgt.res
+	if cnt.Ty != resource.TyContainer || !wants(cnt, NoteRetrieveNoInstance) {
+		return
+	}
+	if tgt.virtual == "" && req.RCN != primitive.RCNAttributesAndChildren && req.RCN != primitive.RCNChildResources {
+		return
+	}
+	if n, _ := cnt.Int("cni"); n > 0 {
+		return
+	}
+	err := c.write(ctx, func(tx store.Tx, ev *events) error {
+		cur, err := tx.Get(cnt.RI)
+		if err != nil {
+			return err
+		}
+		if n, _ := cur.Int("cni"); n > 0 {
+			return nil
+		}
+		ev.add(Note{Kind: NoteRetrieveNoInstance, Subject: cur.RI, Ty: cur.Ty, Res: maps.Clone(cur.Attrs)})
+		return nil
+	})
+	if err != nil {
+		c.log.Warn("recording a retrieve of an empty container", "container", cnt.Path, "err", err)
+	}
 }
 
 // childContent renders r with its children as result content rcn 4, 5, 6 or

@@ -20,7 +20,7 @@ import (
 // onecse implements; the attribute checks are in package resource.
 
 // SupportedEventTypes are the notificationEventTypes onecse delivers.
-var SupportedEventTypes = []int64{1, 2, 3, 4}
+var SupportedEventTypes = []int64{1, 2, 3, 4, 5}
 
 // checkSubscription checks the attributes a (as they will be stored) of a
 // subscription to parent. What onecse does not implement is refused with
@@ -31,8 +31,12 @@ func (c *CSE) checkSubscription(parent *resource.Resource, a map[string]any) err
 	for _, v := range nets {
 		n, _ := v.(int64)
 		switch n {
-		case 5, 6, 7:
-			return primitive.Errorf(primitive.RSCNotImplemented, "notificationEventType %d (%s) is not supported; supported: 1, 2, 3 and 4", n, netName(n))
+		case 5:
+			if parent.Ty != resource.TyContainer {
+				return primitive.Errorf(primitive.RSCBadRequest, "notificationEventType 5 (%s) applies to a <container>, not to %s", netName(n), resource.Key(parent.Ty))
+			}
+		case 6, 7:
+			return primitive.Errorf(primitive.RSCNotImplemented, "notificationEventType %d (%s) is not supported; supported: 1 to 5", n, netName(n))
 		case 8:
 			// TS-0004 7.4.8.2.1: missingData is required with net 8 and only
 			// a <timeSeries> can be subscribed to that way.

@@ -66,6 +66,11 @@ func (c *CSE) update(ctx context.Context, req *primitive.Request, o *originator,
 			return nil, err
 		}
 	}
+	if r.Ty == resource.TyGroup {
+		if err := c.validateMembers(ctx, req, b, r); err != nil {
+			return nil, err
+		}
+	}
 	now := c.now()
 	var updated *resource.Resource
 	var before map[string]any
@@ -81,6 +86,9 @@ func (c *CSE) update(ctx context.Context, req *primitive.Request, o *originator,
 			return primitive.Errorf(primitive.RSCNotFound, "%s not found (expired)", req.To)
 		}
 		if err := c.checkACPIRefs(tx, b); err != nil {
+			return err
+		}
+		if err := c.checkPolicyRefs(tx, b, "macp"); err != nil {
 			return err
 		}
 		for k, v := range b {
@@ -200,6 +208,9 @@ func (c *CSE) delete(ctx context.Context, req *primitive.Request, o *originator,
 	}
 	r := tgt.res
 	t, _ := resource.Lookup(r.Ty)
+	if tgt.virtual == virtPCU {
+		return nil, primitive.Errorf(primitive.RSCOperationNotAllowed, "a pollingChannelURI cannot be deleted")
+	}
 	if tgt.virtual == "" && (t == nil || !t.Deletable) {
 		return nil, primitive.Errorf(primitive.RSCOperationNotAllowed, "%s resources cannot be deleted", resource.Key(r.Ty))
 	}
@@ -286,6 +297,12 @@ func (c *CSE) forget(r *resource.Resource) {
 // 7.3.3.9.1).
 func (c *CSE) notify(ctx context.Context, req *primitive.Request, o *originator, tgt *target) (*primitive.Response, error) {
 	r := tgt.res
+	if tgt.virtual == virtPCU {
+		return c.pollAnswer(req) // the owner was checked in handle
+	}
+	if tgt.virtual != "" {
+		return nil, primitive.Errorf(primitive.RSCOperationNotAllowed, "the virtual resource %s takes no notifications", tgt.virtual)
+	}
 	err := c.st.View(ctx, func(tx store.Tx) error {
 		return c.authorize(tx, req, o, accessCheck{op: acp.OpNotify, target: r})
 	})

@@ -349,7 +349,7 @@ func (s *Service) note(ctx context.Context, en *entry, at time.Time, n *cse.Note
 	switch n.Kind {
 	case cse.NoteSubsChanged:
 		s.subsChanged(n)
-	case cse.NoteUpdated, cse.NoteChildCreated, cse.NoteChildDeleted:
+	case cse.NoteUpdated, cse.NoteChildCreated, cse.NoteChildDeleted, cse.NoteRetrieveNoInstance:
 		net := int64(n.Kind)
 		child, _ := n.Res["ri"].(string)
 		for _, sb := range s.subscriptions(ctx, n.Subject).byNet[net] {
@@ -393,18 +393,18 @@ func (s *Service) note(ctx context.Context, en *entry, at time.Time, n *cse.Note
 }
 
 // subjectSubs are the subscriptions of one resource, also by the event
-// types they want (1 to 4), so that an event costs in proportion to the
+// types they want (1 to 5), so that an event costs in proportion to the
 // subscriptions that want it.
 type subjectSubs struct {
 	all   []*sub
-	byNet [5][]*sub
+	byNet [6][]*sub
 }
 
 func newSubjectSubs(l []*sub) *subjectSubs {
 	ss := &subjectSubs{all: l}
 	for _, sb := range l {
 		for _, n := range sb.nets {
-			if n >= 1 && n <= 4 && !slices.Contains(ss.byNet[n], sb) {
+			if n >= 1 && n <= 5 && !slices.Contains(ss.byNet[n], sb) {
 				ss.byNet[n] = append(ss.byNet[n], sb)
 			}
 		}

@@ -271,7 +271,9 @@ func (s *Service) deliverBatch(ctx context.Context, q *queue, items []*item) {
 		return
 	}
 	err := s.attempts(ctx, q, pc, sb.ec)
-	if ctx.Err() != nil {
+	if err != nil && ctx.Err() != nil {
+		// Stopping: not delivered, so it is sent after the restart. (One
+		// that was delivered just before the stop is acknowledged below.)
 		if limited {
 			s.unreserve(sb)
 		}
@@ -290,7 +292,7 @@ func (s *Service) deliverBatch(ctx context.Context, q *queue, items []*item) {
 		s.delivered.Add(int64(len(items)))
 	}
 	if err == nil && limited {
-		gone, err := s.core.SubscriptionNotified(ctx, sb.ri)
+		gone, err := s.core.SubscriptionNotified(context.WithoutCancel(ctx), sb.ri)
 		if err != nil {
 			s.log.Warn("notify: counting a notification against expirationCounter", "sub", sb.ri, "err", err)
 		}

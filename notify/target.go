@@ -24,6 +24,9 @@ type dest struct {
 	addr   string // URL
 	format codec.Format
 	local  bool // this CSE itself
+	// pch is the resource ID of an entity whose <pollingChannel> takes the
+	// request (an AE that is not request-reachable).
+	pch string
 }
 
 // errUnreachable marks a target that cannot be reached at all as things are
@@ -74,19 +77,26 @@ func (s *Service) resolve(ctx context.Context, target string) ([]dest, error) {
 	if !r.ET.IsZero() && !r.ET.After(s.core.Now()) {
 		return nil, fmt.Errorf("%w: the AE %s has expired", errUnreachable, target)
 	}
-	if rr, _ := r.Attrs["rr"].(bool); !rr {
-		// TS-0004 7.3.3.9.1: such an AE is reached through its
-		// <pollingChannel>, which onecse does not have yet.
-		return nil, fmt.Errorf("%w: the AE %s is not request-reachable (rr=false) and polling channels are not supported yet", errUnreachable, target)
-	}
 	f := aeFormat(r.Strings("csz"))
 	var out []dest
-	for _, p := range r.Strings("poa") {
-		if strings.Contains(p, "://") {
-			out = append(out, dest{addr: p, format: f})
+	rr, _ := r.Attrs["rr"].(bool)
+	if rr {
+		for _, p := range r.Strings("poa") {
+			if strings.Contains(p, "://") {
+				out = append(out, dest{addr: p, format: f})
+			}
 		}
 	}
+	// An AE that is not request-reachable (rr=false), or whose points of
+	// access all fail, is reached through its <pollingChannel> (TS-0004
+	// 7.3.3.9.1; cse/polling.go).
+	if s.core.HasPollingChannel(ctx, r.RI) {
+		out = append(out, dest{pch: r.RI})
+	}
 	if len(out) == 0 {
+		if !rr {
+			return nil, fmt.Errorf("%w: the AE %s is not request-reachable (rr=false) and has no pollingChannel", errUnreachable, target)
+		}
 		return nil, fmt.Errorf("%w: the AE %s has no pointOfAccess", errUnreachable, target)
 	}
 	return out, nil
@@ -129,6 +139,15 @@ func (s *Service) deliver(ctx context.Context, target string, pc map[string]any,
 	for _, d := range dests {
 		if d.local {
 			// Addressed to this CSE itself, which has nothing more to do.
+			return &primitive.Response{RSC: primitive.RSCOK, RQI: req.RQI}, nil
+		}
+		if d.pch != "" {
+			// Queued durably on the polling channel: delivered, as far as
+			// this service is concerned; the AE fetches it when it polls.
+			if err := s.core.PollingEnqueue(ctx, d.pch, req); err != nil {
+				errs = append(errs, fmt.Errorf("pollingChannel of %s: %w", d.pch, err))
+				continue
+			}
 			return &primitive.Response{RSC: primitive.RSCOK, RQI: req.RQI}, nil
 		}
 		cctx, cancel := context.WithTimeout(ctx, s.opt.Timeout)
@@ -174,6 +193,12 @@ func (s *Service) Forward(ctx context.Context, req *primitive.Request, aei strin
 	var errs []error
 	for _, d := range dests {
 		cctx, cancel := context.WithTimeout(ctx, s.opt.Timeout)
+		if d.pch != "" {
+			// The AE answers through its pollingChannelURI.
+			resp, err := s.core.PollingRequest(cctx, d.pch, req)
+			cancel()
+			return resp, err
+		}
 		resp, err := s.send.Send(cctx, d.addr, d.format, req)
 		cancel()
 		if err == nil {

@@ -280,7 +280,40 @@ func setFilter(getFC func() *FilterCriteria, name string, v paramValue) (bool, e
 		if l, err = v.strs(); err == nil {
 			getFC().ContentTypes = append(getFC().ContentTypes, l...)
 		}
-	case "chty", "pty", "clbl", "palb", "lbq", "smf", "cfs", "cfq", "arp":
+	case "chty":
+		var l []int
+		if l, err = v.ints(1, 65535); err == nil {
+			getFC().ChildTy = append(getFC().ChildTy, l...)
+		}
+	case "pty":
+		var l []int
+		if l, err = v.ints(1, 65535); err == nil {
+			getFC().ParentTy = append(getFC().ParentTy, l...)
+		}
+	case "clbl":
+		var l []string
+		if l, err = v.strs(); err == nil {
+			getFC().ChildLabels = append(getFC().ChildLabels, l...)
+		}
+	case "palb":
+		var l []string
+		if l, err = v.strs(); err == nil {
+			getFC().ParentLabels = append(getFC().ParentLabels, l...)
+		}
+	case "arp":
+		var l []string
+		if l, err = v.strs(); err == nil {
+			if len(l) != 1 {
+				err = Errorf(RSCBadRequest, "%s must be one relative path", v.what())
+			} else if !validRelativePath(l[0]) {
+				err = Errorf(RSCBadRequest, "%s: %q is not a relative path of resource names (such as la or cnt1/la)", v.what(), l[0])
+			} else if getFC().ARP != "" {
+				err = Errorf(RSCBadRequest, "%s is given twice", v.what())
+			} else {
+				getFC().ARP = l[0]
+			}
+		}
+	case "lbq", "smf", "cfs", "cfq":
 		err = Errorf(RSCNotImplemented, "filter condition %q is not supported yet", name)
 	case "gmty", "geom", "gsf":
 		err = Errorf(RSCNotImplemented, "geo-query condition %q is not supported", name)
@@ -574,4 +607,18 @@ func parseBool(s string) (bool, error) {
 		return false, nil
 	}
 	return false, strconv.ErrSyntax
+}
+
+// validRelativePath reports whether p is a relative path of resource names
+// ("la", "cnt1/la"): no leading or trailing '/', no empty, "." or ".." segment.
+func validRelativePath(p string) bool {
+	if p == "" {
+		return false
+	}
+	for _, seg := range strings.Split(p, "/") {
+		if seg == "." || seg == ".." || !ValidResourceName(seg) {
+			return false
+		}
+	}
+	return true
 }

@@ -171,14 +171,19 @@ func TestApplyQueryErrors(t *testing.T) {
 		{"ltids=t1", RSCNotImplemented},
 		{"ma=PT1M", RSCNotImplemented},
 		{"fu=3", RSCNotImplemented},
-		{"chty=4", RSCNotImplemented},
-		{"pty=3", RSCNotImplemented},
-		{"clbl=a", RSCNotImplemented},
-		{"palb=a", RSCNotImplemented},
+		{"chty=0", RSCBadRequest},
+		{"chty=x", RSCBadRequest},
+		{"pty=70000", RSCBadRequest},
+		{"clbl=", RSCBadRequest},
+		{"palb=", RSCBadRequest},
+		{"arp=/la", RSCBadRequest},
+		{"arp=a/../b", RSCBadRequest},
+		{"arp=a//b", RSCBadRequest},
+		{"arp=la&arp=ol", RSCBadRequest},
+		{"arp=a+b", RSCBadRequest},
 		{"lbq=key", RSCNotImplemented},
 		{"smf=x", RSCNotImplemented},
 		{"cfs=1&cfq=%24.a", RSCNotImplemented},
-		{"arp=la", RSCNotImplemented},
 		{"gmty=1", RSCNotImplemented},
 		{"c.lbl=a", RSCNotImplemented},
 		{"p.rn=x", RSCNotImplemented},
@@ -192,7 +197,7 @@ func TestApplyQueryErrors(t *testing.T) {
 
 // TestApplyQueryNamesTheParameter: the debug text names what was wrong.
 func TestApplyQueryNamesTheParameter(t *testing.T) {
-	for _, raw := range []string{"rcn=abc", "drt=3", "lim=-1", "crb=notatime", "fu=9", "chty=3"} {
+	for _, raw := range []string{"rcn=abc", "drt=3", "lim=-1", "crb=notatime", "fu=9", "chty=0", "arp=..", "pty=x"} {
 		name, _, _ := strings.Cut(raw, "=")
 		_, err := applyRaw(t, raw)
 		if err == nil || !strings.Contains(err.Error(), name) {
@@ -205,6 +210,7 @@ func FuzzApplyQuery(f *testing.F) {
 	for _, s := range []string{
 		"rcn=1", "fu=1&ty=3&cr=Sam&lim=10", "ty=2+3+4&lbl=a&lbl=b", "atrl=rn+lbl", "crb=20250102T030405&cra=20250101T000000,5",
 		"rt=3&rp=PT10S&da=true&drt=2", "sts=5&stb=0&sza=0&szb=100", "c.lbl=a", "cr=C%2A", "a=%zz", "rcn=1&rcn=2", "&&=&",
+		"chty=3+4&pty=2&clbl=a&palb=b", "arp=cnt1/la", "arp=../x",
 	} {
 		f.Add(s)
 	}
@@ -246,6 +252,14 @@ func FuzzApplyQuery(f *testing.F) {
 				if !isAttrName(a.Name) || a.Value == "" {
 					t.Fatalf("%q: attribute condition %+v", raw, a)
 				}
+			}
+			for _, ty := range slices.Concat(fc.ChildTy, fc.ParentTy) {
+				if ty < 1 || ty > 65535 {
+					t.Fatalf("%q: chty/pty %d", raw, ty)
+				}
+			}
+			if fc.ARP != "" && (strings.HasPrefix(fc.ARP, "/") || strings.HasSuffix(fc.ARP, "/") || strings.Contains(fc.ARP, "//") || slices.Contains(strings.Split(fc.ARP, "/"), "..")) {
+				t.Fatalf("%q: arp %q", raw, fc.ARP)
 			}
 		}
 	})

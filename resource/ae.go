@@ -11,7 +11,7 @@ func init() {
 	Register(&Type{
 		Ty: TyAE, SN: "ae",
 		Attrs:     attrs(universal(), common(), withACPI(), aeAttrs()),
-		Children:  []int{TyACP, TyContainer, TySubscription},
+		Children:  []int{TyACP, TyContainer, TyGroup, TyPollingCh, TySubscription},
 		HasACPI:   true,
 		HasET:     true,
 		Creatable: true, Updatable: true, Deletable: true,

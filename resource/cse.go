@@ -11,7 +11,7 @@ func init() {
 			ro("cst", KInt), ro("csi", KString), ro("srt", KIntList), ro("poa", KStrList),
 			ro("nl", KString), ro("csz", KStrList), ro("esi", KObject), ro("srv", KStrList),
 		}),
-		Children: []int{TyACP, TyAE, TyContainer, TyMSSP, TyRemoteCSE, TyASAR, TySubscription, TyAEAnnc, TyContainerAnnc, TyCSEBaseAnnc},
+		Children: []int{TyACP, TyAE, TyContainer, TyGroup, TyMSSP, TyRemoteCSE, TyASAR, TySubscription, TyAEAnnc, TyContainerAnnc, TyCSEBaseAnnc},
 		HasACPI:  true,
 	})
 }

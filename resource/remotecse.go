@@ -33,7 +33,7 @@ func init() {
 			{SN: "ape", Kind: KAnyList, Create: O, Update: O, Check: listOfObjects("m2m:activityPattern")},
 			{SN: "srv", Kind: KStrList, Create: M, Update: O, NonEmpty: true, Single: true, Check: checkSRV},
 		}),
-		Children:  []int{TyACP, TyContainer, TySubscription},
+		Children:  []int{TyACP, TyContainer, TyGroup, TyPollingCh, TySubscription},
 		HasACPI:   true,
 		HasET:     true,
 		Creatable: true, Updatable: true, Deletable: true,

@@ -56,6 +56,10 @@ type Resource struct {
 	// Seq orders siblings by creation (store-assigned, monotonically increasing).
 	Seq   int64
 	Attrs map[string]any
+	// Private holds data of the core that clients never see (the queue of a
+	// <pollingChannel>); like Attrs, its values are replaced, never changed
+	// in place.
+	Private map[string]any
 }
 
 // Clone returns a copy whose Attrs map can be changed without touching r.
@@ -63,6 +67,7 @@ type Resource struct {
 func (r *Resource) Clone() *Resource {
 	c := *r
 	c.Attrs = maps.Clone(r.Attrs)
+	c.Private = maps.Clone(r.Private)
 	return &c
 }
 

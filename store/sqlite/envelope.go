@@ -10,7 +10,8 @@ import (
 
 // The data column holds one CBOR map: the attributes ("a") and the internal
 // fields clients never see ("c" creator, "o" owner, "s" the number of
-// subscription children, "e" the event types they may want).
+// subscription children, "e" the event types they may want, "p" the core's
+// private data such as a polling channel's queue).
 //
 // The store decodes only what it wrote itself, with codec.StoredDecMode and
 // not the limits package codec puts on documents from clients: otherwise one
@@ -22,6 +23,7 @@ type envelope struct {
 	Owner   string         `cbor:"o,omitempty"`
 	Subs    int            `cbor:"s,omitempty"`
 	SubEv   int            `cbor:"e,omitempty"`
+	Private map[string]any `cbor:"p,omitempty"`
 }
 
 var (
@@ -45,6 +47,9 @@ func decodeEnvelope(data []byte) (*envelope, error) {
 	}
 	for k, v := range e.Attrs {
 		e.Attrs[k] = canonical(v)
+	}
+	for k, v := range e.Private {
+		e.Private[k] = canonical(v)
 	}
 	if e.Attrs == nil {
 		e.Attrs = map[string]any{}

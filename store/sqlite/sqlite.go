@@ -745,7 +745,7 @@ func (t *tx) lookup(ri, path string, row func() *sql.Row) (*resource.Resource, e
 // envelope is what the data column holds: the attributes and the internal
 // fields that clients never see.
 func encode(r *resource.Resource) ([]byte, error) {
-	return encodeEnvelope(&envelope{Attrs: r.Attrs, Creator: r.Creator, Owner: r.Owner, Subs: r.Subs, SubEv: r.SubEvents})
+	return encodeEnvelope(&envelope{Attrs: r.Attrs, Creator: r.Creator, Owner: r.Owner, Subs: r.Subs, SubEv: r.SubEvents, Private: r.Private})
 }
 
 func scan(row interface{ Scan(...any) error }) (*resource.Resource, error) {
@@ -768,7 +768,7 @@ func decode(r resource.Resource, et sql.NullString, data []byte) (*resource.Reso
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: corrupt resource %s: %w", r.RI, err)
 	}
-	r.Attrs, r.Creator, r.Owner, r.Subs, r.SubEvents = e.Attrs, e.Creator, e.Owner, e.Subs, e.SubEv
+	r.Attrs, r.Creator, r.Owner, r.Subs, r.SubEvents, r.Private = e.Attrs, e.Creator, e.Owner, e.Subs, e.SubEv, e.Private
 	r.RN, _ = r.Attrs["rn"].(string)
 	if et.Valid {
 		r.ET, _ = primitive.ParseTime(et.String)

@@ -174,6 +174,9 @@ func same(got, want *resource.Resource) string {
 	if got.Creator != want.Creator || got.Owner != want.Owner || got.Subs != want.Subs || got.SubEvents != want.SubEvents {
 		d = append(d, fmt.Sprintf("creator/owner/subs/subevents %q %q %d %d, want %q %q %d %d", got.Creator, got.Owner, got.Subs, got.SubEvents, want.Creator, want.Owner, want.Subs, want.SubEvents))
 	}
+	if !reflect.DeepEqual(got.Private, want.Private) && (len(got.Private) > 0 || len(want.Private) > 0) {
+		d = append(d, fmt.Sprintf("private %v, want %v", got.Private, want.Private))
+	}
 	if !got.ET.Equal(want.ET) {
 		d = append(d, fmt.Sprintf("et %v, want %v", got.ET, want.ET))
 	}
@@ -342,6 +345,7 @@ func testPut(t *testing.T, s store.Store) {
 	delete(upd.Attrs, "ri")
 	upd.ET = time.Date(2032, 6, 7, 8, 9, 10, 123456000, time.UTC)
 	upd.Creator, upd.Owner = "Cnew", "Cnewowner"
+	upd.Private = map[string]any{"q": []any{map[string]any{"op": int64(5), "pc": map[string]any{"m2m:sgn": map[string]any{"vrq": true}}}}}
 	mustUpdate(t, s, func(tx store.Tx) error { return tx.Put(upd) })
 	got := mustGet(t, s, "cnt")
 	mustSame(t, "after Put", got, upd)

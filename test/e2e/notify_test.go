@@ -467,7 +467,6 @@ func TestNotifyBadCriteria(t *testing.T) {
 		attrs map[string]any
 		rsc   int
 	}{
-		{"net 5 not implemented", map[string]any{"enc": map[string]any{"net": []any{5}}}, 5001},
 		{"net 6 not implemented", map[string]any{"enc": map[string]any{"net": []any{6}}}, 5001},
 		{"net 7 not implemented", map[string]any{"enc": map[string]any{"net": []any{1, 7}}}, 5001},
 		{"net 8 needs a timeSeries", map[string]any{"enc": map[string]any{"net": []any{8}}}, 4000},
