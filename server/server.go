@@ -19,6 +19,7 @@ import (
 	mqttb "github.com/onecse/onecse/binding/mqtt"
 	"github.com/onecse/onecse/binding/ws"
 	"github.com/onecse/onecse/config"
+	"github.com/onecse/onecse/console"
 	"github.com/onecse/onecse/cse"
 	"github.com/onecse/onecse/notify"
 	"github.com/onecse/onecse/primitive"
@@ -208,7 +209,16 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 		s.ws = ws.New(core, wopt)
 		h = ws.Mux(s.ws, h)
 	}
-	s.httpS = httpb.NewServerFor(h, log)
+	// The web console (console/), on the plain HTTP listener only: a client
+	// of the API like any other, with an event stream closed on shutdown.
+	httpH, stopConsole := h, func() {}
+	if console.Enabled(cfg.Console, l.Addr()) {
+		con := console.New(console.Options{CSEID: core.Config().CSEID, CSEName: cfg.CSEName, SPID: cfg.SPID, MaxBody: cfg.MaxBody, Log: log})
+		httpH, stopConsole = con.Wrap(h), con.Close
+		log.Info("web console", "url", "http://"+advertised(l.Addr())+console.Prefix)
+	}
+	s.httpS = httpb.NewServerFor(httpH, log)
+	s.httpS.Configure(func(hs *http.Server) { hs.RegisterOnShutdown(stopConsole) })
 	if pskL != nil {
 		s.pskL = tlspsk.NewListener(pskL, assocs.tlsConfig())
 		s.pskS = httpb.NewServerFor(h, log)
