@@ -33,7 +33,7 @@ async function navigate(path) {
 function selected(node) {
   showTab('resource');
   history.replaceState(null, '', '#' + node.path);
-  view.show(node.path);
+  view.show(node.path, node.ty);
 }
 
 async function created(parent, r) {
@@ -129,6 +129,7 @@ async function main() {
   live = new Live({ onCount: badge('#notif-count') });
   raw = new Raw();
   raw.fillTemplates();
+  raw.sinkURL = live.url;
   raw.keyFor = path => (view.path === path && view.json ? Object.keys(view.json)[0] : undefined);
   view = new View(actions);
   tree = new Tree($('#tree'), selected);

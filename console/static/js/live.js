@@ -90,15 +90,17 @@ export class Live {
     const headers = el('table', { class: 'headers' }, el('tbody', {},
       Object.entries(ev.header).map(([k, v]) => el('tr', {}, el('td', { text: k }), el('td', { text: v.join(', ') })))));
     const details = el('div', { class: 'ev-body' },
-      el('h4', { text: `${ev.method} ${ev.path} from ${ev.remote}` + (ev.format === 'cbor' ? ' · CBOR shown as JSON' : ev.format === 'base64' ? ' · binary, base64' : '') }),
-      headers, el('h4', { text: `Body (${ev.size} bytes)` }), pre);
+      el('details', {}, el('summary', { class: 'small muted', text: `${ev.method} ${ev.path} from ${ev.remote}: ${Object.keys(ev.header).length} headers` }), headers),
+      el('h4', { text: `Body (${ev.size} bytes${ev.format === 'cbor' ? ', CBOR shown as JSON' : ev.format === 'base64' ? ', binary shown in base64' : ''})` }), pre);
     const item = el('li', { class: 'fresh', dataset: { seq: ev.seq } },
-      el('div', { class: 'ev-head', onclick: () => { details.hidden = !details.hidden; } },
+      el('div', { class: 'ev-head', title: 'Show or hide the body', onclick: () => { details.hidden = !details.hidden; } },
         el('span', { class: 'time', title: ev.time, text: clock(new Date(ev.time)) }),
         el('span', { class: 'method', text: ev.method }),
         el('span', { class: 'muted small', text: h('X-M2m-Origin') ? `from ${h('X-M2m-Origin')}` : '' }),
         tags),
       details);
+    // Older notifications fold up so that the newest stay in view.
+    for (const old of [...$('#notif-list').children].slice(4)) old.querySelector('.ev-body').hidden = true;
     $('#notif-list').prepend(item);
     if (!this.visible) this.setUnseen(this.unseen + 1);
   }

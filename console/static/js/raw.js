@@ -48,7 +48,7 @@ export class Raw {
     if (state.originator) lines.push(`X-M2M-Origin: ${state.originator}`);
     lines.push(`X-M2M-RVI: ${state.rvi}`, 'Accept: application/json');
     const m = $('#raw-method').value;
-    if (m === 'POST' || m === 'PUT') lines.push('Content-Type: application/json' + (this.ty ? `;ty=${this.ty}` : ''));
+    if (m === 'POST' || m === 'PUT') lines.push('Content-Type: application/json' + (m === 'POST' && this.ty ? `;ty=${this.ty}` : ''));
     $('#raw-headers').value = lines.join('\n');
   }
 
@@ -73,7 +73,43 @@ export class Raw {
       this.ty = ty;
       $('#raw-method').value = method;
       $('#raw-path').value = p;
-      const v = tryJSON(body);
+      $('#raw-body').value = body ? JSON.stringify(body, null, 2) : '';
+      this.edited = false;
+      this.defaults();
+    };
+    if (name === 'retrieve') set('GET', path);
+    else if (name === 'children') set('GET', path + '?rcn=6');
+    else if (name === 'discovery') set('GET', path + '?fu=1&lim=50');
+    else if (name === 'la') set('GET', path.replace(/\/$/, '') + '/la');
+    else if (name === 'delete') set('DELETE', path);
+    else if (name === 'update') {
+      // The key of the resource's type: from the resource view when it shows this path.
+      const key = (this.keyFor && this.keyFor(path.replace(/^\//, ''))) || 'm2m:cnt';
+      set('PUT', path, { [key]: { lbl: ['key:value'] } });
+    } else if (name.startsWith('create:')) {
+      const t = state.types.get(Number(name.slice(7)));
+      const examples = { api: 'Nmyapp', rr: false, srv: [state.rvi], con: '21.5', nu: [this.sinkURL || 'http://127.0.0.1:9999/notify'], pv: { acr: [{ acor: [state.originator || 'CAdmin'], acop: 63 }] } };
+      examples.pvs = examples.pv;
+      const body = { rn: 'my' + t.name.replace(/^./, c => c.toUpperCase()) };
+      for (const a of t.attrs) if (a.create === 'M') body[a.sn] = examples[a.sn] ?? '';
+      set('POST', path, { [t.key]: body }, t.ty);
+    }
+  }
+
+  // load puts a request into the form (from a form's "Open in Request tab",
+  // the log's "Repeat", or a resource's "Raw request").
+  load({ method, path, headers, body }) {
+    this.ty = undefined;
+    $('#raw-method').value = method;
+    $('#raw-path').value = path;
+    if (headers) {
+      $('#raw-headers').value = headers.filter(([k]) => k.toLowerCase() !== 'x-m2m-ri').map(([k, v]) => `${k}: ${v}`).join('\n');
+      this.edited = true;
+    } else {
+      this.edited = false;
+      this.defaults();
+    }
+    const v = tryJSON(body);
     $('#raw-body').value = !body ? '' : v !== undefined ? JSON.stringify(v, null, 2) : body;
   }
 

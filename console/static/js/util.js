@@ -96,7 +96,9 @@ export function toast(message, { fail = false, actions = [], ms = 6000 } = {}) {
   const close = () => box.remove();
   for (const [label, f] of actions) box.append(el('button', { text: label, onclick: () => { close(); f(); } }));
   box.append(el('button', { class: 'icon', text: '×', title: 'Dismiss', onclick: close }));
-  $('#toasts').append(box);
+  const stack = $('#toasts');
+  stack.append(box);
+  while (stack.children.length > 3) stack.firstElementChild.remove();
   if (ms) setTimeout(close, actions.length ? ms * 2 : ms);
 }
 

@@ -3,7 +3,7 @@
 // operations its type allows.
 
 import { el, $, $$, jsonNode, parseTimestamp, relative } from './util.js';
-import { op, problem, typeOf, typeByKey } from './api.js';
+import { state, op, problem, typeOf, typeByKey } from './api.js';
 import { badge } from './tree.js';
 
 export class View {
@@ -11,7 +11,7 @@ export class View {
     this.actions = actions; // {navigate(path), create(path, ty), update(...), del(...), subscribe(...), raw(path)}
     this.mode = 'table';
     for (const b of $$('.subtabs button')) b.addEventListener('click', () => this.setMode(b.dataset.view));
-    $('#act-refresh').addEventListener('click', () => this.path && this.show(this.path));
+    $('#act-refresh').addEventListener('click', () => this.path && this.show(this.path, this.ty || this.hint));
     $('#act-update').addEventListener('click', () => this.actions.update(this.path, this.ty, this.attrs));
     $('#act-delete').addEventListener('click', () => this.actions.del(this.path, this.ty));
     $('#act-subscribe').addEventListener('click', () => this.actions.subscribe(this.path));
@@ -31,10 +31,14 @@ export class View {
     $('#res-empty').hidden = false;
   }
 
-  // show retrieves path and shows it. A virtual resource (…/la, …/ol) is shown
-  // with the type of what it stands for.
-  async show(path) {
+  // show retrieves path and shows it. tyHint is the type the tree knows the
+  // resource has: when the RETRIEVE is refused, the operations of that type
+  // are still offered (an originator that is not registered yet cannot
+  // retrieve the CSEBase, but it can register an AE under it). A virtual
+  // resource (…/la, …/ol) is shown with the type of what it stands for.
+  async show(path, tyHint) {
     this.path = path;
+    this.hint = tyHint;
     $('#res-empty').hidden = true;
     $('#res-view').hidden = false;
     $('#res-path').textContent = path;
@@ -43,53 +47,44 @@ export class View {
     const err = $('#res-error');
     const body = r.json && typeof r.json === 'object' ? r.json : null;
     const key = body ? Object.keys(body)[0] : undefined;
-    const t = key ? typeByKey(key) : undefined;
-    if (!r.ok || !t) {
-      err.textContent = r.ok ? 'The answer is not a resource the console knows: see JSON.' : problem(r);
-      err.hidden = false;
-      this.attrs = null;
-      this.json = body;
-      this.ty = 0;
-      $('#res-name').textContent = path.split('/').pop();
-      $('#res-badge').replaceWith(Object.assign(el('span', { class: 'tb', id: 'res-badge', text: '?' })));
-      for (const id of ['#act-update', '#act-delete', '#act-subscribe']) $(id).hidden = true;
-      $('#create-bar').replaceChildren();
-      $('#virtual-bar').hidden = true;
-      $('#res-json').replaceChildren(body ? jsonNode(body) : r.resBody || '');
-      this.setMode(this.mode);
-      return;
-    }
-    err.hidden = true;
-    const attrs = body[key];
-    this.attrs = attrs;
+    const virtual = /\/(la|ol)$/.test(path);
+    let t = r.ok && key ? typeByKey(key) : undefined;
+    this.attrs = t ? body[key] : null;
     this.json = body;
-    this.ty = t.ty;
-    $('#res-name').textContent = attrs.rn || path.split('/').pop();
-    const b = badge(t.ty);
+    if (!t) {
+      let msg = r.ok ? 'The answer is not a resource the console knows: see JSON.' : problem(r);
+      if (r.rsc === '4106' || r.rsc === '4000' && !state.originator) msg += '\nType an originator at the top right: the admin originator, the AE-ID of a registered AE, or a new one (e.g. Cmyapp) and register an AE with it below.';
+      else if (r.rsc === '4103') msg += `\nAccess control does not let ${state.originator} retrieve this resource: act as another originator, or grant it in an accessControlPolicy.`;
+      err.textContent = msg;
+      err.hidden = false;
+      t = r.ok ? undefined : typeOf(tyHint);
+    } else err.hidden = true;
+    this.ty = t ? t.ty : 0;
+    $('#res-name').textContent = (this.attrs && this.attrs.rn) || path.split('/').pop();
+    const b = t ? badge(t.ty) : el('span', { class: 'tb', text: '?' });
     b.id = 'res-badge';
     $('#res-badge').replaceWith(b);
-    const virtual = /\/(la|ol)$/.test(path);
-    $('#act-update').hidden = !t.updatable || virtual;
-    $('#act-delete').hidden = !t.deletable;
-    $('#act-subscribe').hidden = !t.children.includes(23) || virtual;
+    $('#act-update').hidden = !this.attrs || !t.updatable || virtual;
+    $('#act-delete').hidden = !t || !t.deletable;
+    $('#act-subscribe').hidden = !this.attrs || !t.children.includes(23) || virtual;
 
     // CREATE of the child types the type allows (announced types are made by CSEs).
-    const kids = t.children.map(typeOf).filter(k => k && k.creatable && k.ty < 10000);
+    const kids = t && !virtual ? t.children.map(typeOf).filter(k => k && k.creatable && k.ty < 10000) : [];
     const bar = $('#create-bar');
     bar.replaceChildren();
-    if (kids.length && !virtual) {
+    if (kids.length) {
       bar.append(el('span', { class: 'label', text: 'Create child:' }));
       for (const k of kids) bar.append(el('button', { dataset: { create: k.ty }, title: `CREATE a ${k.name} under ${path}`, onclick: () => this.actions.create(path, k.ty) }, '+ ', badge(k.ty), ' ', k.name));
     }
     const vb = $('#virtual-bar');
-    vb.hidden = t.ty !== 3 || virtual;
-    if (t.ty === 3) {
+    vb.hidden = !t || t.ty !== 3 || virtual;
+    if (t && t.ty === 3) {
       vb.replaceChildren(el('span', { class: 'label', text: 'Virtual resources:' }),
         el('button', { onclick: () => this.actions.navigate(path + '/la'), title: 'latest contentInstance' }, 'la (latest)'),
         el('button', { onclick: () => this.actions.navigate(path + '/ol'), title: 'oldest contentInstance' }, 'ol (oldest)'));
     }
-    this.renderTable(t, attrs);
-    $('#res-json').replaceChildren(jsonNode(body));
+    if (this.attrs) this.renderTable(t, this.attrs);
+    $('#res-json').replaceChildren(body ? jsonNode(body) : r.resBody || '');
     this.setMode(this.mode);
   }
 
@@ -120,6 +115,7 @@ export class View {
       const d = parseTimestamp(v);
       return [v, d ? el('span', { class: 'when', title: d.toString(), text: relative(d) }) : null];
     }
+    if (Array.isArray(v) && v.length && v.every(x => typeof x === 'number')) return v.join(', ');
     if (Array.isArray(v) && v.every(x => typeof x !== 'object')) return v.map(String).join('\n');
     if (v !== null && typeof v === 'object') return jsonNode(v);
     return String(v);
