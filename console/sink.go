@@ -216,7 +216,8 @@ func (c *Console) serveSink(w http.ResponseWriter, r *http.Request, id string) {
 		Remote: r.RemoteAddr, Header: r.Header.Clone(), Size: len(data),
 	}
 	e.Body, e.Format = bodyText(r.Header.Get("Content-Type"), data)
-	c.sinks.publish(id, e)
+	e = c.sinks.publish(id, e)
+	c.opt.Log.Debug("console sink received", "seq", e.Seq, "method", r.Method, "bytes", len(data), "from", r.Header.Get("X-M2M-Origin"))
 	h["X-M2M-RSC"] = []string{"2000"}
 	h.Set("Content-Length", "0")
 	w.WriteHeader(http.StatusOK)

@@ -105,7 +105,7 @@ type page struct {
 func (p *page) step(name string, actions ...chromedp.Action[chromedp.Void]) {
 	t, ctx := p.t, p.ctx
 	t.Helper()
-	sctx, cancel := context.WithTimeout(ctx, time.Minute)
+	sctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	if err := chromedp.Do(sctx, actions...); err != nil {
 		p.shot("failed-"+strings.ReplaceAll(name, " ", "-")+".png")

@@ -215,7 +215,8 @@ export function openForm({ mode, ty, path, current = {}, sinkURL, subscribe = fa
     sendBtn.disabled = false;
     if (!r.ok) { err.textContent = problem(r); err.hidden = false; return; }
     close();
-    toast(`${create ? 'Created' : 'Updated'}: ${rscName(r.rsc)}`);
+    const rn = r.json && r.json[t.key] && r.json[t.key].rn;
+    toast(`${create ? 'Created' : 'Updated'} ${t.name}${rn ? ' ' + rn : ''}: ${rscName(r.rsc)}`);
     onDone && onDone(r);
   };
   const close = () => { dlg.close(); open = null; };

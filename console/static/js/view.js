@@ -108,7 +108,8 @@ export class View {
       return `${v}${t ? ` (${t.name})` : ''}`;
     }
     if (sn === 'pi' && typeof v === 'string') {
-      const parent = this.path.replace(/\/(la|ol)$/, '').split('/').slice(0, -1).join('/');
+      // The parent of …/la is the container itself.
+      const parent = /\/(la|ol)$/.test(this.path) ? this.path.slice(0, -3) : this.path.split('/').slice(0, -1).join('/');
       if (parent) return el('a', { title: `parent: ${parent}`, onclick: () => this.actions.navigate(parent) }, v);
     }
     if (a && a.kind === 'time' && typeof v === 'string') {
