@@ -108,8 +108,10 @@ func (p *page) step(name string, actions ...chromedp.Action[chromedp.Void]) {
 	sctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	if err := chromedp.Do(sctx, actions...); err != nil {
-		p.shot("failed-"+strings.ReplaceAll(name, " ", "-")+".png")
-		html, _ := chromedp.Run(ctx, chromedp.OuterHTML(chromedp.CSS("main")))
+		p.shot("failed-" + strings.ReplaceAll(name, " ", "-") + ".png")
+		hctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		html, _ := chromedp.Run(hctx, chromedp.OuterHTML(chromedp.CSS("main")))
 		if len(html) > 4000 {
 			html = html[:4000]
 		}
