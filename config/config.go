@@ -46,6 +46,10 @@ type Config struct {
 	AllowedAEOriginators []string `yaml:"allowed-ae-originators"`
 	// WebSocket serves the WebSocket binding (TS-0020) on the HTTP listener.
 	WebSocket bool `yaml:"websocket"`
+	// Console serves the web console (console/) under /console/ on the HTTP
+	// listener: on, off, or auto (on only when the listener's address is a
+	// loopback address).
+	Console string `yaml:"console"`
 	// MQTTBroker is the URL of the MQTT broker onecse connects to
 	// (tcp://127.0.0.1:1883); empty leaves the MQTT binding off.
 	MQTTBroker string `yaml:"mqtt-broker"`
@@ -186,6 +190,7 @@ func Default() Config {
 		MaxBody:              1 << 20,
 		Sync:                 "full",
 		WebSocket:            true,
+		Console:              "auto",
 		AllowedAEOriginators: []string{"C*", "S*"},
 		NotifyTimeout:        10 * time.Second,
 		NotifyRetry:          time.Second,
@@ -234,6 +239,7 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 		return nil
 	})
 	fs.BoolVar(&c.WebSocket, "websocket", c.WebSocket, "serve the WebSocket binding (subprotocols oneM2M.json, oneM2M.cbor) on the HTTP listener")
+	fs.StringVar(&c.Console, "console", c.Console, "web console under /console/ on the HTTP listener: on, off, or auto (on only when --http is a loopback address)")
 	fs.StringVar(&c.MQTTBroker, "mqtt-broker", c.MQTTBroker, "URL of the MQTT broker to serve the MQTT binding through, e.g. tcp://127.0.0.1:1883 (empty: MQTT off)")
 	fs.StringVar(&c.MQTTEmbedded, "mqtt-embedded", c.MQTTEmbedded, "run an MQTT broker inside onecse on this address, e.g. 127.0.0.1:1883 (accepts every client: for one host or a trusted network); without --mqtt-broker onecse uses it")
 	fs.StringVar(&c.MQTTTopicPrefix, "mqtt-topic-prefix", c.MQTTTopicPrefix, "prefix of every oneM2M MQTT topic (the path of an mqtt:// point of access)")
@@ -392,6 +398,11 @@ func (c *Config) Validate() error {
 	}
 	if c.RegistrarPSKIdentity != "" && !secure {
 		return fmt.Errorf("registrar-psk-identity needs an https:// or coaps:// registrar-url")
+	}
+	switch strings.ToLower(c.Console) {
+	case "auto", "on", "off", "true", "false":
+	default:
+		return fmt.Errorf("console %q must be auto, on or off", c.Console)
 	}
 	switch strings.ToLower(c.LogFormat) {
 	case "text", "json":

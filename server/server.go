@@ -20,6 +20,7 @@ import (
 	mqttb "github.com/onecse/onecse/binding/mqtt"
 	"github.com/onecse/onecse/binding/ws"
 	"github.com/onecse/onecse/config"
+	"github.com/onecse/onecse/console"
 	"github.com/onecse/onecse/cse"
 	"github.com/onecse/onecse/internal/logctx"
 	"github.com/onecse/onecse/notify"
@@ -280,11 +281,20 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 		s.ws = ws.New(via("ws"), wopt)
 		h = ws.Mux(s.ws, h)
 	}
-	s.health = &health{next: h, ready: s.ready}
+	// The web console (console/), on the plain HTTP listener only: a client
+	// of the API like any other, with an event stream closed on shutdown.
+	httpH, stopConsole := h, func() {}
+	if console.Enabled(cfg.Console, l.Addr()) {
+		con := console.New(console.Options{CSEID: core.Config().CSEID, CSEName: cfg.CSEName, SPID: cfg.SPID, MaxBody: cfg.MaxBody, Log: log})
+		httpH, stopConsole = con.Wrap(h), con.Close
+		log.Info("web console", "url", "http://"+advertised(l.Addr())+console.Prefix)
+	}
+	s.health = &health{next: httpH, ready: s.ready}
 	if cfg.Metrics {
 		s.health.metrics = m.handler()
 	}
 	s.httpS = httpb.NewServerFor(s.health, log)
+	s.httpS.Configure(func(hs *http.Server) { hs.RegisterOnShutdown(stopConsole) })
 	if pskL != nil {
 		s.pskL = tlspsk.NewListener(pskL, assocs.tlsConfig())
 		s.pskS = httpb.NewServerFor(assocs.track(h), log)
