@@ -40,6 +40,11 @@ type Config struct {
 	MaxExpiration time.Duration `yaml:"max-expiration"`
 	// MaxBody is the largest request body in bytes.
 	MaxBody int64 `yaml:"max-body"`
+	// Postgres is the DSN of a PostgreSQL database to keep the resources in
+	// instead of the embedded store (several onecse nodes with one CSE-ID
+	// may share it; see docs/scale-out.md). Empty: the embedded store in Data.
+	// A search_path parameter in the DSN names the schema (default public).
+	Postgres string `yaml:"postgres"`
 	// Sync is the embedded store's durability: full (survives power loss) or normal (survives a process crash).
 	Sync string `yaml:"sync"`
 	// AllowedAEOriginators are the AE-ID patterns allowed to register when no service subscription applies.
@@ -211,6 +216,7 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.DefaultExpiration, "default-expiration", c.DefaultExpiration, "lifetime of resources created without et")
 	fs.DurationVar(&c.MaxExpiration, "max-expiration", c.MaxExpiration, "longest expiration a client may ask for")
 	fs.Int64Var(&c.MaxBody, "max-body", c.MaxBody, "largest request body in bytes")
+	fs.StringVar(&c.Postgres, "postgres", c.Postgres, "PostgreSQL DSN to keep the resources in instead of the embedded store, e.g. postgres://onecse@db:5432/onecse (several nodes may share it)")
 	fs.StringVar(&c.Sync, "sync", c.Sync, "store durability: full (survives power loss) or normal (survives a process crash)")
 	fs.Func("allowed-ae-originators", "comma-separated AE-ID patterns allowed to register (default C*,S*)", func(s string) error {
 		c.AllowedAEOriginators = strings.Split(s, ",")

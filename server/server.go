@@ -24,6 +24,8 @@ import (
 	"github.com/onecse/onecse/primitive"
 	"github.com/onecse/onecse/security/credentials"
 	"github.com/onecse/onecse/security/tlspsk"
+	"github.com/onecse/onecse/store"
+	"github.com/onecse/onecse/store/postgres"
 	"github.com/onecse/onecse/store/sqlite"
 )
 
@@ -31,7 +33,7 @@ import (
 type Server struct {
 	cfg    config.Config
 	log    *slog.Logger
-	st     *sqlite.Store
+	st     store.Store
 	core   *cse.CSE
 	notify *notify.Service
 	client *httpb.Client
@@ -120,7 +122,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 			certL.Close()
 		}
 	}
-	st, err := sqlite.Open(cfg.Data, sqlite.Options{Sync: cfg.Sync})
+	st, err := openStore(ctx, cfg, log)
 	if err != nil {
 		closeL()
 		return nil, fmt.Errorf("store: %w", err)
@@ -296,7 +298,7 @@ func defaultPoA(cfg config.Config, httpAddr string) []string {
 // the registrar assigns now (the change request's registree that does not
 // know its CSE-ID). While the registrar cannot be reached it tries again
 // until ctx ends.
-func cseID(ctx context.Context, ccfg cse.Config, st *sqlite.Store, log *slog.Logger) (string, error) {
+func cseID(ctx context.Context, ccfg cse.Config, st store.Store, log *slog.Logger) (string, error) {
 	if id, err := cse.StoredCSEID(ctx, st); err != nil || id != "" {
 		return id, err
 	}
@@ -396,8 +398,30 @@ func (s *Server) RevokeCredential(kpsaID string) bool {
 	return s.assocs.revoke(kpsaID)
 }
 
-// StoreStats returns the embedded store's writer counters.
-func (s *Server) StoreStats() sqlite.Stats { return s.st.Stats() }
+// openStore opens the store the configuration names: PostgreSQL when a DSN is
+// given, else the embedded store in the data directory.
+func openStore(ctx context.Context, cfg config.Config, log *slog.Logger) (store.Store, error) {
+	if cfg.Postgres != "" {
+		return postgres.Open(ctx, postgres.Options{DSN: cfg.Postgres, Log: log})
+	}
+	return sqlite.Open(cfg.Data, sqlite.Options{Sync: cfg.Sync})
+}
+
+// StoreStats returns the store writer's counters: how many commits carried
+// how many Updates (zero for a store that does not count them).
+func (s *Server) StoreStats() sqlite.Stats {
+	switch st := s.st.(type) {
+	case *sqlite.Store:
+		return st.Stats()
+	case *postgres.Store:
+		ps := st.Stats()
+		return sqlite.Stats{Commits: ps.Commits, Transactions: ps.Transactions}
+	}
+	return sqlite.Stats{}
+}
+
+// Store returns the store, for in-process use (tests).
+func (s *Server) Store() store.Store { return s.st }
 
 // Core returns the core, for in-process use.
 func (s *Server) Core() *cse.CSE { return s.core }

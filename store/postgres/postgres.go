@@ -46,8 +46,9 @@ const cols = "seq, ri, pi, ty, path, et, data"
 type Options struct {
 	// DSN is the PostgreSQL connection string (URL or key=value form).
 	DSN string
-	// Schema holds the tables (created if missing; default "public"). Several
-	// CSEs, or test runs, can share a database with a schema each.
+	// Schema holds the tables (created if missing; default: the DSN's
+	// search_path parameter, else "public"). Several CSEs, or test runs, can
+	// share a database with a schema each.
 	Schema string
 	// MaxBatch bounds how many Updates one commit carries (default 256).
 	MaxBatch int
@@ -106,6 +107,9 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	}
 	schema := o.Schema
 	if schema == "" {
+		schema = cfg.ConnConfig.RuntimeParams["search_path"]
+	}
+	if schema == "" || strings.Contains(schema, ",") {
 		schema = "public"
 	}
 	cfg.ConnConfig.RuntimeParams["search_path"] = schema

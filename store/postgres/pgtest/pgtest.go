@@ -10,6 +10,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"net/url"
 	"os"
 	"testing"
 	"time"
@@ -50,6 +51,18 @@ func Schema(t testing.TB, dsn string) string {
 	name := "onecse_test_" + hex.EncodeToString(b)
 	t.Cleanup(func() { Drop(t, dsn, name) })
 	return name
+}
+
+// WithSchema returns dsn with its search_path set to schema (the store keeps
+// its tables there).
+func WithSchema(dsn, schema string) string {
+	if u, err := url.Parse(dsn); err == nil && (u.Scheme == "postgres" || u.Scheme == "postgresql") {
+		q := u.Query()
+		q.Set("search_path", schema)
+		u.RawQuery = q.Encode()
+		return u.String()
+	}
+	return dsn + " search_path=" + schema
 }
 
 // Drop drops a schema and what it holds.
