@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	httpb "github.com/onecse/onecse/binding/http"
@@ -52,6 +53,7 @@ type Server struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	errc   chan error
+	leader atomic.Bool // this node leads (PostgreSQL store)
 }
 
 // New opens the store and the core and binds the listeners (so that an address
@@ -431,7 +433,7 @@ func (s *Server) Core() *cse.CSE { return s.core }
 func (s *Server) Start() {
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
-	s.wg.Add(3)
+	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
 		if err := s.httpS.Serve(s.httpL); err != nil {
@@ -456,20 +458,81 @@ func (s *Server) Start() {
 			}
 		}()
 	}
+	if pg, ok := s.st.(*postgres.Store); ok {
+		// Several nodes may serve this CSE from one database: what must run
+		// once (expiry, the registree and registrar loops, the notification
+		// service that owns the outbox) runs on the node that leads.
+		s.wg.Add(2)
+		go func() {
+			defer s.wg.Done()
+			s.runShared(ctx, pg)
+		}()
+		go func() {
+			defer s.wg.Done()
+			pg.Listen(ctx, func(ev string) {
+				switch ev {
+				case postgres.EventOutbox:
+					s.notify.Wake()
+				case postgres.EventRoutes:
+					if err := s.core.ReloadRoutes(ctx); err != nil && ctx.Err() == nil {
+						s.log.Warn("reloading the routing table after another node's change", "err", err)
+					}
+				}
+			})
+		}()
+	} else {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.runLeader(ctx)
+		}()
+	}
+	s.log.Info("onecse started", "cse-id", s.core.Config().CSEID, "cse-name", s.cfg.CSEName, "cse-type", s.cfg.CSEType, "http", s.HTTPAddr(), "https-psk", s.HTTPSPSKAddr(), "https-cert", s.HTTPSCertAddr(),
+		"websocket", s.ws != nil, "mqtt", s.cfg.MQTTBroker, "data", s.cfg.Data)
+}
+
+// runLeader runs what one process of the CSE runs: expiry and the registree
+// and registrar loops (the core's Run), and the notification service.
+func (s *Server) runLeader(ctx context.Context) {
+	var wg sync.WaitGroup
+	wg.Add(2)
 	go func() {
-		defer s.wg.Done()
+		defer wg.Done()
 		if err := s.core.Run(ctx); err != nil {
 			s.errc <- err
 		}
 	}()
 	go func() {
-		defer s.wg.Done()
+		defer wg.Done()
 		if err := s.notify.Run(ctx); err != nil {
 			s.errc <- err
 		}
 	}()
-	s.log.Info("onecse started", "cse-id", s.core.Config().CSEID, "cse-name", s.cfg.CSEName, "cse-type", s.cfg.CSEType, "http", s.HTTPAddr(), "https-psk", s.HTTPSPSKAddr(), "https-cert", s.HTTPSCertAddr(),
-		"websocket", s.ws != nil, "mqtt", s.cfg.MQTTBroker, "data", s.cfg.Data)
+	wg.Wait()
+}
+
+// runShared runs runLeader while this node leads the CSE's nodes. A node
+// that loses the leadership (its lock connection failed) reports an error:
+// it must not go on delivering while another node does, so the process ends
+// (a supervisor restarts it).
+func (s *Server) runShared(ctx context.Context, pg *postgres.Store) {
+	err := pg.Lead(ctx, "cse", func(ctx context.Context) {
+		s.leader.Store(true)
+		defer s.leader.Store(false)
+		s.runLeader(ctx)
+	})
+	if err != nil {
+		s.errc <- err
+	}
+}
+
+// Leader reports whether this node runs expiry and notification delivery:
+// always with the embedded store, with PostgreSQL when it holds the lock.
+func (s *Server) Leader() bool {
+	if _, ok := s.st.(*postgres.Store); !ok {
+		return true
+	}
+	return s.leader.Load()
 }
 
 // Err delivers the first serving error.

@@ -343,6 +343,15 @@ restart:
 		s.rollback(c)
 		return err
 	}
+	// The events for the other nodes (see nodes.go): delivered on commit.
+	if w.outboxLocked {
+		b.Queue("SELECT pg_notify($1, $2)", s.channel(), EventOutbox)
+		n++
+	}
+	if w.routes {
+		b.Queue("SELECT pg_notify($1, $2)", s.channel(), EventRoutes)
+		n++
+	}
 	b.Queue("COMMIT")
 	br := c.SendBatch(ctx, b)
 	for range n {
@@ -437,6 +446,8 @@ type wstate struct {
 	// of them needs no query to know it exists.
 	locked       map[string]string
 	outboxLocked bool
+	// routes: a <remoteCSE> was written (EventRoutes at commit).
+	routes bool
 }
 
 func newWState() *wstate {
@@ -586,6 +597,7 @@ func (t *tx) Create(r *resource.Resource) error {
 		return t.sqlErr(err)
 	}
 	t.w.locked[r.RI] = r.Path
+	t.w.routes = t.w.routes || r.Ty == resource.TyRemoteCSE
 	return nil
 }
 
@@ -605,6 +617,7 @@ func (t *tx) Put(r *resource.Resource) error {
 		c.Path = p // Path does not change with a Put
 	}
 	t.w.op.put(c)
+	t.w.routes = t.w.routes || r.Ty == resource.TyRemoteCSE
 	return nil
 }
 
@@ -617,6 +630,7 @@ func (t *tx) DeleteTree(r *resource.Resource) (int, error) {
 	if err != nil {
 		return 0, t.sqlErr(err)
 	}
+	t.w.routes = t.w.routes || r.Ty == resource.TyRemoteCSE || r.Ty == resource.TyCSEBase
 	t.w.op.dropTree(r.Path)
 	t.w.group.dropTree(r.Path)
 	for ri, p := range t.w.locked {
