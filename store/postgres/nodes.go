@@ -29,7 +29,9 @@ const (
 )
 
 // channel is the notification channel of this store's schema.
-func (s *Store) channel() string { return fmt.Sprintf("onecse_%x", uint64(lockKey("events", s.schema))) }
+func (s *Store) channel() string {
+	return fmt.Sprintf("onecse_%x", uint64(lockKey("events", s.schema)))
+}
 
 // Listen calls fn with each event committed by any node (this one included)
 // until ctx ends. When its connection fails it connects again and calls fn
