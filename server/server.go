@@ -404,7 +404,11 @@ func (s *Server) RevokeCredential(kpsaID string) bool {
 // given, else the embedded store in the data directory.
 func openStore(ctx context.Context, cfg config.Config, log *slog.Logger) (store.Store, error) {
 	if cfg.Postgres != "" {
-		return postgres.Open(ctx, postgres.Options{DSN: cfg.Postgres, Log: log})
+		size := cfg.PostgresCache
+		if size <= 0 {
+			size = -1
+		}
+		return postgres.Open(ctx, postgres.Options{DSN: cfg.Postgres, Log: log, CacheSize: size})
 	}
 	return sqlite.Open(cfg.Data, sqlite.Options{Sync: cfg.Sync})
 }

@@ -2,9 +2,11 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/onecse/onecse/resource"
 	"github.com/onecse/onecse/store"
@@ -140,5 +142,93 @@ func TestTwoNodesOutboxOrder(t *testing.T) {
 	wg.Wait()
 	if err := <-done; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestTwoNodesCache: what a node has cached is dropped when another node
+// replaces or deletes it (through the commit's notification); without a
+// cache, every read sees every commit at once.
+func TestTwoNodesCache(t *testing.T) {
+	ctx := context.Background()
+	dsn := pgtest.DSN(t)
+	for _, size := range []int{0, -1} {
+		t.Run(fmt.Sprint("cache", size), func(t *testing.T) {
+			sc := pgtest.Schema(t, dsn)
+			a, err := Open(ctx, Options{DSN: dsn, Schema: sc, CacheSize: size})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer a.Close()
+			b, err := Open(ctx, Options{DSN: dsn, Schema: sc, CacheSize: size})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer b.Close()
+			mk := func(ri, path string) *resource.Resource {
+				return &resource.Resource{Ty: 3, RI: ri, Path: path, Attrs: map[string]any{"n": int64(0)}}
+			}
+			if err := a.Update(ctx, func(tx store.Tx) error {
+				for _, r := range []*resource.Resource{mk("p", "cb/p"), mk("q", "cb/p/q"), mk("x", "cb/x")} {
+					if err := tx.Create(r); err != nil {
+						return err
+					}
+				}
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			read := func(s *Store, ri string) (int64, error) {
+				var n int64
+				err := s.View(ctx, func(tx store.Tx) error {
+					r, err := tx.Get(ri)
+					if err == nil {
+						n, _ = r.Int("n")
+					}
+					return err
+				})
+				return n, err
+			}
+			// eventually waits for a to see what b did: at once without a
+			// cache, within the notification's way with one.
+			eventually := func(what string, ok func() bool) {
+				t.Helper()
+				for start := time.Now(); !ok(); time.Sleep(time.Millisecond) {
+					if size < 0 || time.Since(start) > 10*time.Second {
+						t.Fatalf("%s: node a does not see node b's commit", what)
+					}
+				}
+			}
+			for _, ri := range []string{"p", "q", "x"} {
+				read(a, ri) // cached now, if a caches
+			}
+			for i := int64(1); i <= 20; i++ {
+				if err := b.Update(ctx, func(tx store.Tx) error {
+					r, err := tx.Get("x")
+					if err != nil {
+						return err
+					}
+					r.Attrs["n"] = i
+					return tx.Put(r)
+				}); err != nil {
+					t.Fatal(err)
+				}
+				eventually("Put", func() bool { n, _ := read(a, "x"); return n == i })
+			}
+			if err := b.Update(ctx, func(tx store.Tx) error {
+				r, err := tx.Get("p")
+				if err != nil {
+					return err
+				}
+				_, err = tx.DeleteTree(r)
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			eventually("DeleteTree", func() bool {
+				_, err1 := read(a, "p")
+				_, err2 := read(a, "q")
+				return errors.Is(err1, store.ErrNotFound) && errors.Is(err2, store.ErrNotFound)
+			})
+		})
 	}
 }

@@ -57,6 +57,10 @@ type Options struct {
 	PoolSize int
 	// Log receives the writer's connection problems (default: discarded).
 	Log *slog.Logger
+	// CacheSize is how many decoded resources reads keep in memory (default
+	// 100,000; negative: no cache, every read asks the database). See
+	// cache.go for how the caches of several nodes are kept coherent.
+	CacheSize int
 }
 
 // Store is the PostgreSQL store.
@@ -78,6 +82,11 @@ type Store struct {
 	closed    bool
 	closeOnce sync.Once
 	closeErr  error
+
+	cache     *cache // nil: off
+	node      string // this process's ID in cache invalidations
+	invalStop context.CancelFunc
+	invalDone chan struct{}
 
 	wconn   *pgx.Conn // owned by the writer
 	commits atomic.Int64
@@ -138,6 +147,18 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		conn.Close(ctx)
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
+	s.node = newNodeID()
+	if o.CacheSize >= 0 {
+		size := o.CacheSize
+		if size == 0 {
+			size = 100000
+		}
+		s.cache = newCache(size)
+		var ictx context.Context
+		ictx, s.invalStop = context.WithCancel(context.Background())
+		s.invalDone = make(chan struct{})
+		go s.invalidations(ictx)
+	}
 	go s.writer()
 	return s, nil
 }
@@ -170,6 +191,10 @@ func (s *Store) Close() error {
 	s.mu.Unlock()
 	s.closeOnce.Do(func() {
 		<-s.done
+		if s.invalStop != nil {
+			s.invalStop()
+			<-s.invalDone
+		}
 		if s.wconn != nil {
 			s.closeErr = s.wconn.Close(context.Background())
 		}
@@ -352,6 +377,10 @@ restart:
 		b.Queue("SELECT pg_notify($1, $2)", s.channel(), EventRoutes)
 		n++
 	}
+	if s.cache != nil && !w.ch.empty() {
+		b.Queue("SELECT pg_notify($1, $2)", s.invalChannel(), w.ch.payload(s.node))
+		n++
+	}
 	b.Queue("COMMIT")
 	br := c.SendBatch(ctx, b)
 	for range n {
@@ -370,9 +399,14 @@ restart:
 		err = fmt.Errorf("postgres: the transaction was rolled back (%s)", tag)
 	}
 	if err != nil {
+		// Whether it was committed is not known (the connection may have
+		// failed after the COMMIT reached the server).
+		s.cache.drop(&changes{all: true})
 		s.rollback(c)
 		return fmt.Errorf("postgres commit: %w", err)
 	}
+	// Before the callers hear of the commit, their next reads miss.
+	s.cache.drop(&w.ch)
 	return nil
 }
 
@@ -448,6 +482,8 @@ type wstate struct {
 	outboxLocked bool
 	// routes: a <remoteCSE> was written (EventRoutes at commit).
 	routes bool
+	// ch: what the caches must drop at commit.
+	ch changes
 }
 
 func newWState() *wstate {
@@ -554,6 +590,13 @@ func (t *tx) one(ri, path string) (*resource.Resource, error) {
 			return r.Clone(), nil
 		}
 	}
+	var gen uint64
+	if t.readOnly {
+		if r := t.s.cache.get(ri, path); r != nil {
+			return r, nil
+		}
+		gen = t.s.cache.generation()
+	}
 	q := "SELECT " + cols + " FROM resources WHERE ri = $1"
 	arg := ri
 	if ri == "" {
@@ -568,6 +611,8 @@ func (t *tx) one(ri, path string) (*resource.Resource, error) {
 	}
 	if t.w != nil {
 		t.w.locked[r.RI] = r.Path
+	} else {
+		t.s.cache.fill(r, gen)
 	}
 	return r, nil
 }
@@ -617,6 +662,7 @@ func (t *tx) Put(r *resource.Resource) error {
 		c.Path = p // Path does not change with a Put
 	}
 	t.w.op.put(c)
+	t.w.ch.puts = append(t.w.ch.puts, c.RI)
 	t.w.routes = t.w.routes || r.Ty == resource.TyRemoteCSE
 	return nil
 }
@@ -641,6 +687,10 @@ func (t *tx) DeleteTree(r *resource.Resource) (int, error) {
 	n := int(tag.RowsAffected())
 	if n == 0 {
 		return 0, store.ErrNotFound
+	}
+	t.w.ch.dels = append(t.w.ch.dels, r.Path)
+	if n > 1 {
+		t.w.ch.trees = append(t.w.ch.trees, r.Path+"/")
 	}
 	return n, nil
 }
