@@ -27,6 +27,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -52,8 +53,8 @@ type Options struct {
 	Schema string
 	// MaxBatch bounds how many Updates one commit carries (default 256).
 	MaxBatch int
-	// PoolSize is the number of connections for reads (default: pgxpool's,
-	// the larger of 4 and the number of CPUs).
+	// PoolSize is the number of connections for reads (default: the larger
+	// of 8 and four per CPU).
 	PoolSize int
 	// Log receives the writer's connection problems (default: discarded).
 	Log *slog.Logger
@@ -122,6 +123,9 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		schema = "public"
 	}
 	cfg.ConnConfig.RuntimeParams["search_path"] = schema
+	// Reads are short and latency-bound (a round trip each): more
+	// connections than CPUs keep requests from queueing for one.
+	cfg.MaxConns = int32(max(8, 4*runtime.GOMAXPROCS(0)))
 	if o.PoolSize > 0 {
 		cfg.MaxConns = int32(o.PoolSize)
 	}
