@@ -177,7 +177,9 @@ func (ch *changes) payload(node string) string {
 	for _, p := range ch.trees {
 		add('t', p)
 	}
-	if ch.all || b.Len() > maxPayload || strings.ContainsRune(b.String()[len(node):], 0) {
+	// A value holding a line break (or a NUL, which a notification cannot
+	// carry) would not read back: drop everything instead.
+	if ch.all || b.Len() > maxPayload || strings.ContainsAny(strings.Join(ch.puts, "")+strings.Join(ch.dels, "")+strings.Join(ch.trees, ""), "\n\x00") {
 		return node + "\n*"
 	}
 	return b.String()
