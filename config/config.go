@@ -40,6 +40,15 @@ type Config struct {
 	MaxExpiration time.Duration `yaml:"max-expiration"`
 	// MaxBody is the largest request body in bytes.
 	MaxBody int64 `yaml:"max-body"`
+	// Postgres is the DSN of a PostgreSQL database to keep the resources in
+	// instead of the embedded store (several onecse nodes with one CSE-ID
+	// may share it; see docs/scale-out.md). Empty: the embedded store in Data.
+	// A search_path parameter in the DSN names the schema (default public).
+	Postgres string `yaml:"postgres"`
+	// PostgresCache is how many resources each node keeps decoded in memory
+	// with the PostgreSQL store (0: none, every read asks the database, so a
+	// change through one node is seen through every other at once).
+	PostgresCache int `yaml:"postgres-cache"`
 	// Sync is the embedded store's durability: full (survives power loss) or normal (survives a process crash).
 	Sync string `yaml:"sync"`
 	// AllowedAEOriginators are the AE-ID patterns allowed to register when no service subscription applies.
@@ -189,6 +198,7 @@ func Default() Config {
 		MaxExpiration:        5 * 365 * 24 * time.Hour,
 		MaxBody:              1 << 20,
 		Sync:                 "full",
+		PostgresCache:        100000,
 		WebSocket:            true,
 		Console:              "auto",
 		AllowedAEOriginators: []string{"C*", "S*"},
@@ -233,6 +243,8 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.DefaultExpiration, "default-expiration", c.DefaultExpiration, "lifetime of resources created without et")
 	fs.DurationVar(&c.MaxExpiration, "max-expiration", c.MaxExpiration, "longest expiration a client may ask for")
 	fs.Int64Var(&c.MaxBody, "max-body", c.MaxBody, "largest request body in bytes")
+	fs.StringVar(&c.Postgres, "postgres", c.Postgres, "PostgreSQL DSN to keep the resources in instead of the embedded store, e.g. postgres://onecse@db:5432/onecse (several nodes may share it)")
+	fs.IntVar(&c.PostgresCache, "postgres-cache", c.PostgresCache, "resources each node keeps decoded in memory with --postgres (0: none, every read sees every node's commits at once)")
 	fs.StringVar(&c.Sync, "sync", c.Sync, "store durability: full (survives power loss) or normal (survives a process crash)")
 	fs.Func("allowed-ae-originators", "comma-separated AE-ID patterns allowed to register (default C*,S*)", func(s string) error {
 		c.AllowedAEOriginators = strings.Split(s, ",")

@@ -125,6 +125,10 @@ func (c *CSE) unlockRound() { <-c.reg.round }
 
 func (c *CSE) routeTable() *routes { return c.reg.routes.Load() }
 
+// ReloadRoutes rebuilds the routing table from the stored <remoteCSE>s: a
+// node of a CSE served by several calls it when another node changed them.
+func (c *CSE) ReloadRoutes(ctx context.Context) error { return c.reloadRoutes(ctx) }
+
 // reloadRoutes rebuilds the routing table from the stored <remoteCSE>s.
 func (c *CSE) reloadRoutes(ctx context.Context) error {
 	c.reg.reloadMu.Lock()

@@ -20,7 +20,6 @@ import (
 	"github.com/onecse/onecse/notify"
 	"github.com/onecse/onecse/primitive"
 	"github.com/onecse/onecse/resource"
-	"github.com/onecse/onecse/store/sqlite"
 )
 
 // metrics are the Prometheus metrics of one Server, in its own registry
@@ -114,7 +113,7 @@ func (m *metrics) Update(d time.Duration, err error) {
 // watch adds the gauges and counters read at scrape time: registered AEs and
 // CSEs (counted in the store, so right after a restart), the notification
 // queue and the delivery counters.
-func (m *metrics) watch(st *sqlite.Store, core *cse.CSE, n *notify.Service, log *slog.Logger) {
+func (m *metrics) watch(st inspectableStore, core *cse.CSE, n *notify.Service, log *slog.Logger) {
 	base := core.CSEBase().RI
 	count := func(ty int) func() float64 {
 		return func() float64 {

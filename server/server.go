@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	coapb "github.com/onecse/onecse/binding/coap"
@@ -28,6 +29,8 @@ import (
 	"github.com/onecse/onecse/security/credentials"
 	"github.com/onecse/onecse/security/enrol"
 	"github.com/onecse/onecse/security/tlspsk"
+	"github.com/onecse/onecse/store"
+	"github.com/onecse/onecse/store/postgres"
 	"github.com/onecse/onecse/store/sqlite"
 )
 
@@ -35,7 +38,7 @@ import (
 type Server struct {
 	cfg    config.Config
 	log    *slog.Logger
-	st     *sqlite.Store
+	st     inspectableStore
 	core   *cse.CSE
 	notify *notify.Service
 	client *httpb.Client
@@ -60,6 +63,7 @@ type Server struct {
 	metrics   *metrics
 	readiness readiness
 	health    *health
+	leader atomic.Bool // this node leads (PostgreSQL store)
 }
 
 // New opens the store and the core and binds the listeners (so that an address
@@ -168,7 +172,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 		closeL()
 		return nil, err
 	}
-	st, err := sqlite.Open(cfg.Data, sqlite.Options{Sync: cfg.Sync, Observer: m})
+	st, err := openStore(ctx, cfg, m, log)
 	if err != nil {
 		closeL()
 		return nil, fmt.Errorf("store: %w", err)
@@ -385,7 +389,7 @@ func defaultPoA(cfg config.Config, httpAddr string) []string {
 // the registrar assigns now (the change request's registree that does not
 // know its CSE-ID). While the registrar cannot be reached it tries again
 // until ctx ends.
-func cseID(ctx context.Context, ccfg cse.Config, st *sqlite.Store, log *slog.Logger) (string, error) {
+func cseID(ctx context.Context, ccfg cse.Config, st store.Store, log *slog.Logger) (string, error) {
 	if id, err := cse.StoredCSEID(ctx, st); err != nil || id != "" {
 		return id, err
 	}
@@ -520,8 +524,42 @@ func (s *Server) RevokeCredential(kpsaID string) bool {
 	return true
 }
 
-// StoreStats returns the embedded store's writer counters.
-func (s *Server) StoreStats() sqlite.Stats { return s.st.Stats() }
+// openStore opens the store the configuration names: PostgreSQL when a DSN is
+// given, else the embedded store in the data directory.
+func openStore(ctx context.Context, cfg config.Config, m *metrics, log *slog.Logger) (inspectableStore, error) {
+	if cfg.Postgres != "" {
+		size := cfg.PostgresCache
+		if size <= 0 {
+			size = -1
+		}
+		return postgres.Open(ctx, postgres.Options{DSN: cfg.Postgres, Log: log, CacheSize: size})
+	}
+	return sqlite.Open(cfg.Data, sqlite.Options{Sync: cfg.Sync, Observer: m})
+}
+
+// inspectableStore is a store that metrics and /readyz can look into.
+type inspectableStore interface {
+	store.Store
+	CountChildren(ctx context.Context, pi string, ty int) (int, error)
+	OutboxLen(ctx context.Context) (int, error)
+	Ping(ctx context.Context) error
+}
+
+// StoreStats returns the store writer's counters: how many commits carried
+// how many Updates (zero for a store that does not count them).
+func (s *Server) StoreStats() sqlite.Stats {
+	switch st := s.st.(type) {
+	case *sqlite.Store:
+		return st.Stats()
+	case *postgres.Store:
+		ps := st.Stats()
+		return sqlite.Stats{Commits: ps.Commits, Transactions: ps.Transactions}
+	}
+	return sqlite.Stats{}
+}
+
+// Store returns the store, for in-process use (tests).
+func (s *Server) Store() store.Store { return s.st }
 
 // Core returns the core, for in-process use.
 func (s *Server) Core() *cse.CSE { return s.core }
@@ -531,7 +569,7 @@ func (s *Server) Core() *cse.CSE { return s.core }
 func (s *Server) Start() {
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
-	s.wg.Add(3)
+	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
 		if err := s.httpS.Serve(s.httpL); err != nil {
@@ -568,21 +606,82 @@ func (s *Server) Start() {
 			}
 		}()
 	}
+	if pg, ok := s.st.(*postgres.Store); ok {
+		// Several nodes may serve this CSE from one database: what must run
+		// once (expiry, the registree and registrar loops, the notification
+		// service that owns the outbox) runs on the node that leads.
+		s.wg.Add(2)
+		go func() {
+			defer s.wg.Done()
+			s.runShared(ctx, pg)
+		}()
+		go func() {
+			defer s.wg.Done()
+			pg.Listen(ctx, func(ev string) {
+				switch ev {
+				case postgres.EventOutbox:
+					s.notify.Wake()
+				case postgres.EventRoutes:
+					if err := s.core.ReloadRoutes(ctx); err != nil && ctx.Err() == nil {
+						s.log.Warn("reloading the routing table after another node's change", "err", err)
+					}
+				}
+			})
+		}()
+	} else {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.runLeader(ctx)
+		}()
+	}
+	s.readiness.state.CompareAndSwap(0, 1)
+	s.log.Info("onecse started", "cse-id", s.core.Config().CSEID, "cse-name", s.cfg.CSEName, "cse-type", s.cfg.CSEType, "http", s.HTTPAddr(), "https-psk", s.HTTPSPSKAddr(), "https-cert", s.HTTPSCertAddr(),
+		"websocket", s.ws != nil, "mqtt", redactURL(s.cfg.MQTTBroker), "coap", s.CoAPAddr(), "coaps-psk", s.CoAPSPSKAddr(), "coaps-cert", s.CoAPSCertAddr(), "data", s.cfg.Data, "postgres", s.cfg.Postgres != "")
+}
+
+// runLeader runs what one process of the CSE runs: expiry and the registree
+// and registrar loops (the core's Run), and the notification service.
+func (s *Server) runLeader(ctx context.Context) {
+	var wg sync.WaitGroup
+	wg.Add(2)
 	go func() {
-		defer s.wg.Done()
+		defer wg.Done()
 		if err := s.core.Run(ctx); err != nil {
 			s.errc <- err
 		}
 	}()
 	go func() {
-		defer s.wg.Done()
+		defer wg.Done()
 		if err := s.notify.Run(ctx); err != nil {
 			s.errc <- err
 		}
 	}()
-	s.readiness.state.CompareAndSwap(0, 1)
-	s.log.Info("onecse started", "cse-id", s.core.Config().CSEID, "cse-name", s.cfg.CSEName, "cse-type", s.cfg.CSEType, "http", s.HTTPAddr(), "https-psk", s.HTTPSPSKAddr(), "https-cert", s.HTTPSCertAddr(),
-		"websocket", s.ws != nil, "mqtt", redactURL(s.cfg.MQTTBroker), "coap", s.CoAPAddr(), "coaps-psk", s.CoAPSPSKAddr(), "coaps-cert", s.CoAPSCertAddr(), "data", s.cfg.Data)
+	wg.Wait()
+}
+
+// runShared runs runLeader while this node leads the CSE's nodes. A node
+// that loses the leadership (its lock connection failed) reports an error:
+// it must not go on delivering while another node does, so the process ends
+// (a supervisor restarts it).
+func (s *Server) runShared(ctx context.Context, pg *postgres.Store) {
+	err := pg.Lead(ctx, "cse", func(ctx context.Context) {
+		s.leader.Store(true)
+		defer s.leader.Store(false)
+		s.runLeader(ctx)
+	})
+	if err != nil {
+		s.errc <- err
+	}
+}
+
+// Leader reports whether this node runs expiry and notification delivery:
+// always with the embedded store, with PostgreSQL when it holds the lock.
+func (s *Server) Leader() bool {
+	if _, ok := s.st.(*postgres.Store); !ok {
+		return true
+	}
+	return s.leader.Load()
 }
 
 // Err delivers the first serving error.

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -21,6 +22,7 @@ import (
 	"github.com/onecse/onecse/config"
 	"github.com/onecse/onecse/security/tlspsk"
 	"github.com/onecse/onecse/server"
+	"github.com/onecse/onecse/store/postgres/pgtest"
 )
 
 // CSE is a running test CSE.
@@ -42,6 +44,12 @@ func Start(t testing.TB, mod func(*config.Config)) *CSE {
 	cfg.HTTP = "127.0.0.1:0"
 	cfg.Data = t.TempDir()
 	cfg.Sync = "normal" // tests need crash safety of the process only, and speed
+	if os.Getenv("ONECSE_TESTCSE_STORE") == "postgres" {
+		// The black-box suites against the PostgreSQL store: each CSE in a
+		// schema of its own on the ONECSE_TEST_PG server.
+		dsn := pgtest.DSN(t)
+		cfg.Postgres = pgtest.WithSchema(dsn, pgtest.Schema(t, dsn))
+	}
 	if mod != nil {
 		mod(&cfg)
 	}

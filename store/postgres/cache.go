@@ -1,0 +1,254 @@
+package postgres
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/onecse/onecse/resource"
+)
+
+// cache keeps decoded resources for the reads of View (Get, GetByPath), so
+// that the hot reads of a request (the originator's <AE>, the target, its
+// parent) cost no query. It holds committed state only, and is kept so
+// across nodes:
+//
+//   - after each commit, this node's writer drops what it changed (replaced
+//     resources, deleted ones and their subtrees) before it acknowledges the
+//     commit, and the commit itself sends the same list to the other nodes
+//     with pg_notify;
+//   - a listener (own connection) drops what other nodes' commits list. While
+//     it is not connected and listening, the cache is off (reads go to the
+//     database), and it starts empty when it is again.
+//
+// A reader that misses fills the cache with what it read, unless an
+// invalidation came meanwhile (gen changed): the row might be older than the
+// change. A change made through another node is therefore seen through this
+// one from the moment its notification arrives here, which is shortly
+// (typically well under a millisecond on one LAN) after the commit: a read
+// racing it may answer the state before. Options.CacheSize < 0 turns the
+// cache off for deployments that need every read to see every commit at once.
+type cache struct {
+	mu     sync.RWMutex
+	on     bool
+	gen    uint64
+	byRI   map[string]*resource.Resource
+	byPath map[string]string
+	max    int
+}
+
+func newCache(max int) *cache {
+	return &cache{byRI: map[string]*resource.Resource{}, byPath: map[string]string{}, max: max}
+}
+
+func (c *cache) get(ri, path string) *resource.Resource {
+	if c == nil {
+		return nil
+	}
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if !c.on {
+		return nil
+	}
+	if ri == "" {
+		ri = c.byPath[path]
+	}
+	if r := c.byRI[ri]; r != nil {
+		return r.Clone()
+	}
+	return nil
+}
+
+func (c *cache) generation() uint64 {
+	if c == nil {
+		return 0
+	}
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.gen
+}
+
+func (c *cache) fill(r *resource.Resource, gen uint64) {
+	if c == nil {
+		return
+	}
+	cp := r.Clone()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.on || c.gen != gen {
+		return
+	}
+	if len(c.byRI) >= c.max {
+		// Evict about 1% at random (map order is random).
+		n := c.max/100 + 1
+		for ri, e := range c.byRI {
+			delete(c.byRI, ri)
+			delete(c.byPath, e.Path)
+			if n--; n == 0 {
+				break
+			}
+		}
+	}
+	c.byRI[cp.RI] = cp
+	c.byPath[cp.Path] = cp.RI
+}
+
+// setOn turns the cache on or off; either way it starts again empty.
+func (c *cache) setOn(on bool) {
+	c.mu.Lock()
+	c.on = on
+	c.gen++
+	clear(c.byRI)
+	clear(c.byPath)
+	c.mu.Unlock()
+}
+
+// changes are what a commit changed, for the caches.
+type changes struct {
+	puts  []string // ri of replaced resources
+	dels  []string // paths of deleted resources
+	trees []string // paths of deleted subtrees ("p/" prefixes)
+	all   bool     // drop everything
+}
+
+func (ch *changes) empty() bool {
+	return len(ch.puts) == 0 && len(ch.dels) == 0 && len(ch.trees) == 0 && !ch.all
+}
+
+func (c *cache) drop(ch *changes) {
+	if c == nil || ch.empty() {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen++
+	if ch.all {
+		clear(c.byRI)
+		clear(c.byPath)
+		return
+	}
+	for _, ri := range ch.puts {
+		if r := c.byRI[ri]; r != nil {
+			delete(c.byPath, r.Path)
+			delete(c.byRI, ri)
+		}
+	}
+	for _, p := range ch.dels {
+		if ri, ok := c.byPath[p]; ok {
+			delete(c.byPath, p)
+			delete(c.byRI, ri)
+		}
+	}
+	for _, pre := range ch.trees {
+		for p, ri := range c.byPath {
+			if strings.HasPrefix(p, pre) {
+				delete(c.byPath, p)
+				delete(c.byRI, ri)
+			}
+		}
+	}
+}
+
+// maxPayload keeps a notification under PostgreSQL's 8000-byte limit; a
+// commit that changed more tells the other nodes to drop everything.
+const maxPayload = 7900
+
+// payload encodes ch for the other nodes: this node's ID, then one line per
+// change ("p" ri, "d" path, "t" prefix); "*" drops everything.
+func (ch *changes) payload(node string) string {
+	var b strings.Builder
+	b.WriteString(node)
+	add := func(kind byte, s string) {
+		b.WriteByte('\n')
+		b.WriteByte(kind)
+		b.WriteString(s)
+	}
+	for _, ri := range ch.puts {
+		add('p', ri)
+	}
+	for _, p := range ch.dels {
+		add('d', p)
+	}
+	for _, p := range ch.trees {
+		add('t', p)
+	}
+	// A value holding a line break (or a NUL, which a notification cannot
+	// carry) would not read back: drop everything instead.
+	if ch.all || b.Len() > maxPayload || strings.ContainsAny(strings.Join(ch.puts, "")+strings.Join(ch.dels, "")+strings.Join(ch.trees, ""), "\n\x00") {
+		return node + "\n*"
+	}
+	return b.String()
+}
+
+func parsePayload(s string) (node string, ch *changes) {
+	lines := strings.Split(s, "\n")
+	ch = &changes{}
+	for _, l := range lines[1:] {
+		switch {
+		case l == "*":
+			ch.all = true
+		case strings.HasPrefix(l, "p"):
+			ch.puts = append(ch.puts, l[1:])
+		case strings.HasPrefix(l, "d"):
+			ch.dels = append(ch.dels, l[1:])
+		case strings.HasPrefix(l, "t"):
+			ch.trees = append(ch.trees, l[1:])
+		}
+	}
+	return lines[0], ch
+}
+
+func newNodeID() string {
+	b := make([]byte, 8)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// invalChannel is the channel of cache invalidations of this store's schema.
+func (s *Store) invalChannel() string { return s.channel() + "_c" }
+
+// invalidations runs the cache's listener until the store closes.
+func (s *Store) invalidations(ctx context.Context) {
+	defer close(s.invalDone)
+	for ctx.Err() == nil {
+		err := s.invalOnce(ctx)
+		s.cache.setOn(false)
+		if ctx.Err() != nil {
+			return
+		}
+		s.log.Warn("postgres: cache invalidation listener failed; the cache is off until it is back", "err", err)
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+func (s *Store) invalOnce(ctx context.Context) error {
+	c, err := pgx.ConnectConfig(ctx, s.connCfg)
+	if err != nil {
+		return err
+	}
+	defer c.Close(context.WithoutCancel(ctx))
+	if _, err := c.Exec(ctx, "LISTEN "+pgx.Identifier{s.invalChannel()}.Sanitize()); err != nil {
+		return err
+	}
+	// From now on every commit's invalidation reaches us: what the cache
+	// fills from here on is kept up to date.
+	s.cache.setOn(true)
+	for {
+		n, err := c.WaitForNotification(ctx)
+		if err != nil {
+			return err
+		}
+		node, ch := parsePayload(n.Payload)
+		if node != s.node {
+			s.cache.drop(ch)
+		}
+	}
+}
