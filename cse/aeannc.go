@@ -156,7 +156,19 @@ func (c *CSE) announceAE(ctx context.Context, req *primitive.Request, o *origina
 			cred = id
 		}
 	}
-	if err := c.cfg.AEPolicy.Admit(ctx, &AERegistration{From: o.id, Stem: stem, AppID: api, CredentialID: cred, Content: b}); err != nil {
+	// The IN-CSE validates against the subscription of the registrar's node
+	// (TS-0001 10.2.2.2 step 006a; registration-security.md 3.5 step 1).
+	reg := &AERegistration{From: o.id, Stem: stem, AppID: api, CredentialID: cred, Content: b}
+	nr, provisioned, err := c.localNodeRules(ctx, csi)
+	if err != nil {
+		return nil, storeErr(err, "service subscription")
+	}
+	if provisioned {
+		err = MatchAppRules(nr, csi, cred, api, stem)
+	} else {
+		err = c.cfg.AEPolicy.Admit(ctx, reg)
+	}
+	if err != nil {
 		return nil, err
 	}
 	b["lnk"] = csi + "/" + stem

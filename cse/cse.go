@@ -208,6 +208,9 @@ func (c *CSE) ensureCSEBase(ctx context.Context) error {
 		a["cst"] = int64(c.cfg.CSEType)
 		srt := []any{}
 		for _, ty := range resource.Supported() {
+			if t, _ := resource.Lookup(ty); t.INOnly && c.cfg.CSEType != TypeIN {
+				continue // refused here (4005): not a supported type
+			}
 			srt = append(srt, int64(ty))
 		}
 		a["srt"] = srt

@@ -36,12 +36,21 @@ func TestMNRegistrarFetchesRules(t *testing.T) {
 	regMN("C", "early", "Nwhatever").Must(t, 2001)
 
 	post(in, admin, "/cse-in", 11, "m2m:mssp", map[string]any{"rn": "sub"}).Must(t, 2001)
-	post(in, admin, "/cse-in", 19, "m2m:asar", map[string]any{"rn": "r1", "aai": []any{"Nok*"}, "aae": []any{"C*"}}).Must(t, 2001)
+	post(in, admin, "/cse-in", 19, "m2m:asar", map[string]any{"rn": "r1", "aai": []any{"Nok*"}, "aae": []any{"C*", "S*"}}).Must(t, 2001)
 	post(in, admin, "/cse-in/sub", 20, "m2m:svsn", map[string]any{"rn": "mn", "ni": "mn-node", "csi": "/id-mn", "rlk": []any{"cse-in/r1"}}).Must(t, 2001)
 
 	regMN("C", "a1", "Nok-1").Must(t, 2001)
 	regMN("C", "a2", "Nbad").Must(t, 4126)
 	get(mn, admin, "/cse-mn/a2").Must(t, 4004)
+	// An S-type AE: the MN checks, then the IN-CSE assigns the AE-ID.
+	regMN("S", "s1", "Nok-s").Must(t, 2001)
+	// The IN-CSE checks the announcement of an S-type AE itself, against
+	// the rules of the announcing registrar's node.
+	annc := func(api string) *testcse.Resp {
+		return post(in, "/id-mn/S", "/cse-in", 10002, "m2m:aeA", map[string]any{"lnk": "/id-mn/S", "api": api, "lbl": []any{"Credential-ID:"}})
+	}
+	annc("Nbad").Must(t, 4126)
+	annc("Nok-2").Must(t, 2001)
 	// Changed on the IN: the next registration at the MN follows.
 	put(in, admin, "/cse-in/r1", "m2m:asar", map[string]any{"aai": []any{"Nbad"}}).Must(t, 2004)
 	regMN("C", "a2", "Nbad").Must(t, 2001)

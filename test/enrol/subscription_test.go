@@ -4,10 +4,10 @@
 package enrol
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/onecse/onecse/config"
@@ -136,6 +136,16 @@ func TestSubscriptionResourcesINOnly(t *testing.T) {
 	mn := testcse.Start(t, func(c *config.Config) { c.CSEType, c.CSEID, c.CSEName = "MN", "/id-mn", "cse-in" })
 	post(mn, admin, "/cse-in", 11, "m2m:mssp", map[string]any{}).Must(t, 4005)
 	post(mn, admin, "/cse-in", 19, "m2m:asar", map[string]any{"aai": []any{"*"}}).Must(t, 4005)
+	// Nor does it list them as supported; the IN-CSE does.
+	for _, tc := range []struct {
+		c    *testcse.CSE
+		want bool
+	}{{mn, false}, {testcse.Start(t, nil), true}} {
+		srt := fmt.Sprint(get(tc.c, admin, "/cse-in").Res("m2m:cb")["srt"])
+		for _, ty := range []string{" 11 ", " 19 ", " 20 "} {
+			if got := strings.Contains(" "+strings.Trim(srt, "[]")+" ", ty); got != tc.want {
+				t.Errorf("%s: srt %s lists %s: %v", tc.c.Config.CSEType, srt, ty, got)
+			}
+		}
+	}
 }
-
-var _ = bytes.Equal
