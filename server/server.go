@@ -63,7 +63,7 @@ type Server struct {
 	metrics   *metrics
 	readiness readiness
 	health    *health
-	leader atomic.Bool // this node leads (PostgreSQL store)
+	leader    atomic.Bool // this node leads (PostgreSQL store)
 }
 
 // New opens the store and the core and binds the listeners (so that an address
