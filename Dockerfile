@@ -39,6 +39,11 @@ VOLUME ["/var/lib/onecse"]
 # in the configuration: 8443 (https-psk), 8444 (https-cert), 1883
 # (mqtt-embedded).
 EXPOSE 8080
+# Requests reach the container from another host (the bridge): with the
+# default require-sa-for-cses/-aes "auto" an IN-CSE then refuses CSE and AE
+# registration without a security association (4107). Enable https-psk or
+# https-cert for production, or pass --require-sa-for-aes=off (and
+# --require-sa-for-cses=off) for a development container.
 # The image has no curl or wget: the binary checks its own /readyz.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
   CMD ["/usr/local/bin/onecse", "healthcheck", "--url", "http://127.0.0.1:8080/readyz"]

@@ -69,7 +69,7 @@ func pskIN(t *testing.T) *testcse.CSE {
 `, idSensor, keySensor, idMeter, keyMeter, idOld, keyOld, idCSE, keyCSE), 0o600)
 	return testcse.Start(t, func(c *config.Config) {
 		c.Credentials, c.HTTPSPSK = creds, "127.0.0.1:0"
-		c.RequireSAForAEs, c.RequireSAForCSEs = true, true
+		c.RequireSAForAEs, c.RequireSAForCSEs = config.SAOn, config.SAOn
 	})
 }
 
@@ -373,7 +373,7 @@ func (p *pki) in(cseID string) *testcse.CSE {
 	cert, key := p.files("in"+strings.ReplaceAll(cseID, "/", "-"), is, err)
 	return testcse.Start(p.t, func(c *config.Config) {
 		c.HTTPSCert, c.TLSCert, c.TLSKey, c.TLSClientCA = "127.0.0.1:0", cert, key, p.caFile
-		c.RequireSAForAEs, c.RequireSAForCSEs = true, true
+		c.RequireSAForAEs, c.RequireSAForCSEs = config.SAOn, config.SAOn
 	})
 }
 

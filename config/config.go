@@ -114,9 +114,12 @@ type Config struct {
 	RegistreeTimeout time.Duration `yaml:"registree-timeout"`
 	// DeregisterOnShutdown ends the registration when the process stops.
 	DeregisterOnShutdown bool `yaml:"deregister-on-shutdown"`
-	// RequireSAForCSEs refuses requests of other CSEs without a security
-	// association (4107); off until onecse has security associations.
-	RequireSAForCSEs bool `yaml:"require-sa-for-cses"`
+	// RequireSAForCSEs refuses CSE registration and requests of other CSEs
+	// without a security association (4107): "on" always, "off" never,
+	// "auto" (the default) when they come from another host (a peer address
+	// that is not loopback; MQTT requests, whose sender only the broker
+	// knows, are left to the broker's authentication).
+	RequireSAForCSEs SAMode `yaml:"require-sa-for-cses"`
 	// CredentialBindings pre-assign CSE-IDs to credentials (registrar side).
 	CredentialBindings []CredentialBinding `yaml:"credential-bindings"`
 	// AcceptDeclaredCredentials lets a registree without a security
@@ -135,8 +138,11 @@ type Config struct {
 	// RFC 4279), a second listener next to HTTP; it needs Credentials.
 	HTTPSPSK string `yaml:"https-psk"`
 	// RequireSAForAEs refuses AE registration and requests of this CSE's AEs
-	// without a security association (4107); production IN-CSEs set it.
-	RequireSAForAEs bool `yaml:"require-sa-for-aes"`
+	// without a security association (4107): "on" always, "off" never,
+	// "auto" (the default) on an IN-CSE when they come from another host (as
+	// for require-sa-for-cses), never on an MN- or ASN-CSE (TS-0003 makes
+	// the association mandatory between an AE and an IN-CSE only).
+	RequireSAForAEs SAMode `yaml:"require-sa-for-aes"`
 	// RegistrarPSKIdentity and RegistrarPSKKeyFile are the KpsaID and the
 	// file holding the hex key this CSE uses to reach an https://
 	// registrar-url over TLS-PSK.
@@ -201,6 +207,8 @@ func Default() Config {
 		PostgresCache:        100000,
 		WebSocket:            true,
 		Console:              "auto",
+		RequireSAForCSEs:     SAAuto,
+		RequireSAForAEs:      SAAuto,
 		AllowedAEOriginators: []string{"C*", "S*"},
 		NotifyTimeout:        10 * time.Second,
 		NotifyRetry:          time.Second,
@@ -276,12 +284,12 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.LivenessInterval, "liveness-interval", c.LivenessInterval, "how often a registree checks its registration")
 	fs.DurationVar(&c.RegistreeTimeout, "registree-timeout", c.RegistreeTimeout, "registrar: remove a registered CSE unreachable for this long (0: never)")
 	fs.BoolVar(&c.DeregisterOnShutdown, "deregister-on-shutdown", c.DeregisterOnShutdown, "deregister from the registrar when stopping")
-	fs.BoolVar(&c.RequireSAForCSEs, "require-sa-for-cses", c.RequireSAForCSEs, "refuse requests of other CSEs without a security association (4107)")
+	fs.Var(&c.RequireSAForCSEs, "require-sa-for-cses", "refuse CSE registration and CSE requests without a security association (4107): on, off, or auto (from other hosts); the flag alone means on")
 	fs.BoolVar(&c.AcceptDeclaredCredentials, "accept-declared-credentials", c.AcceptDeclaredCredentials, "registrar: take a registree's credential from its Credential-ID label when it has no security association (development only, proves nothing)")
 	fs.StringVar(&c.Credentials, "credentials", c.Credentials, "credential file (PSKs and their bound CSE-ID / AE-IDs), readable by its owner only")
 	fs.StringVar(&c.Enrolment, "enrolment", c.Enrolment, "enrolment file (service subscriptions, nodes, application rules, credentials) applied at start; IN-CSE only")
 	fs.StringVar(&c.HTTPSPSK, "https-psk", c.HTTPSPSK, "listen address of HTTPS over TLS-PSK (needs --credentials)")
-	fs.BoolVar(&c.RequireSAForAEs, "require-sa-for-aes", c.RequireSAForAEs, "refuse AE registration and AE requests without a security association (4107)")
+	fs.Var(&c.RequireSAForAEs, "require-sa-for-aes", "refuse AE registration and AE requests without a security association (4107): on, off, or auto (on an IN-CSE, from other hosts); the flag alone means on")
 	fs.StringVar(&c.RegistrarPSKIdentity, "registrar-psk-identity", c.RegistrarPSKIdentity, "KpsaID this CSE uses with an https:// registrar (TLS-PSK)")
 	fs.StringVar(&c.HTTPSCert, "https-cert", c.HTTPSCert, "listen address of HTTPS with mutual certificate authentication (needs --tls-cert, --tls-key, --tls-client-ca)")
 	fs.StringVar(&c.TLSCert, "tls-cert", c.TLSCert, "this CSE's certificate chain (PEM) for --https-cert")
@@ -420,6 +428,54 @@ func (c *Config) Validate() error {
 	case "text", "json":
 	default:
 		return fmt.Errorf("log-format %q must be text or json", c.LogFormat)
+	}
+	return nil
+}
+
+// SAMode says when a security association is required (require-sa-for-cses,
+// require-sa-for-aes). As a flag it may stand alone (meaning on); in the file
+// it may also be a YAML boolean.
+type SAMode string
+
+// The values of SAMode.
+const (
+	SAAuto SAMode = "auto" // from other hosts (see the keys)
+	SAOn   SAMode = "on"   // always
+	SAOff  SAMode = "off"  // never
+)
+
+func (m *SAMode) String() string {
+	if m == nil || *m == "" {
+		return string(SAAuto)
+	}
+	return string(*m)
+}
+
+// Set takes on, off, auto, or a boolean (true, false, 1, 0).
+func (m *SAMode) Set(v string) error {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "on", "true", "1", "yes":
+		*m = SAOn
+	case "off", "false", "0", "no":
+		*m = SAOff
+	case "auto", "":
+		*m = SAAuto
+	default:
+		return fmt.Errorf("%q is not on, off or auto", v)
+	}
+	return nil
+}
+
+// IsBoolFlag lets --require-sa-for-aes stand alone, meaning on.
+func (m *SAMode) IsBoolFlag() bool { return true }
+
+// UnmarshalYAML takes a YAML boolean or one of on, off, auto.
+func (m *SAMode) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.ScalarNode {
+		return fmt.Errorf("line %d: on, off or auto expected", n.Line)
+	}
+	if err := m.Set(n.Value); err != nil {
+		return fmt.Errorf("line %d: %w", n.Line, err)
 	}
 	return nil
 }

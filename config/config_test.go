@@ -1,6 +1,8 @@
 package config
 
 import (
+	"flag"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -77,6 +79,66 @@ func TestCoAPSettings(t *testing.T) {
 		mod(&c)
 		if err := c.Validate(); err == nil {
 			t.Errorf("%s: accepted", name)
+		}
+	}
+}
+
+// TestSAModeSettings: require-sa-for-* default to auto, take on/off/auto or
+// a YAML boolean in the file, stand alone as a flag (on) or take a value, and
+// refuse anything else.
+func TestSAModeSettings(t *testing.T) {
+	c := Default()
+	if c.RequireSAForCSEs != SAAuto || c.RequireSAForAEs != SAAuto {
+		t.Fatalf("defaults %q %q, want auto", c.RequireSAForCSEs, c.RequireSAForAEs)
+	}
+	for _, tc := range []struct {
+		yaml     string
+		cses, ae SAMode
+		bad      bool
+	}{
+		{"require-sa-for-cses: true\nrequire-sa-for-aes: false\n", SAOn, SAOff, false},
+		{"require-sa-for-cses: off\nrequire-sa-for-aes: on\n", SAOff, SAOn, false},
+		{"require-sa-for-cses: auto\n", SAAuto, SAAuto, false},
+		{"require-sa-for-aes: sometimes\n", "", "", true},
+		{"require-sa-for-aes: [on]\n", "", "", true},
+	} {
+		p := filepath.Join(t.TempDir(), "c.yaml")
+		os.WriteFile(p, []byte(tc.yaml), 0o600)
+		c := Default()
+		err := c.LoadFile(p)
+		if tc.bad {
+			if err == nil {
+				t.Errorf("%q: accepted", tc.yaml)
+			}
+			continue
+		}
+		if err != nil || c.RequireSAForCSEs != tc.cses || c.RequireSAForAEs != tc.ae {
+			t.Errorf("%q: %v, %q %q", tc.yaml, err, c.RequireSAForCSEs, c.RequireSAForAEs)
+		}
+	}
+	for _, tc := range []struct {
+		args     []string
+		cses, ae SAMode
+		bad      bool
+	}{
+		{[]string{"--require-sa-for-cses", "--require-sa-for-aes"}, SAOn, SAOn, false},
+		{[]string{"--require-sa-for-cses=off", "--require-sa-for-aes=false"}, SAOff, SAOff, false},
+		{[]string{"--require-sa-for-aes=auto"}, SAAuto, SAAuto, false},
+		{[]string{"--require-sa-for-aes=maybe"}, "", "", true},
+	} {
+		c := Default()
+		fs := flag.NewFlagSet("t", flag.ContinueOnError)
+		fs.SetOutput(io.Discard)
+		c.Flags(fs)
+		err := fs.Parse(tc.args)
+		if tc.bad {
+			if err == nil {
+				t.Errorf("%v: accepted", tc.args)
+			}
+			continue
+		}
+		if err != nil || c.RequireSAForCSEs != tc.cses || c.RequireSAForAEs != tc.ae {
+			t.Errorf("%v: %v, %q %q", tc.args, err, c.RequireSAForCSEs, c.RequireSAForAEs)
 		}
 	}
 }

@@ -141,7 +141,7 @@ type CSE struct {
 	// remote holds the application rules an MN-CSE or ASN-CSE fetched from
 	// the IN-CSE (apprules.go).
 	remote remoteRules
-	polls    pollState // long polls of pollingChannelURIs (polling.go)
+	polls  pollState // long polls of pollingChannelURIs (polling.go)
 }
 
 // New opens the core on st, creating the CSEBase on first start.

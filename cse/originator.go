@@ -149,10 +149,10 @@ func (c *CSE) originator(ctx context.Context, req *primitive.Request, isAECreate
 		return &originator{id: from, admin: true}, nil
 	}
 	if !req.Peer.Authenticated {
-		if c.cfg.RequireSAForCSEs && req.Op == primitive.OpCreate && req.Ty == resource.TyRemoteCSE {
+		if c.cfg.RequireSAForCSEs.Applies(req.Peer) && req.Op == primitive.OpCreate && req.Ty == resource.TyRemoteCSE {
 			return nil, primitive.Errorf(primitive.RSCSecurityAssociationRequired, "CSE registration needs a security association")
 		}
-		if c.cfg.RequireSAForAEs && (isAECreate || from != "" && !strings.HasPrefix(from, "/")) {
+		if c.cfg.RequireSAForAEs.Applies(req.Peer) && (isAECreate || from != "" && !strings.HasPrefix(from, "/")) {
 			return nil, primitive.Errorf(primitive.RSCSecurityAssociationRequired, "an AE needs a security association with this CSE")
 		}
 	}

@@ -35,17 +35,17 @@ type Registration struct {
 	// Sender carries requests to other CSEs (registration, forwarding); nil
 	// makes every other CSE unreachable (5103).
 	Sender Sender
-	// RequireSAForCSEs refuses requests from other CSEs (and from entities of
-	// other CSEs) that did not arrive over a security association with 4107,
-	// as TS-0004 7.3.2.1 says. It is off until onecse has security
-	// associations (issue 5): then CSE registration and requests from
-	// registered CSEs are accepted over plain transports.
-	RequireSAForCSEs bool
-	// RequireSAForAEs refuses AE registration and requests of this CSE's
-	// AEs that did not arrive over a security association with 4107
-	// (TS-0003 6.1.2.2.1: mandatory between a field-domain AE and an
-	// IN-CSE). Off by default for plain-HTTP development set-ups.
-	RequireSAForAEs bool
+	// RequireSAForCSEs says when requests from other CSEs (and from
+	// entities of other CSEs) that did not arrive over a security
+	// association are refused with 4107, as TS-0004 7.3.2.1 says. Where it
+	// does not apply, CSE registration and requests from registered CSEs are
+	// accepted over plain transports.
+	RequireSAForCSEs SARequirement
+	// RequireSAForAEs says when AE registration and requests of this CSE's
+	// AEs that did not arrive over a security association are refused with
+	// 4107 (TS-0003 6.1.2.2.1: mandatory between a field-domain AE and an
+	// IN-CSE).
+	RequireSAForAEs SARequirement
 	// Credentials returns the identity bound to the Credential-ID of a
 	// security association ("12-<KpsaID>"), and false for an unknown,
 	// expired or revoked credential (registration-security.md 6.6, 6.7).
@@ -204,7 +204,7 @@ func (rt *routes) below(csi string) bool {
 // of the SP (their requests reach us through the registrar). ok=false leaves
 // the decision to the checks of TS-0004 7.3.2.1 in originator().
 func (c *CSE) remoteOriginator(req *primitive.Request) (*originator, bool) {
-	if c.cfg.RequireSAForCSEs && !req.Peer.Authenticated {
+	if c.cfg.RequireSAForCSEs.Applies(req.Peer) && !req.Peer.Authenticated {
 		return nil, false
 	}
 	from := c.spRelative(req.From)
@@ -554,4 +554,30 @@ func (c *CSE) RegistreeAt(hostport string) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// SARequirement says which requests need a security association.
+type SARequirement int
+
+const (
+	// SANever: none (development set-ups on plain transports).
+	SANever SARequirement = iota
+	// SAFromOtherHosts: those from a peer whose address is known and is not
+	// a loopback address. A request whose peer address the binding does not
+	// know (MQTT: only the broker knows the sender, and authenticates it) is
+	// not covered.
+	SAFromOtherHosts
+	// SAAlways: every one.
+	SAAlways
+)
+
+// Applies reports whether a request from p needs an association.
+func (r SARequirement) Applies(p primitive.Peer) bool {
+	switch r {
+	case SAAlways:
+		return true
+	case SAFromOtherHosts:
+		return p.Addr.IsValid() && !p.Addr.IsLoopback()
+	}
+	return false
 }

@@ -246,7 +246,9 @@ func runCoAP(ctx context.Context, cfg Config, rep *Report) (*Report, error) {
 			}
 		case OpLatest:
 			la := append(append([]string(nil), cntPath...), "la")
-			mk = func(*rand.Rand) (coapReq, codes.Code) { return coapReq{code: codes.GET, path: la, from: aei}, codes.Content }
+			mk = func(*rand.Rand) (coapReq, codes.Code) {
+				return coapReq{code: codes.GET, path: la, from: aei}, codes.Content
+			}
 		}
 		cfg.logf("cse %s over CoAP: %d connections for %v ...", op, cfg.Connections, cfg.Duration)
 		st, el, err := run(op, 0, mk)

@@ -188,8 +188,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 		Registration: cse.Registration{
 			Registrar:                 cse.Registrar{URL: cfg.RegistrarURL, CSEID: cfg.RegistrarID, Name: cfg.RegistrarName},
 			Sender:                    senders,
-			RequireSAForCSEs:          cfg.RequireSAForCSEs,
-			RequireSAForAEs:           cfg.RequireSAForAEs,
+			RequireSAForCSEs:          saRequirement(cfg.RequireSAForCSEs, true),
+			RequireSAForAEs:           saRequirement(cfg.RequireSAForAEs, cseType == 1), // 1: IN-CSE
 			CredentialBindings:        cfg.Bindings(),
 			AcceptDeclaredCredentials: cfg.AcceptDeclaredCredentials,
 			CredentialID:              cfg.CredentialID,
@@ -739,4 +739,20 @@ func redactURL(s string) string {
 		return s
 	}
 	return u.Redacted()
+}
+
+// saRequirement turns a require-sa-for-* setting into the core's rule; auto
+// requires associations from other hosts where autoApplies (for AEs: on an
+// IN-CSE only).
+func saRequirement(m config.SAMode, autoApplies bool) cse.SARequirement {
+	switch m {
+	case config.SAOn:
+		return cse.SAAlways
+	case config.SAOff:
+		return cse.SANever
+	}
+	if autoApplies {
+		return cse.SAFromOtherHosts
+	}
+	return cse.SANever
 }

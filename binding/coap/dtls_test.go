@@ -54,7 +54,7 @@ func pskCSE(t *testing.T) *testcse.CSE {
 	return testcse.StartCoAP(t, func(c *config.Config) {
 		c.Credentials = creds
 		c.CoAPSPSK = "127.0.0.1:0"
-		c.RequireSAForAEs, c.RequireSAForCSEs = true, true
+		c.RequireSAForAEs, c.RequireSAForCSEs = config.SAOn, config.SAOn
 	})
 }
 
@@ -140,7 +140,7 @@ func TestDTLSCert(t *testing.T) {
 	c := testcse.StartCoAP(t, func(cfg *config.Config) {
 		cfg.CoAPSCert = "127.0.0.1:0"
 		cfg.TLSCert, cfg.TLSKey, cfg.TLSClientCA = write("in.crt", inIs.CertPEM, 0o644), write("in.key", inIs.KeyPEM, 0o600), caFile
-		cfg.RequireSAForAEs = true
+		cfg.RequireSAForAEs = config.SAOn
 	})
 	clientCfg := func(ca *certid.CA) *piondtls.Config {
 		is, err := ca.IssueAE("//onecse.example", "Csensor", now.Add(-time.Hour), now.Add(time.Hour))

@@ -110,7 +110,7 @@ func TestInteropLibcoapDTLSPSK(t *testing.T) {
 	c := testcse.StartCoAP(t, func(cfg *config.Config) {
 		cfg.Credentials = creds
 		cfg.CoAPSPSK = "127.0.0.1:0"
-		cfg.RequireSAForAEs = true
+		cfg.RequireSAForAEs = config.SAOn
 	})
 	url := "coaps://" + c.Server.CoAPSPSKAddr()
 	// interop.md 4.2: the suite is CCM_8 when the peer offers only it.

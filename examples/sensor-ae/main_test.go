@@ -25,7 +25,7 @@ func TestExample(t *testing.T) {
 	os.WriteFile(creds, []byte(fmt.Sprintf("psk:\n  - kpsa-id: sensor7@in.onecse.example\n    key: %x\n    ae-ids: [Csensor7]\n    app-ids: [Nsensor]\n", key)), 0o600)
 	os.WriteFile(keyFile, []byte(hex.EncodeToString(key)+"\n"), 0o600)
 	in := testcse.Start(t, func(c *config.Config) {
-		c.Credentials, c.HTTPSPSK, c.RequireSAForAEs = creds, "127.0.0.1:0", true
+		c.Credentials, c.HTTPSPSK, c.RequireSAForAEs = creds, "127.0.0.1:0", config.SAOn
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()

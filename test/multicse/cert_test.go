@@ -85,7 +85,7 @@ func (p *pki) in(t *testing.T) *testcse.CSE {
 	cert, key := p.cse(p.ca, "/id-in", p.now.Add(-time.Hour), p.now.Add(time.Hour))
 	return testcse.Start(t, cseCfg("IN", "/id-in", "cse-in", nil, func(c *config.Config) {
 		c.HTTPSCert, c.TLSCert, c.TLSKey, c.TLSClientCA = "127.0.0.1:0", cert, key, p.caFile
-		c.RequireSAForCSEs, c.RequireSAForAEs = true, true
+		c.RequireSAForCSEs, c.RequireSAForAEs = config.SAOn, config.SAOn
 	}))
 }
 

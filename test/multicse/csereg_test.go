@@ -308,7 +308,7 @@ func TestRegistrarChecks(t *testing.T) {
 // TestRequireSAForCSEs: with the switch on, a CSE without a security
 // association cannot register (4107, TS-0004 7.3.2.1).
 func TestRequireSAForCSEs(t *testing.T) {
-	in := testcse.Start(t, cseCfg("IN", "/id-in", "cse-in", nil, func(c *config.Config) { c.RequireSAForCSEs = true }))
+	in := testcse.Start(t, cseCfg("IN", "/id-in", "cse-in", nil, func(c *config.Config) { c.RequireSAForCSEs = config.SAOn }))
 	in.Do(testcse.Req{Method: "POST", Path: "/cse-in", From: "/mn1", Ty: 16, Body: csrBody(nil)}).Must(t, 4107)
 	get(in, "/cse-in/mn1").Must(t, 4004)
 }

@@ -75,8 +75,8 @@ func saIN(t *testing.T, more ...func(*config.Config)) func(*config.Config) {
 	return cseCfg("IN", "/id-in", "cse-in", nil, append([]func(*config.Config){func(c *config.Config) {
 		c.Credentials = creds
 		c.HTTPSPSK = "127.0.0.1:0"
-		c.RequireSAForCSEs = true
-		c.RequireSAForAEs = true
+		c.RequireSAForCSEs = config.SAOn
+		c.RequireSAForAEs = config.SAOn
 	}}, more...)...)
 }
 
@@ -344,7 +344,7 @@ func TestSecretsStayOutOfLogs(t *testing.T) {
 	saIN(t)(&inCfg)
 	in := start(func(c *config.Config) {
 		c.CSEType, c.CSEID, c.CSEName = "IN", "/id-in", "cse-in"
-		c.Credentials, c.HTTPSPSK, c.RequireSAForCSEs = inCfg.Credentials, "127.0.0.1:0", true
+		c.Credentials, c.HTTPSPSK, c.RequireSAForCSEs = inCfg.Credentials, "127.0.0.1:0", config.SAOn
 	})
 	keyFile := writeSecret(t, "mn.key", hex.EncodeToString(keyMN))
 	start(func(c *config.Config) {
@@ -424,7 +424,7 @@ func (s *safeBuffer) String() string {
 // the Credential-ID of a PSK it does not hold gets no CSE-ID from it.
 func TestDeclaredCredentialCannotBorrowAKey(t *testing.T) {
 	in := testcse.Start(t, saIN(t, func(c *config.Config) {
-		c.RequireSAForCSEs, c.RequireSAForAEs = false, false
+		c.RequireSAForCSEs, c.RequireSAForAEs = config.SAOff, config.SAOff
 		c.AcceptDeclaredCredentials = true
 	}))
 	body := map[string]any{"m2m:csr": map[string]any{"cb": sp + "/-/cse-x", "rr": true, "srv": []any{"3"}, "cst": 2,
@@ -515,7 +515,7 @@ func TestTreeOverPSK(t *testing.T) {
 		c.RegistrarURL = "https://" + in.Server.HTTPSPSKAddr()
 		c.RegistrarID, c.RegistrarName = "/id-in", "cse-in"
 		c.RegistrarPSKIdentity, c.RegistrarPSKKeyFile = idMN, writeSecret(t, "mn.key", hex.EncodeToString(keyMN))
-		c.Credentials, c.HTTPSPSK, c.RequireSAForCSEs = mnCreds, "127.0.0.1:0", true
+		c.Credentials, c.HTTPSPSK, c.RequireSAForCSEs = mnCreds, "127.0.0.1:0", config.SAOn
 	}))
 	asn := testcse.Start(t, cseCfg("ASN", "/id-asn", "cse-asn", nil, func(c *config.Config) {
 		c.RegistrarURL = "https://" + mn.Server.HTTPSPSKAddr()
@@ -568,7 +568,7 @@ func TestRegistrarReachesRegistreeOverPSK(t *testing.T) {
 		c.RegistrarURL = "https://" + in.Server.HTTPSPSKAddr()
 		c.RegistrarID, c.RegistrarName = "/id-in", "cse-in"
 		c.RegistrarPSKIdentity, c.RegistrarPSKKeyFile = idMN, writeSecret(t, "mn.key", hex.EncodeToString(keyMN))
-		c.Credentials, c.HTTPSPSK, c.RequireSAForCSEs = mnCreds, "127.0.0.1:0", true
+		c.Credentials, c.HTTPSPSK, c.RequireSAForCSEs = mnCreds, "127.0.0.1:0", config.SAOn
 	}))
 	waitFor(t, "the MN has the IN's <remoteCSE>", func() bool { return get(mn, "/cse-mn/id-in").RSC == 2000 })
 	// The MN lets the IN read a container.
