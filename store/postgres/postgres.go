@@ -39,6 +39,7 @@ import (
 
 	"github.com/onecse/onecse/resource"
 	"github.com/onecse/onecse/store"
+	"github.com/onecse/onecse/store/envelope"
 )
 
 const cols = "seq, ri, pi, ty, path, et, data"
@@ -535,7 +536,7 @@ func (t *tx) sqlErr(err error) error {
 }
 
 func encode(r *resource.Resource) ([]byte, error) {
-	return encodeEnvelope(&envelope{Attrs: r.Attrs, Creator: r.Creator, Owner: r.Owner, Subs: r.Subs, SubEv: r.SubEvents})
+	return envelope.Encode(r)
 }
 
 func etValue(r *resource.Resource) any {
@@ -576,12 +577,9 @@ func scan(row scanner) (*resource.Resource, error) {
 		return nil, err
 	}
 	r.Ty = int(ty)
-	e, err := decodeEnvelope(data)
-	if err != nil {
+	if err := envelope.Decode(data, &r); err != nil {
 		return nil, fmt.Errorf("postgres: corrupt resource %s: %w", r.RI, err)
 	}
-	r.Attrs, r.Creator, r.Owner, r.Subs, r.SubEvents = e.Attrs, e.Creator, e.Owner, e.Subs, e.SubEv
-	r.RN, _ = r.Attrs["rn"].(string)
 	if et != nil {
 		r.ET = et.UTC()
 	}

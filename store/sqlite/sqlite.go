@@ -31,6 +31,7 @@ import (
 	"github.com/onecse/onecse/primitive"
 	"github.com/onecse/onecse/resource"
 	"github.com/onecse/onecse/store"
+	"github.com/onecse/onecse/store/envelope"
 	sqlite3 "modernc.org/sqlite"
 	sqlite3lib "modernc.org/sqlite/lib"
 )
@@ -745,7 +746,7 @@ func (t *tx) lookup(ri, path string, row func() *sql.Row) (*resource.Resource, e
 // envelope is what the data column holds: the attributes and the internal
 // fields that clients never see.
 func encode(r *resource.Resource) ([]byte, error) {
-	return encodeEnvelope(&envelope{Attrs: r.Attrs, Creator: r.Creator, Owner: r.Owner, Subs: r.Subs, SubEv: r.SubEvents, Private: r.Private})
+	return envelope.Encode(r)
 }
 
 func scan(row interface{ Scan(...any) error }) (*resource.Resource, error) {
@@ -764,12 +765,9 @@ func scan(row interface{ Scan(...any) error }) (*resource.Resource, error) {
 }
 
 func decode(r resource.Resource, et sql.NullString, data []byte) (*resource.Resource, error) {
-	e, err := decodeEnvelope(data)
-	if err != nil {
+	if err := envelope.Decode(data, &r); err != nil {
 		return nil, fmt.Errorf("sqlite: corrupt resource %s: %w", r.RI, err)
 	}
-	r.Attrs, r.Creator, r.Owner, r.Subs, r.SubEvents, r.Private = e.Attrs, e.Creator, e.Owner, e.Subs, e.SubEv, e.Private
-	r.RN, _ = r.Attrs["rn"].(string)
 	if et.Valid {
 		r.ET, _ = primitive.ParseTime(et.String)
 	}
