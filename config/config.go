@@ -57,6 +57,18 @@ type Config struct {
 	// MQTTUsername and MQTTPassword are sent to the broker when set.
 	MQTTUsername string `yaml:"mqtt-username"`
 	MQTTPassword string `yaml:"mqtt-password"`
+	// MQTTCA, MQTTCert and MQTTKey secure an mqtts:// broker connection
+	// with certificates: the CAs of the broker's certificate (empty: the
+	// system's) and this CSE's client certificate and key (when the broker
+	// requires one).
+	MQTTCA   string `yaml:"mqtt-ca"`
+	MQTTCert string `yaml:"mqtt-cert"`
+	MQTTKey  string `yaml:"mqtt-key"`
+	// MQTTPSKIdentity and MQTTPSKKeyFile make the mqtts:// broker
+	// connection TLS-PSK instead: the identity and the file with the hex
+	// key (readable by its owner only) the broker's psk_file lists.
+	MQTTPSKIdentity string `yaml:"mqtt-psk-identity"`
+	MQTTPSKKeyFile  string `yaml:"mqtt-psk-key-file"`
 	// NotifyTimeout bounds one attempt to deliver a notification (and a verification request).
 	NotifyTimeout time.Duration `yaml:"notify-timeout"`
 	// NotifyRetry is the wait after a failed delivery attempt; it doubles up to NotifyRetryMax.
@@ -222,6 +234,11 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.MQTTTopicPrefix, "mqtt-topic-prefix", c.MQTTTopicPrefix, "prefix of every oneM2M MQTT topic (the path of an mqtt:// point of access)")
 	fs.StringVar(&c.MQTTUsername, "mqtt-username", c.MQTTUsername, "user name for the MQTT broker")
 	fs.StringVar(&c.MQTTPassword, "mqtt-password", c.MQTTPassword, "password for the MQTT broker")
+	fs.StringVar(&c.MQTTCA, "mqtt-ca", c.MQTTCA, "PEM file of the CAs of an mqtts:// broker's certificate (empty: the system's)")
+	fs.StringVar(&c.MQTTCert, "mqtt-cert", c.MQTTCert, "PEM client certificate for an mqtts:// broker that requires one (with --mqtt-key)")
+	fs.StringVar(&c.MQTTKey, "mqtt-key", c.MQTTKey, "PEM private key of --mqtt-cert")
+	fs.StringVar(&c.MQTTPSKIdentity, "mqtt-psk-identity", c.MQTTPSKIdentity, "TLS-PSK identity for an mqtts:// broker (with --mqtt-psk-key-file)")
+	fs.StringVar(&c.MQTTPSKKeyFile, "mqtt-psk-key-file", c.MQTTPSKKeyFile, "file with the hex TLS-PSK key for an mqtts:// broker (mode 0600)")
 	fs.DurationVar(&c.NotifyTimeout, "notify-timeout", c.NotifyTimeout, "time limit of one attempt to deliver a notification")
 	fs.DurationVar(&c.NotifyRetry, "notify-retry", c.NotifyRetry, "wait after a failed delivery attempt (doubles up to --notify-retry-max)")
 	fs.DurationVar(&c.NotifyRetryMax, "notify-retry-max", c.NotifyRetryMax, "longest wait between delivery attempts")
@@ -293,6 +310,25 @@ func (c *Config) Validate() error {
 		default:
 			return fmt.Errorf("mqtt-broker %q: scheme %q is not one of tcp, mqtt, ssl, mqtts, ws, wss", c.MQTTBroker, u.Scheme)
 		}
+	}
+	mqttTLS := c.MQTTCA != "" || c.MQTTCert != "" || c.MQTTKey != ""
+	mqttPSK := c.MQTTPSKIdentity != "" || c.MQTTPSKKeyFile != ""
+	if mqttTLS || mqttPSK {
+		switch u, _ := url.Parse(c.MQTTBroker); {
+		case c.MQTTBroker == "" || u == nil:
+			return fmt.Errorf("mqtt-ca, mqtt-cert, mqtt-key and mqtt-psk-* need an mqtts:// mqtt-broker")
+		case u.Scheme != "mqtts" && u.Scheme != "ssl" && u.Scheme != "tls":
+			return fmt.Errorf("mqtt-ca, mqtt-cert, mqtt-key and mqtt-psk-* need an mqtts:// mqtt-broker, not %q", c.MQTTBroker)
+		}
+	}
+	if mqttTLS && mqttPSK {
+		return fmt.Errorf("the mqtts:// broker connection uses either certificates (mqtt-ca, mqtt-cert, mqtt-key) or a PSK (mqtt-psk-identity, mqtt-psk-key-file), not both")
+	}
+	if (c.MQTTCert == "") != (c.MQTTKey == "") {
+		return fmt.Errorf("mqtt-cert and mqtt-key go together")
+	}
+	if (c.MQTTPSKIdentity == "") != (c.MQTTPSKKeyFile == "") {
+		return fmt.Errorf("mqtt-psk-identity and mqtt-psk-key-file go together")
 	}
 	if c.MQTTEmbedded != "" {
 		if _, _, err := net.SplitHostPort(c.MQTTEmbedded); err != nil {

@@ -132,6 +132,8 @@ type CSE struct {
 	reg  regState // routing table and registree state
 	// notifier is the notification service (nil: none, see SetNotifier).
 	notifier Notifier
+	// conns are the registrees' open connections (see SetConnections).
+	conns Connections
 }
 
 // New opens the core on st, creating the CSEBase on first start.

@@ -47,6 +47,7 @@ type Server struct {
 	ws     *ws.Binding    // nil when the WebSocket binding is off
 	mqtt   *mqttb.Binding // nil when no MQTT broker is configured
 	broker *mqttb.Broker  // the embedded MQTT broker, when one runs
+	mqttS  *mqttSender    // the core's requests to mqtt:// and mqtts://
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	errc   chan error
@@ -128,7 +129,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 	// Requests the CSE originates (registration, forwarding, notifications)
 	// leave through the bindings' clients, by URL scheme.
 	client := sender
-	senders := cse.Senders{"http": client, "https": client}
+	msnd, wsnd := &mqttSender{}, &wsSender{}
+	senders := cse.Senders{"http": client, "https": client, "mqtt": msnd, "mqtts": msnd, "ws": wsnd, "wss": wsnd}
 	ccfg := cse.Config{
 		CSEID: cfg.CSEID, CSEName: cfg.CSEName, SPID: cfg.SPID, CSEType: cseType, Admin: cfg.Admin,
 		PoA: poa, DefaultET: cfg.DefaultExpiration, MaxET: cfg.MaxExpiration,
@@ -182,7 +184,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 		RetryInitial: cfg.NotifyRetry, RetryMax: cfg.NotifyRetryMax, Attempts: cfg.NotifyAttempts,
 	})
 	core.SetNotifier(n)
-	s := &Server{cfg: cfg, log: log, st: st, core: core, notify: n, client: client, httpL: l, creds: creds, assocs: assocs, errc: make(chan error, 5)}
+	msnd.core = core
+	s := &Server{cfg: cfg, log: log, st: st, core: core, notify: n, client: client, httpL: l, creds: creds, assocs: assocs, mqttS: msnd, errc: make(chan error, 5)}
 	hopt := httpb.Options{MaxBody: cfg.MaxBody, Log: log}
 	var certAuth func(*http.Request) (string, bool)
 	if certA != nil {
@@ -203,10 +206,12 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 	}
 	var h http.Handler = httpb.New(core, hopt)
 	if cfg.WebSocket {
-		wopt := ws.Options{CSEID: cfg.CSEID, MaxMessage: cfg.MaxBody, Log: log}
+		wopt := ws.Options{CSEID: core.Config().CSEID, MaxMessage: cfg.MaxBody, Log: log}
 		wopt.Authenticate = hopt.Authenticate
 		s.ws = ws.New(core, wopt)
 		h = ws.Mux(s.ws, h)
+		wsnd.b = s.ws
+		core.SetConnections(s.ws)
 	}
 	s.httpS = httpb.NewServerFor(h, log)
 	if pskL != nil {
@@ -235,9 +240,22 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 		}
 		log.Info("embedded mqtt broker", "addr", s.broker.Addr())
 	}
+	mopt := mqttb.Options{Broker: cfg.MQTTBroker, CSEID: core.Config().CSEID, SPID: cfg.SPID,
+		TopicPrefix: cfg.MQTTTopicPrefix, Username: cfg.MQTTUsername, Password: cfg.MQTTPassword, Log: log}
+	if mopt.TLS, mopt.PSK, err = mqttSecurity(cfg); err != nil {
+		if s.broker != nil {
+			s.broker.Close()
+		}
+		closeL()
+		st.Close()
+		return nil, err
+	}
+	msnd.base, msnd.tls, msnd.psk = mopt, mopt.TLS, mopt.PSK
 	if cfg.MQTTBroker != "" {
-		s.mqtt, err = mqttb.New(core, mqttb.Options{Broker: cfg.MQTTBroker, CSEID: cfg.CSEID, SPID: cfg.SPID,
-			TopicPrefix: cfg.MQTTTopicPrefix, Username: cfg.MQTTUsername, Password: cfg.MQTTPassword, Log: log})
+		s.mqtt, err = mqttb.New(core, mopt)
+		if err == nil {
+			msnd.setMain(s.mqtt, cfg.MQTTBroker, cfg.MQTTTopicPrefix)
+		}
 		if err != nil {
 			if s.broker != nil {
 				s.broker.Close()
@@ -472,6 +490,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	if s.ws != nil {
 		s.ws.Close()
 	}
+	s.mqttS.close(ctx)
 	if s.mqtt != nil {
 		s.mqtt.Close(ctx)
 	}
