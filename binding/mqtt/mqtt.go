@@ -169,7 +169,7 @@ func New(core Handler, opt Options) (*Binding, error) {
 	if strings.HasPrefix(broker, "ssl://") {
 		switch {
 		case opt.PSK != nil:
-			o.SetCustomOpenConnectionFn(pskDialer(opt.PSK, opt.ConnectTimeout))
+			o.SetCustomOpenConnectionFn(pskDialer(opt.PSK, opt.ConnectTimeout, opt.Log))
 		case opt.TLS != nil:
 			o.SetTLSConfig(opt.TLS)
 		}
@@ -227,7 +227,7 @@ func brokerURL(s string) (string, error) {
 }
 
 // pskDialer opens paho's connections over TLS-PSK.
-func pskDialer(cfg *tlspsk.Config, timeout time.Duration) paho.OpenConnectionFunc {
+func pskDialer(cfg *tlspsk.Config, timeout time.Duration, log *slog.Logger) paho.OpenConnectionFunc {
 	return func(u *url.URL, _ paho.ClientOptions) (net.Conn, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), timeout)
 		defer cancel()
@@ -236,6 +236,8 @@ func pskDialer(cfg *tlspsk.Config, timeout time.Duration) paho.OpenConnectionFun
 			// The identity is no secret; the key never appears here.
 			return nil, fmt.Errorf("TLS-PSK handshake with the broker %s as %q failed (wrong key, or an identity the broker does not know?): %w", u.Host, cfg.Identity, err)
 		}
+		st := c.ConnectionState()
+		log.Debug("mqtt TLS-PSK association", "broker", u.Host, "identity", st.Identity, "suite", tlspsk.CipherSuiteName(st.CipherSuite), "ems", st.ExtendedMasterSecret)
 		return c, nil
 	}
 }

@@ -438,13 +438,20 @@ var mqttClientSeq atomic.Int64
 // embedded broker) with the payload type "json" or "cbor".
 func DialMQTT(t testing.TB, c *CSE, typ string) *MQTTClient {
 	t.Helper()
+	return DialMQTTAt(t, c, c.Server.MQTTBroker(), typ)
+}
+
+// DialMQTTAt is DialMQTT through another listener of c's broker (a plain
+// one, when c itself connects over TLS).
+func DialMQTTAt(t testing.TB, c *CSE, broker, typ string) *MQTTClient {
+	t.Helper()
 	f := codec.JSON
 	if typ == "cbor" {
 		f = codec.CBOR
 	}
 	m := &MQTTClient{T: t, Format: f, CSE: strings.TrimPrefix(c.Config.CSEID, "/"), Prefix: strings.Trim(c.Config.MQTTTopicPrefix, "/"), waiting: map[string]chan *Result{}}
 	id := fmt.Sprintf("A::test-%s-%d", m.CSE, mqttClientSeq.Add(1))
-	o := paho.NewClientOptions().AddBroker(c.Server.MQTTBroker()).SetClientID(id).SetCleanSession(true).
+	o := paho.NewClientOptions().AddBroker(broker).SetClientID(id).SetCleanSession(true).
 		SetConnectTimeout(5 * time.Second).SetOrderMatters(false)
 	m.Client = paho.NewClient(o)
 	if tok := m.Client.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
