@@ -380,14 +380,27 @@ func (c *Config) Validate() error {
 	if certReg && c.RegistrarPSKIdentity != "" {
 		return fmt.Errorf("use either a registrar PSK or a registrar certificate, not both")
 	}
-	if certReg && !strings.HasPrefix(c.RegistrarURL, "https://") {
-		return fmt.Errorf("registrar-cert needs an https:// registrar-url")
+	// A registrar over TLS: https:// or wss:// (TS-0020 7), and for MQTT
+	// the broker's TLS (mqtt-ca, mqtt-psk-*).
+	tlsReg := strings.HasPrefix(c.RegistrarURL, "https://") || strings.HasPrefix(c.RegistrarURL, "wss://")
+	if certReg && !tlsReg {
+		return fmt.Errorf("registrar-cert needs an https:// or wss:// registrar-url")
 	}
-	if strings.HasPrefix(c.RegistrarURL, "https://") && c.RegistrarPSKIdentity == "" && !certReg {
-		return fmt.Errorf("an https:// registrar-url needs registrar-psk-identity and registrar-psk-key-file (TLS-PSK), or registrar-cert, registrar-key and registrar-ca")
+	if tlsReg && c.RegistrarPSKIdentity == "" && !certReg {
+		return fmt.Errorf("an https:// or wss:// registrar-url needs registrar-psk-identity and registrar-psk-key-file (TLS-PSK), or registrar-cert, registrar-key and registrar-ca")
 	}
-	if c.RegistrarPSKIdentity != "" && !strings.HasPrefix(c.RegistrarURL, "https://") {
-		return fmt.Errorf("registrar-psk-identity needs an https:// registrar-url")
+	if c.RegistrarPSKIdentity != "" && !tlsReg {
+		return fmt.Errorf("registrar-psk-identity needs an https:// or wss:// registrar-url")
+	}
+	if c.RegistrarURL != "" {
+		switch u, err := url.Parse(c.RegistrarURL); {
+		case err != nil || u.Host == "":
+			return fmt.Errorf("registrar-url %q is not a URL", c.RegistrarURL)
+		case u.Scheme == "ws" || u.Scheme == "wss":
+			if !c.WebSocket {
+				return fmt.Errorf("a %s:// registrar-url needs the WebSocket binding (websocket: true)", u.Scheme)
+			}
+		}
 	}
 	switch strings.ToLower(c.LogFormat) {
 	case "text", "json":

@@ -153,26 +153,36 @@ func bindingOf(creds *credentials.Store) func(string) (cse.CredentialBinding, bo
 // registrar PSK, connections to the registrar's https:// address run over
 // TLS-PSK (the registree is the TLS client, TS-0003 8.2.1); the key is used
 // for that address only, so no other server learns the identity.
-func senderFor(cfg config.Config) (*httpb.Client, error) {
+func senderFor(cfg config.Config) (*httpb.Client, httpb.ClientOptions, error) {
+	o, err := registrarClient(cfg)
+	if err != nil {
+		return nil, o, err
+	}
+	return httpb.NewClient(o), o, nil
+}
+
+// registrarClient returns the TLS settings of the connections to the
+// registrar (https:// and wss://).
+func registrarClient(cfg config.Config) (httpb.ClientOptions, error) {
 	var o httpb.ClientOptions
 	if cfg.RegistrarCert != "" {
 		tc, err := registrarTLS(cfg)
 		if err != nil {
-			return nil, err
+			return o, err
 		}
 		o.TLS = tc
-		return httpb.NewClient(o), nil
+		return o, nil
 	}
 	if cfg.RegistrarPSKIdentity == "" {
-		return httpb.NewClient(o), nil
+		return o, nil
 	}
 	key, err := credentials.ReadKeyFile(cfg.RegistrarPSKKeyFile)
 	if err != nil {
-		return nil, fmt.Errorf("registrar-psk-key-file: %w", err)
+		return o, fmt.Errorf("registrar-psk-key-file: %w", err)
 	}
 	u, err := url.Parse(cfg.RegistrarURL)
 	if err != nil || u.Host == "" {
-		return nil, fmt.Errorf("registrar-url %q is not a URL", cfg.RegistrarURL)
+		return o, fmt.Errorf("registrar-url %q is not a URL", cfg.RegistrarURL)
 	}
 	hostport := u.Host
 	if u.Port() == "" {
@@ -193,5 +203,5 @@ func senderFor(cfg config.Config) (*httpb.Client, error) {
 		}
 		return tc, nil
 	}
-	return httpb.NewClient(o), nil
+	return o, nil
 }

@@ -205,13 +205,25 @@ func (m *mqttSender) close(ctx context.Context) {
 
 // wsSender sends to ws:// and wss:// addresses over the connection the
 // receiver opened to this CSE: TS-0020 5.2 makes the registree the
-// WebSocket client, so onecse does not dial its registrees.
-type wsSender struct{ b *ws.Binding }
+// WebSocket client, so onecse dials no one but its own registrar, the
+// first time a request goes to it (and again after the connection closed).
+type wsSender struct {
+	b         *ws.Binding
+	registrar string // the registrar's CSE-ID
+}
 
 // Send implements cse.Sender.
-func (w wsSender) Send(ctx context.Context, addr string, _ codec.Format, req *primitive.Request) (*primitive.Response, error) {
+func (w *wsSender) Send(ctx context.Context, addr string, _ codec.Format, req *primitive.Request) (*primitive.Response, error) {
 	to := cse.ReceiverOf(ctx)
-	if w.b == nil || to == "" || !w.b.Connected(to) {
+	if w.b == nil {
+		return nil, primitive.Errorf(primitive.RSCTargetNotReachable, "%s: the WebSocket binding is off", addr)
+	}
+	if to != "" && to == w.registrar && !w.b.Connected(to) {
+		if err := w.b.Dial(ctx, addr, to); err != nil {
+			return nil, err
+		}
+	}
+	if to == "" || !w.b.Connected(to) {
 		return nil, primitive.Errorf(primitive.RSCTargetNotReachable,
 			"%s: no WebSocket connection from %q is open (the registree opens the connection, TS-0020 5.2)", addr, to)
 	}

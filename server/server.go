@@ -70,7 +70,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 			return nil, fmt.Errorf("credentials: %w", err)
 		}
 	}
-	sender, err := senderFor(cfg)
+	sender, regOpts, err := senderFor(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -129,7 +129,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 	// Requests the CSE originates (registration, forwarding, notifications)
 	// leave through the bindings' clients, by URL scheme.
 	client := sender
-	msnd, wsnd := &mqttSender{}, &wsSender{}
+	msnd, wsnd := &mqttSender{}, &wsSender{registrar: cfg.RegistrarID}
 	senders := cse.Senders{"http": client, "https": client, "mqtt": msnd, "mqtts": msnd, "ws": wsnd, "wss": wsnd}
 	ccfg := cse.Config{
 		CSEID: cfg.CSEID, CSEName: cfg.CSEName, SPID: cfg.SPID, CSEType: cseType, Admin: cfg.Admin,
@@ -208,6 +208,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 	if cfg.WebSocket {
 		wopt := ws.Options{CSEID: core.Config().CSEID, MaxMessage: cfg.MaxBody, Log: log}
 		wopt.Authenticate = hopt.Authenticate
+		// The registree side (TS-0020 5.2): the WebSocket to a ws:// or
+		// wss:// registrar, with the registrar's TLS settings.
+		wopt.DialClient = &http.Client{Transport: &http.Transport{
+			Proxy: http.ProxyFromEnvironment, DialTLSContext: regOpts.DialTLSContext, TLSClientConfig: regOpts.TLS,
+			TLSHandshakeTimeout: 10 * time.Second}}
 		s.ws = ws.New(core, wopt)
 		h = ws.Mux(s.ws, h)
 		wsnd.b = s.ws

@@ -432,7 +432,11 @@ func (b *Binding) publish(topic string, data []byte) error {
 //     and the originator is known, so it is not a 4106: it is refused the
 //     right to act as fr, which is what 4103 says (TS-0004 Table 6.6.3.3-1).
 //     An AE registration asking for a new AE-ID (fr absent, empty, "C" or
-//     "S") is exempt: its originator has no ID to compare yet.
+//     "S") is exempt: its originator has no ID to compare yet. So is a
+//     request whose topic originator is a CSE: the originator level is the
+//     previous hop (TS-0010 6.4.2), and a CSE forwards the requests of the
+//     entities below it and of other CSEs, whose fr names them; the core
+//     checks those originators as it does over HTTP.
 func (b *Binding) check(kind, orig string, req *primitive.Request) error {
 	isReg := req.Op == primitive.OpCreate && (req.Ty == 2 || req.Ty == 16)
 	if kind == "reg_req" {
@@ -450,7 +454,7 @@ func (b *Binding) check(kind, orig string, req *primitive.Request) error {
 	if req.From == "" {
 		return nil // the core answers 4000: From is missing
 	}
-	if !b.sameEntity(req.From, orig) {
+	if !b.sameEntity(req.From, orig) && !isCSELevel(orig) {
 		return primitive.Errorf(primitive.RSCOriginatorHasNoPrivilege, "the originator %q does not match the topic's originator %q (TS-0010 7.2)", req.From, orig)
 	}
 	return nil
@@ -486,6 +490,16 @@ func fromTopicID(t string) string {
 		return "/" + strings.ReplaceAll(t, ":", "/")
 	}
 	return t
+}
+
+// isCSELevel reports whether a topic's originator level names a CSE: an
+// AE is named by its AE-ID-Stem (C..., S...), alone or after its CSE-ID
+// (id-in:Cae).
+func isCSELevel(orig string) bool {
+	if i := strings.LastIndexByte(orig, ':'); i >= 0 {
+		orig = orig[i+1:]
+	}
+	return !primitive.IsAEStem(orig)
 }
 
 // sameEntity reports whether fr and the topic level orig name one entity.
