@@ -99,6 +99,7 @@ func TestNotifyMQTT(t *testing.T) {
 				ae := cl.Send(t, testcse.Msg{Op: 1, To: "cse-in", From: "C", Ty: 2, PC: map[string]any{"m2m:ae": map[string]any{
 					"rn": "mq", "api": "Nmq", "rr": true, "srv": []any{"3"}, "poa": []any{brokerPoA(c.Server.MQTTBroker())}, "csz": []any{"application/" + typ}}}}).Must(t, 2001).Res("m2m:ae")
 				aei := ae["aei"].(string)
+				mc.Serve(aei)
 				expectNotifications(t, cl, aei, "mq", aei, got)
 			})
 		}
