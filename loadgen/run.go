@@ -61,6 +61,13 @@ type Config struct {
 	// (security/tlspsk), as an AE with a PSK security association.
 	PSKIdentity string
 	PSKKey      []byte
+	// Binding is http (the default), ws or mqtt: the scheme of Target says
+	// it (ws://host:port/<csebase>, mqtt://broker:port/<csebase>); set, it
+	// must agree.
+	Binding string
+	// CSEID is the CSE-ID of an mqtt:// target (its topics name it;
+	// default /id-in).
+	CSEID string
 }
 
 // Targets of a PhaseResult.
@@ -227,8 +234,27 @@ func (c *Config) normalize() error {
 		return fmt.Errorf("--target is required (or --ceiling-only)")
 	}
 	u, err := url.Parse(c.Target)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	if err != nil || u.Host == "" {
 		return fmt.Errorf("--target %q: want http://host:port/<csebase>", c.Target)
+	}
+	binding := map[string]string{"http": "http", "https": "http", "ws": "ws", "mqtt": "mqtt"}[u.Scheme]
+	if binding == "" {
+		return fmt.Errorf("--target %q: want http://host:port/<csebase>, ws://host:port/<csebase> or mqtt://broker:port/<csebase>", c.Target)
+	}
+	if c.Binding != "" && c.Binding != binding {
+		return fmt.Errorf("--binding %s but --target %q is %s", c.Binding, c.Target, binding)
+	}
+	c.Binding = binding
+	if binding != "http" {
+		if strings.Trim(u.Path, "/") == "" {
+			return fmt.Errorf("--target %q: the path names the CSEBase, e.g. %s://%s/cse-in", c.Target, u.Scheme, u.Host)
+		}
+		if c.Ceiling || c.Subs > 0 || c.PSKIdentity != "" || c.Rate > 0 {
+			return fmt.Errorf("--ceiling, --subs, --rate and --psk-* are for http(s) targets only")
+		}
+		if c.CSEID == "" {
+			c.CSEID = "/id-in"
+		}
 	}
 	c.Target = strings.TrimRight(c.Target, "/")
 	if want[OpRetrieve] && !want[OpCreate] && c.Prefill == 0 {
@@ -287,6 +313,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	if !cfg.CeilingOnly {
 		rep.Target = cfg.Target
+	}
+	if cfg.Binding == "ws" || cfg.Binding == "mqtt" {
+		return runPrim(ctx, cfg, rep)
 	}
 	client, tr := newClient(cfg.Connections, cfg.Timeout)
 	if cfg.PSKIdentity != "" {
