@@ -210,6 +210,12 @@ func (b *Binding) Dial(ctx context.Context, url, id string) error {
 	if b.Connected(id) {
 		return nil
 	}
+	b.mu.Lock()
+	closed := b.closed
+	b.mu.Unlock()
+	if closed {
+		return primitive.Errorf(primitive.RSCTargetNotReachable, "the WebSocket binding is closed")
+	}
 	protos := b.opt.DialSubprotocols
 	if len(protos) == 0 {
 		protos = []string{"oneM2M.json"}

@@ -1,6 +1,7 @@
 package multicse
 
 import (
+	"encoding/hex"
 	"strings"
 	"testing"
 
@@ -96,4 +97,25 @@ func TestRegistrarBindings(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestRegistrarWSSPSK: an MN registers with its IN over wss:// on the IN's
+// TLS-PSK listener (the IN requires a security association for CSEs); the
+// IN takes the MN's CSE-ID from the association's credential and sends its
+// requests down the same connection.
+func TestRegistrarWSSPSK(t *testing.T) {
+	in := testcse.Start(t, saIN(t))
+	mn := testcse.Start(t, cseCfg("MN", "/id-mn-01", "cse-mn", nil, func(c *config.Config) {
+		c.RegistrarURL = "wss://" + in.Server.HTTPSPSKAddr() + "/"
+		c.RegistrarID, c.RegistrarName = "/id-in", "cse-in"
+		c.RegistrarPSKIdentity, c.RegistrarPSKKeyFile = idMN, writeSecret(t, "mn.key", hex.EncodeToString(keyMN))
+		c.PoA = []string{"ws://127.0.0.1:1"} // unreachable: the IN must use the connection
+	}))
+	waitFor(t, "the IN has the MN's <remoteCSE>", func() bool { return get(in, "/cse-in/id-mn-01").RSC == 2000 })
+	waitFor(t, "the MN has the IN's <remoteCSE>", func() bool { return get(mn, "/cse-mn/id-in").RSC == 2000 })
+	mn.Create("CAdmin", "/cse-mn", 1, "m2m:acp", map[string]any{"rn": "open",
+		"pv": map[string]any{"acr": []any{map[string]any{"acor": []any{"all"}, "acop": 63}}}, "pvs": map[string]any{"acr": []any{map[string]any{"acor": []any{"CAdmin"}, "acop": 63}}}})
+	mn.Create("CAdmin", "/cse-mn", 3, "m2m:cnt", map[string]any{"rn": "box", "acpi": []any{"cse-mn/open"}})
+	// The IN's administrator reads the MN's container: down the connection.
+	in.Do(testcse.Req{Method: "GET", Path: "/~/id-mn-01/cse-mn/box", From: "CAdmin"}).Must(t, 2000)
 }
