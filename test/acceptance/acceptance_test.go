@@ -326,9 +326,13 @@ var cases = []struct {
 			c.CSEType, c.CSEID, c.CSEName = "MN", mnID, "cse-mn"
 			c.RegistrarURL, c.RegistrarID, c.RegistrarName = e.b.registrar(e.c), e.c.Config.CSEID, e.c.Config.CSEName
 		})
+		// Registered both ways, and routed: the <remoteCSE>s are stored a
+		// moment before the routing tables know them.
 		waitFor(t, func() bool {
 			return e.c.Do(testcse.Req{Method: "GET", Path: "/cse-in/" + mnID[1:], From: admin}).RSC == 2000 &&
-				mn.Do(testcse.Req{Method: "GET", Path: "/cse-mn/" + e.c.Config.CSEID[1:], From: admin}).RSC == 2000
+				mn.Do(testcse.Req{Method: "GET", Path: "/cse-mn/" + e.c.Config.CSEID[1:], From: admin}).RSC == 2000 &&
+				e.c.Do(testcse.Req{Method: "GET", Path: "/~" + mnID + "/cse-mn", From: admin}).RSC != 4004 &&
+				mn.Do(testcse.Req{Method: "GET", Path: "/~" + e.c.Config.CSEID + "/cse-in", From: admin}).RSC != 4004
 		})
 		mn.Do(testcse.Req{Method: "POST", Path: "/cse-mn", From: admin, Ty: 1, Body: map[string]any{"m2m:acp": map[string]any{"rn": "open",
 			"pv":  map[string]any{"acr": []any{map[string]any{"acor": []any{"all"}, "acop": 63}}},

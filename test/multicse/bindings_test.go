@@ -66,6 +66,11 @@ func TestRegistrarBindings(t *testing.T) {
 			csr := "/cse-in/" + mnID[1:]
 			waitFor(t, "the IN has the MN's <remoteCSE>", func() bool { return get(in, csr).RSC == 2000 })
 			waitFor(t, "the MN has the IN's <remoteCSE>", func() bool { return get(mn, "/cse-mn/"+inID[1:]).RSC == 2000 })
+			// The <remoteCSE>s are stored a moment before the routing
+			// tables know them.
+			waitFor(t, "both route", func() bool {
+				return get(in, "/~"+mnID+"/cse-mn").RSC != 4004 && get(mn, "/~"+inID+"/cse-in").RSC != 4004
+			})
 
 			// IN → MN: an AE of the IN creates and reads on the MN.
 			inAE := in.Do(testcse.Req{Method: "POST", Path: "/cse-in", From: "C", Ty: 2,
@@ -113,6 +118,7 @@ func TestRegistrarWSSPSK(t *testing.T) {
 	}))
 	waitFor(t, "the IN has the MN's <remoteCSE>", func() bool { return get(in, "/cse-in/id-mn-01").RSC == 2000 })
 	waitFor(t, "the MN has the IN's <remoteCSE>", func() bool { return get(mn, "/cse-mn/id-in").RSC == 2000 })
+	waitFor(t, "the IN routes to the MN", func() bool { return get(in, "/~/id-mn-01/cse-mn").RSC != 4004 })
 	mn.Create("CAdmin", "/cse-mn", 1, "m2m:acp", map[string]any{"rn": "open",
 		"pv": map[string]any{"acr": []any{map[string]any{"acor": []any{"all"}, "acop": 63}}}, "pvs": map[string]any{"acr": []any{map[string]any{"acor": []any{"CAdmin"}, "acop": 63}}}})
 	mn.Create("CAdmin", "/cse-mn", 3, "m2m:cnt", map[string]any{"rn": "box", "acpi": []any{"cse-mn/open"}})
