@@ -401,6 +401,11 @@ func (c *Config) Validate() error {
 				return fmt.Errorf("a %s:// registrar-url needs the WebSocket binding (websocket: true)", u.Scheme)
 			}
 		}
+		if u, _ := url.Parse(c.RegistrarURL); c.CSEID == "" && u.Scheme != "http" && u.Scheme != "https" {
+			// The binding connections are made once the CSE-ID is known
+			// (MQTT topics name it).
+			return fmt.Errorf("a CSE without cse-id gets it from its registrar over http:// or https:// only, not %s://", u.Scheme)
+		}
 	}
 	switch strings.ToLower(c.LogFormat) {
 	case "text", "json":
