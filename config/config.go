@@ -79,6 +79,18 @@ type Config struct {
 	// CoAPSCert is the UDP listen address of CoAP over DTLS 1.2 with mutual
 	// certificate authentication; needs TLSCert, TLSKey and TLSClientCA.
 	CoAPSCert string `yaml:"coaps-cert"`
+	// MQTTCA, MQTTCert and MQTTKey secure an mqtts:// broker connection
+	// with certificates: the CAs of the broker's certificate (empty: the
+	// system's) and this CSE's client certificate and key (when the broker
+	// requires one).
+	MQTTCA   string `yaml:"mqtt-ca"`
+	MQTTCert string `yaml:"mqtt-cert"`
+	MQTTKey  string `yaml:"mqtt-key"`
+	// MQTTPSKIdentity and MQTTPSKKeyFile make the mqtts:// broker
+	// connection TLS-PSK instead: the identity and the file with the hex
+	// key (readable by its owner only) the broker's psk_file lists.
+	MQTTPSKIdentity string `yaml:"mqtt-psk-identity"`
+	MQTTPSKKeyFile  string `yaml:"mqtt-psk-key-file"`
 	// NotifyTimeout bounds one attempt to deliver a notification (and a verification request).
 	NotifyTimeout time.Duration `yaml:"notify-timeout"`
 	// NotifyRetry is the wait after a failed delivery attempt; it doubles up to NotifyRetryMax.
@@ -268,6 +280,11 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.CoAP, "coap", c.CoAP, "UDP listen address of the CoAP binding, e.g. 127.0.0.1:5683 (empty: CoAP off)")
 	fs.StringVar(&c.CoAPSPSK, "coaps-psk", c.CoAPSPSK, "UDP listen address of CoAP over DTLS-PSK, e.g. 127.0.0.1:5684 (needs --credentials)")
 	fs.StringVar(&c.CoAPSCert, "coaps-cert", c.CoAPSCert, "UDP listen address of CoAP over DTLS with mutual certificate authentication (needs --tls-cert, --tls-key, --tls-client-ca)")
+	fs.StringVar(&c.MQTTCA, "mqtt-ca", c.MQTTCA, "PEM file of the CAs of an mqtts:// broker's certificate (empty: the system's)")
+	fs.StringVar(&c.MQTTCert, "mqtt-cert", c.MQTTCert, "PEM client certificate for an mqtts:// broker that requires one (with --mqtt-key)")
+	fs.StringVar(&c.MQTTKey, "mqtt-key", c.MQTTKey, "PEM private key of --mqtt-cert")
+	fs.StringVar(&c.MQTTPSKIdentity, "mqtt-psk-identity", c.MQTTPSKIdentity, "TLS-PSK identity for an mqtts:// broker (with --mqtt-psk-key-file)")
+	fs.StringVar(&c.MQTTPSKKeyFile, "mqtt-psk-key-file", c.MQTTPSKKeyFile, "file with the hex TLS-PSK key for an mqtts:// broker (mode 0600)")
 	fs.DurationVar(&c.NotifyTimeout, "notify-timeout", c.NotifyTimeout, "time limit of one attempt to deliver a notification")
 	fs.DurationVar(&c.NotifyRetry, "notify-retry", c.NotifyRetry, "wait after a failed delivery attempt (doubles up to --notify-retry-max)")
 	fs.DurationVar(&c.NotifyRetryMax, "notify-retry-max", c.NotifyRetryMax, "longest wait between delivery attempts")
@@ -342,6 +359,25 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("mqtt-broker %q: scheme %q is not one of tcp, mqtt, ssl, mqtts, ws, wss", c.MQTTBroker, u.Scheme)
 		}
 	}
+	mqttTLS := c.MQTTCA != "" || c.MQTTCert != "" || c.MQTTKey != ""
+	mqttPSK := c.MQTTPSKIdentity != "" || c.MQTTPSKKeyFile != ""
+	if mqttTLS || mqttPSK {
+		switch u, _ := url.Parse(c.MQTTBroker); {
+		case c.MQTTBroker == "" || u == nil:
+			return fmt.Errorf("mqtt-ca, mqtt-cert, mqtt-key and mqtt-psk-* need an mqtts:// mqtt-broker")
+		case u.Scheme != "mqtts" && u.Scheme != "ssl" && u.Scheme != "tls":
+			return fmt.Errorf("mqtt-ca, mqtt-cert, mqtt-key and mqtt-psk-* need an mqtts:// mqtt-broker, not %q", c.MQTTBroker)
+		}
+	}
+	if mqttTLS && mqttPSK {
+		return fmt.Errorf("the mqtts:// broker connection uses either certificates (mqtt-ca, mqtt-cert, mqtt-key) or a PSK (mqtt-psk-identity, mqtt-psk-key-file), not both")
+	}
+	if (c.MQTTCert == "") != (c.MQTTKey == "") {
+		return fmt.Errorf("mqtt-cert and mqtt-key go together")
+	}
+	if (c.MQTTPSKIdentity == "") != (c.MQTTPSKKeyFile == "") {
+		return fmt.Errorf("mqtt-psk-identity and mqtt-psk-key-file go together")
+	}
 	if c.MQTTEmbedded != "" {
 		if _, _, err := net.SplitHostPort(c.MQTTEmbedded); err != nil {
 			return fmt.Errorf("mqtt-embedded %q must be host:port, e.g. 127.0.0.1:1883", c.MQTTEmbedded)
@@ -409,20 +445,40 @@ func (c *Config) Validate() error {
 	if certReg && c.RegistrarPSKIdentity != "" {
 		return fmt.Errorf("use either a registrar PSK or a registrar certificate, not both")
 	}
-	secure := strings.HasPrefix(c.RegistrarURL, "https://") || strings.HasPrefix(c.RegistrarURL, "coaps://")
+	// A registrar over TLS: https:// or wss:// (TS-0020 7), coaps://
+	// (DTLS), and for MQTT the broker's TLS (mqtt-ca, mqtt-psk-*).
+	secure := false
+	for _, p := range []string{"https://", "wss://", "coaps://"} {
+		secure = secure || strings.HasPrefix(c.RegistrarURL, p)
+	}
 	if certReg && !secure {
-		return fmt.Errorf("registrar-cert needs an https:// or coaps:// registrar-url")
+		return fmt.Errorf("registrar-cert needs an https://, wss:// or coaps:// registrar-url")
 	}
 	if secure && c.RegistrarPSKIdentity == "" && !certReg {
-		return fmt.Errorf("an https:// or coaps:// registrar-url needs registrar-psk-identity and registrar-psk-key-file (TLS-PSK, DTLS-PSK), or registrar-cert, registrar-key and registrar-ca")
+		return fmt.Errorf("an https://, wss:// or coaps:// registrar-url needs registrar-psk-identity and registrar-psk-key-file (TLS-PSK, DTLS-PSK), or registrar-cert, registrar-key and registrar-ca")
 	}
 	if c.RegistrarPSKIdentity != "" && !secure {
-		return fmt.Errorf("registrar-psk-identity needs an https:// or coaps:// registrar-url")
+		return fmt.Errorf("registrar-psk-identity needs an https://, wss:// or coaps:// registrar-url")
 	}
 	switch strings.ToLower(c.Console) {
 	case "auto", "on", "off", "true", "false":
 	default:
 		return fmt.Errorf("console %q must be auto, on or off", c.Console)
+	}
+	if c.RegistrarURL != "" {
+		switch u, err := url.Parse(c.RegistrarURL); {
+		case err != nil || u.Host == "":
+			return fmt.Errorf("registrar-url %q is not a URL", c.RegistrarURL)
+		case u.Scheme == "ws" || u.Scheme == "wss":
+			if !c.WebSocket {
+				return fmt.Errorf("a %s:// registrar-url needs the WebSocket binding (websocket: true)", u.Scheme)
+			}
+		}
+		if u, _ := url.Parse(c.RegistrarURL); c.CSEID == "" && (u.Scheme == "ws" || u.Scheme == "wss" || strings.HasPrefix(u.Scheme, "mqtt")) {
+			// The binding connections are made once the CSE-ID is known
+			// (MQTT topics name it).
+			return fmt.Errorf("a CSE without cse-id gets it from its registrar over http(s):// or coap(s):// only, not %s://", u.Scheme)
+		}
 	}
 	switch strings.ToLower(c.LogFormat) {
 	case "text", "json":

@@ -45,11 +45,43 @@ func TestRegistrationSettingsValidate(t *testing.T) {
 		"IN with a registrar":     func(c *Config) { c.RegistrarURL, c.RegistrarID, c.RegistrarName = "http://x", "/id-in", "cse-in" },
 		"no CSE-ID, no registrar": func(c *Config) { c.CSEID = "" },
 		"binding without CSE-ID":  func(c *Config) { c.CredentialBindings = []CredentialBinding{{CredentialID: "x"}} },
+		"no CSE-ID over MQTT": func(c *Config) {
+			c.CSEType, c.CSEID, c.RegistrarURL, c.RegistrarID, c.RegistrarName = "MN", "", "mqtt://b:1883", "/id-in", "cse-in"
+		},
+		"ws registrar without WebSocket": func(c *Config) {
+			c.CSEType, c.RegistrarURL, c.RegistrarID, c.RegistrarName, c.WebSocket = "MN", "ws://x/", "/id-in", "cse-in", false
+		},
+		"wss registrar without TLS settings": func(c *Config) {
+			c.CSEType, c.RegistrarURL, c.RegistrarID, c.RegistrarName = "MN", "wss://x/", "/id-in", "cse-in"
+		},
+		"MQTT PSK without mqtts": func(c *Config) { c.MQTTBroker, c.MQTTPSKIdentity, c.MQTTPSKKeyFile = "tcp://b:1883", "id", "k" },
+		"MQTT PSK and certificates": func(c *Config) {
+			c.MQTTBroker, c.MQTTPSKIdentity, c.MQTTPSKKeyFile, c.MQTTCA = "mqtts://b", "id", "k", "ca"
+		},
+		"MQTT PSK without key file": func(c *Config) { c.MQTTBroker, c.MQTTPSKIdentity = "mqtts://b", "id" },
+		"MQTT cert without key":     func(c *Config) { c.MQTTBroker, c.MQTTCert = "mqtts://b", "c.pem" },
 	} {
 		c := Default()
 		mod(&c)
 		if err := c.Validate(); err == nil {
 			t.Errorf("%s: accepted", name)
+		}
+	}
+	// And what is fine.
+	for name, mod := range map[string]func(*Config){
+		"MN with a ws registrar": func(c *Config) {
+			c.CSEType, c.RegistrarURL, c.RegistrarID, c.RegistrarName = "MN", "ws://x/", "/id-in", "cse-in"
+		},
+		"MN with an mqtt registrar": func(c *Config) {
+			c.CSEType, c.RegistrarURL, c.RegistrarID, c.RegistrarName = "MN", "mqtt://b", "/id-in", "cse-in"
+		},
+		"MQTT over PSK":          func(c *Config) { c.MQTTBroker, c.MQTTPSKIdentity, c.MQTTPSKKeyFile = "mqtts://b", "id", "k" },
+		"MQTT with certificates": func(c *Config) { c.MQTTBroker, c.MQTTCA, c.MQTTCert, c.MQTTKey = "ssl://b:8883", "ca", "c", "k" },
+	} {
+		c := Default()
+		mod(&c)
+		if err := c.Validate(); err != nil {
+			t.Errorf("%s: %v", name, err)
 		}
 	}
 }

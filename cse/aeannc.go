@@ -42,7 +42,7 @@ func (c *CSE) toIN(ctx context.Context, req *primitive.Request) (*primitive.Resp
 	if c.routeTable().registrar == nil {
 		return nil, primitive.Errorf(primitive.RSCTargetNotReachable, "this CSE is not registered: the IN-CSE cannot be reached")
 	}
-	return c.send(ctx, c.registrarPoA(), req)
+	return c.send(ctx, c.cfg.Registrar.CSEID, c.registrarPoA(), req)
 }
 
 func (a *announcer) announcement(reg *AERegistration, lnk string) map[string]any {

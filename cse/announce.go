@@ -80,7 +80,7 @@ func (c *CSE) annSend(ctx context.Context, req *primitive.Request) (*primitive.R
 	if e == nil {
 		return nil, primitive.Errorf(primitive.RSCNotFound, "no route to the CSE %s", csi)
 	}
-	return c.send(ctx, e.poa, req)
+	return c.send(ctx, e.csi, e.poa, req)
 }
 
 // announce brings the announced resources of r in step after r was created

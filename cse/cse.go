@@ -142,6 +142,8 @@ type CSE struct {
 	// the IN-CSE (apprules.go).
 	remote remoteRules
 	polls  pollState // long polls of pollingChannelURIs (polling.go)
+	// conns are the registrees' open connections (see SetConnections).
+	conns Connections
 }
 
 // New opens the core on st, creating the CSEBase on first start.

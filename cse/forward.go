@@ -71,7 +71,7 @@ func (c *CSE) forward(ctx context.Context, req *primitive.Request, o *originator
 			fwd.From = c.cfg.CSEID + "/" + o.id
 		}
 	}
-	resp, err := c.send(ctx, e.poa, &fwd)
+	resp, err := c.send(ctx, e.csi, e.poa, &fwd)
 	if err != nil {
 		return nil, err
 	}
@@ -87,11 +87,13 @@ func (c *CSE) forward(ctx context.Context, req *primitive.Request, o *originator
 	return &out, nil
 }
 
-// send delivers req at the first of poa that answers: 5103 when none does,
-// 4008 when the request expires (rqet) or the forwarding timeout passes
-// first.
-func (c *CSE) send(ctx context.Context, poa []string, req *primitive.Request) (*primitive.Response, error) {
-	if c.cfg.Sender == nil || len(poa) == 0 {
+// send delivers req to the CSE receiver: over the connection receiver
+// opened to this CSE when there is one, else at the first of poa that
+// answers: 5103 when none does, 4008 when the request expires (rqet) or the
+// forwarding timeout passes first.
+func (c *CSE) send(ctx context.Context, receiver string, poa []string, req *primitive.Request) (*primitive.Response, error) {
+	conn := c.conns != nil && receiver != "" && c.conns.Connected(receiver)
+	if !conn && (c.cfg.Sender == nil || len(poa) == 0) {
 		return nil, primitive.Errorf(primitive.RSCTargetNotReachable, "no point of access to reach %s", req.To)
 	}
 	timeout := c.cfg.ForwardTimeout
@@ -104,16 +106,32 @@ func (c *CSE) send(ctx context.Context, poa []string, req *primitive.Request) (*
 	}
 	ctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
+	if receiver != "" {
+		ctx = WithReceiver(ctx, receiver)
+	}
 	var last error
-	for _, p := range poa {
-		resp, err := c.cfg.Sender.Send(ctx, p, codec.FormatNone, req)
+	try := func(send func() (*primitive.Response, error)) (*primitive.Response, bool, error) {
+		resp, err := send()
 		if err == nil {
-			return resp, nil
+			return resp, true, nil
 		}
 		if ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) {
-			return nil, primitive.Errorf(primitive.RSCRequestTimeout, "no answer from %s before the request expired", req.To)
+			return nil, true, primitive.Errorf(primitive.RSCRequestTimeout, "no answer from %s before the request expired", req.To)
 		}
 		last = err
+		return nil, false, nil
+	}
+	if conn {
+		if resp, done, err := try(func() (*primitive.Response, error) { return c.conns.Send(ctx, receiver, req) }); done {
+			return resp, err
+		}
+	}
+	if c.cfg.Sender != nil {
+		for _, p := range poa {
+			if resp, done, err := try(func() (*primitive.Response, error) { return c.cfg.Sender.Send(ctx, p, codec.FormatNone, req) }); done {
+				return resp, err
+			}
+		}
 	}
 	return nil, primitive.Errorf(primitive.RSCTargetNotReachable, "%s is not reachable: %v", req.To, last)
 }

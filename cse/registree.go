@@ -75,7 +75,7 @@ func (c *CSE) maintainRegistration(ctx context.Context) error {
 	if rt.registrar == nil {
 		return c.register(ctx)
 	}
-	resp, err := c.send(ctx, c.registrarPoA(), c.outgoing(primitive.OpRetrieve, c.ownCSRAtRegistrar()))
+	resp, err := c.send(ctx, c.cfg.Registrar.CSEID, c.registrarPoA(), c.outgoing(primitive.OpRetrieve, c.ownCSRAtRegistrar()))
 	if err != nil {
 		return err
 	}
@@ -115,7 +115,7 @@ func (c *CSE) pushDescendants(ctx context.Context, cur *primitive.Response) erro
 	}
 	req := c.outgoing(primitive.OpUpdate, c.ownCSRAtRegistrar())
 	req.Content = map[string]any{"m2m:csr": change}
-	resp, err := c.send(ctx, c.registrarPoA(), req)
+	resp, err := c.send(ctx, c.cfg.Registrar.CSEID, c.registrarPoA(), req)
 	if err != nil {
 		return err
 	}
@@ -175,7 +175,7 @@ func (c *CSE) register(ctx context.Context) error {
 	req := c.outgoing(primitive.OpCreate, reg.CSEID+"/"+reg.Name)
 	req.Ty = resource.TyRemoteCSE
 	req.Content = registrationContent(&c.cfg, c.base, c.routeTable().descendants())
-	resp, err := c.send(ctx, c.registrarPoA(), req)
+	resp, err := c.send(ctx, c.cfg.Registrar.CSEID, c.registrarPoA(), req)
 	if err != nil {
 		return err
 	}
@@ -185,7 +185,7 @@ func (c *CSE) register(ctx context.Context) error {
 		// Left over from an earlier run of this CSE (its local data was
 		// lost, or it acquired its CSE-ID before this start): take it over
 		// if it is ours (registration-security.md 4.7).
-		cur, err := c.send(ctx, c.registrarPoA(), c.outgoing(primitive.OpRetrieve, c.ownCSRAtRegistrar()))
+		cur, err := c.send(ctx, c.cfg.Registrar.CSEID, c.registrarPoA(), c.outgoing(primitive.OpRetrieve, c.ownCSRAtRegistrar()))
 		if err != nil {
 			return err
 		}
@@ -196,7 +196,7 @@ func (c *CSE) register(ctx context.Context) error {
 	default:
 		return fmt.Errorf("the registrar refused the registration: %d %s", resp.RSC, dbg(resp))
 	}
-	cbResp, err := c.send(ctx, c.registrarPoA(), c.outgoing(primitive.OpRetrieve, reg.CSEID+"/"+reg.Name))
+	cbResp, err := c.send(ctx, c.cfg.Registrar.CSEID, c.registrarPoA(), c.outgoing(primitive.OpRetrieve, reg.CSEID+"/"+reg.Name))
 	if err != nil {
 		return err
 	}
@@ -282,7 +282,7 @@ func (c *CSE) Deregister(ctx context.Context) error {
 	if rt.registrar == nil {
 		return nil
 	}
-	resp, err := c.send(ctx, c.registrarPoA(), c.outgoing(primitive.OpDelete, c.ownCSRAtRegistrar()))
+	resp, err := c.send(ctx, c.cfg.Registrar.CSEID, c.registrarPoA(), c.outgoing(primitive.OpDelete, c.ownCSRAtRegistrar()))
 	if err != nil {
 		return err
 	}
@@ -321,7 +321,7 @@ func AcquireCSEID(ctx context.Context, cfg Config) (string, error) {
 	reg := cfg.Registrar
 	req := &primitive.Request{Op: primitive.OpCreate, To: reg.CSEID + "/" + reg.Name, RQI: "reg-" + randomID(10), RVI: "3", RCN: primitive.RCNAbsent, Ty: resource.TyRemoteCSE}
 	req.Content = registrationContent(&cfg, nil, nil)
-	resp, err := c.send(ctx, []string{reg.URL}, req)
+	resp, err := c.send(ctx, reg.CSEID, []string{reg.URL}, req)
 	if err != nil {
 		return "", err
 	}

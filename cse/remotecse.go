@@ -443,7 +443,7 @@ func (c *CSE) deregisterPeer(ctx context.Context, req *primitive.Request, o *ori
 		}
 		defer c.unlockRound()
 	}
-	resp, err := c.send(ctx, r.Strings("poa"), &primitive.Request{Op: primitive.OpDelete, To: peer + "/" + c.cfg.CSEID[1:], From: c.cfg.CSEID, RQI: "dereg-" + randomID(8), RVI: "3", RCN: primitive.RCNAbsent})
+	resp, err := c.send(ctx, peer, r.Strings("poa"), &primitive.Request{Op: primitive.OpDelete, To: peer + "/" + c.cfg.CSEID[1:], From: c.cfg.CSEID, RQI: "dereg-" + randomID(8), RVI: "3", RCN: primitive.RCNAbsent})
 	if err != nil {
 		return err
 	}
@@ -502,7 +502,7 @@ func (c *CSE) runRegistrar(ctx context.Context) {
 			if e == rt.registrar {
 				continue
 			}
-			_, err := c.send(ctx, e.poa, c.outgoing(primitive.OpRetrieve, csi))
+			_, err := c.send(ctx, csi, e.poa, c.outgoing(primitive.OpRetrieve, csi))
 			if err == nil {
 				delete(failing, e.ri)
 				continue

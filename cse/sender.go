@@ -36,3 +36,38 @@ func (s Senders) Send(ctx context.Context, addr string, f codec.Format, req *pri
 	}
 	return snd.Send(ctx, addr, f, req)
 }
+
+// Connections are the connections registrees opened to this CSE and keep
+// open (WebSocket, TS-0020 5.2 and 6.4): requests to a registree go over
+// its connection, before any point of access it has (an ADN-AE or an ASN-CSE
+// connected over WebSocket needs none).
+type Connections interface {
+	// Connected reports whether a connection carries the AE or CSE id.
+	Connected(id string) bool
+	// Send sends req over the connection of id and waits for the answer.
+	Send(ctx context.Context, id string, req *primitive.Request) (*primitive.Response, error)
+}
+
+type receiverKey struct{}
+
+// WithReceiver tells the Sender which entity (AE-ID or CSE-ID, SP-relative
+// or a stem) a request sent with ctx is for at the address it is given:
+// bindings that address entities rather than hosts need it (MQTT topics
+// name the receiver, TS-0010 6.4.2).
+func WithReceiver(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, receiverKey{}, id)
+}
+
+// ReceiverOf returns the receiver WithReceiver put in ctx ("" when none:
+// the address is the whole destination, such as a notification URL).
+func ReceiverOf(ctx context.Context) string {
+	id, _ := ctx.Value(receiverKey{}).(string)
+	return id
+}
+
+// SetConnections connects the bindings whose registrees keep a connection
+// open (nil: none). Call it before Run.
+func (c *CSE) SetConnections(conns Connections) { c.conns = conns }
+
+// Connections returns what SetConnections set (nil: none).
+func (c *CSE) Connections() Connections { return c.conns }

@@ -50,6 +50,8 @@ func Main(args []string, out io.Writer) int {
 	fs.StringVar(&cfg.SubsENC, "subs-enc", "", `their eventNotificationCriteria as JSON (default {"net":[3],"chty":[4]}: every new contentInstance)`)
 	fs.Float64Var(&cfg.Rate, "rate", 0, "pace the create phase at `N` requests/s in all (default: as fast as the connections go)")
 	fs.StringVar(&cfg.PSKIdentity, "psk-identity", "", "KpsaID for an https:// target over TLS-PSK (with --psk-key-file)")
+	fs.StringVar(&cfg.Binding, "binding", "", "http, ws or mqtt (default: the --target's scheme: ws://host:port/cse-in, mqtt://broker:1883/cse-in)")
+	fs.StringVar(&cfg.CSEID, "cse-id", "", "CSE-ID of an mqtt:// target, whose topics name it (default /id-in)")
 	pskKeyFile := fs.String("psk-key-file", "", "file with the hex PSK (mode 0600) for --psk-identity")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: onecse bench --target http://host:port/<csebase> [flags]\n       onecse bench --ceiling-only [flags]\n\nflags:\n")

@@ -32,7 +32,6 @@ var allOps = []string{OpCreate, OpRetrieve, OpLatest}
 // Config is the configuration of one load-generator run (the flags of Main).
 type Config struct {
 	Target      string        // CSEBase URL, e.g. http://127.0.0.1:8080/cse-in
-	Binding     string        // "http" (default) or "coap" (Target coap://host:port/<csebase>)
 	Connections int           // number of connections = number of closed-loop workers
 	Duration    time.Duration // duration of each phase
 	Origin      string        // originator used to register the AE ("" → "C")
@@ -62,6 +61,13 @@ type Config struct {
 	// (security/tlspsk), as an AE with a PSK security association.
 	PSKIdentity string
 	PSKKey      []byte
+	// Binding is http (the default), ws, mqtt or coap: the scheme of
+	// Target says it (ws://host:port/<csebase>, mqtt://broker:port/<csebase>,
+	// coap://host:port/<csebase>); set, it must agree.
+	Binding string
+	// CSEID is the CSE-ID of an mqtt:// target (its topics name it;
+	// default /id-in).
+	CSEID string
 }
 
 // Targets of a PhaseResult.
@@ -228,20 +234,27 @@ func (c *Config) normalize() error {
 		return fmt.Errorf("--target is required (or --ceiling-only)")
 	}
 	u, err := url.Parse(c.Target)
-	switch c.Binding {
-	case "", "http":
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return fmt.Errorf("--target %q: want http://host:port/<csebase>", c.Target)
-		}
-	case "coap":
-		if err != nil || u.Scheme != "coap" || u.Host == "" || strings.Trim(u.Path, "/") == "" {
-			return fmt.Errorf("--binding coap: --target %q: want coap://host:port/<csebase>", c.Target)
+	if err != nil || u.Host == "" {
+		return fmt.Errorf("--target %q: want http://host:port/<csebase>", c.Target)
+	}
+	binding := map[string]string{"http": "http", "https": "http", "ws": "ws", "mqtt": "mqtt", "coap": "coap"}[u.Scheme]
+	if binding == "" {
+		return fmt.Errorf("--target %q: want http://host:port/<csebase>, ws://host:port/<csebase>, mqtt://broker:port/<csebase> or coap://host:port/<csebase>", c.Target)
+	}
+	if c.Binding != "" && c.Binding != binding {
+		return fmt.Errorf("--binding %s but --target %q is %s", c.Binding, c.Target, binding)
+	}
+	c.Binding = binding
+	if binding != "http" {
+		if strings.Trim(u.Path, "/") == "" {
+			return fmt.Errorf("--target %q: the path names the CSEBase, e.g. %s://%s/cse-in", c.Target, u.Scheme, u.Host)
 		}
 		if c.Ceiling || c.Subs > 0 || c.PSKIdentity != "" || c.Rate > 0 {
-			return fmt.Errorf("--binding coap runs the create, retrieve and la phases only (no --ceiling, --subs, --psk-identity, --rate)")
+			return fmt.Errorf("--ceiling, --subs, --rate and --psk-* are for http(s) targets only")
 		}
-	default:
-		return fmt.Errorf("--binding %q: want http or coap", c.Binding)
+		if c.CSEID == "" && binding != "coap" {
+			c.CSEID = "/id-in"
+		}
 	}
 	c.Target = strings.TrimRight(c.Target, "/")
 	if want[OpRetrieve] && !want[OpCreate] && c.Prefill == 0 {
@@ -302,8 +315,10 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		rep.Target = cfg.Target
 	}
 	if cfg.Binding == "coap" && !cfg.CeilingOnly {
-		rep.Target = cfg.Target
 		return runCoAP(ctx, cfg, rep)
+	}
+	if cfg.Binding == "ws" || cfg.Binding == "mqtt" {
+		return runPrim(ctx, cfg, rep)
 	}
 	client, tr := newClient(cfg.Connections, cfg.Timeout)
 	if cfg.PSKIdentity != "" {

@@ -27,6 +27,11 @@ type dest struct {
 	// pch is the resource ID of an entity whose <pollingChannel> takes the
 	// request (an AE that is not request-reachable).
 	pch string
+	// receiver is the AE the address is a point of access of ("" for a
+	// URL target); conn: send over the connection it opened to this CSE
+	// (WebSocket) rather than to addr.
+	receiver string
+	conn     bool
 }
 
 // errUnreachable marks a target that cannot be reached at all as things are
@@ -78,12 +83,18 @@ func (s *Service) resolve(ctx context.Context, target string) ([]dest, error) {
 		return nil, fmt.Errorf("%w: the AE %s has expired", errUnreachable, target)
 	}
 	f := aeFormat(r.Strings("csz"))
+	aei := r.Str("aei")
 	var out []dest
+	if conns := s.core.Connections(); conns != nil && aei != "" && conns.Connected(aei) {
+		// TS-0020 6.4: the connection the AE opened carries requests to it
+		// (whether or not it is request-reachable otherwise).
+		out = append(out, dest{receiver: aei, conn: true})
+	}
 	rr, _ := r.Attrs["rr"].(bool)
 	if rr {
 		for _, p := range r.Strings("poa") {
 			if strings.Contains(p, "://") {
-				out = append(out, dest{addr: p, format: f})
+				out = append(out, dest{addr: p, format: f, receiver: aei})
 			}
 		}
 	}
@@ -100,6 +111,27 @@ func (s *Service) resolve(ctx context.Context, target string) ([]dest, error) {
 		return nil, fmt.Errorf("%w: the AE %s has no pointOfAccess", errUnreachable, target)
 	}
 	return out, nil
+}
+
+// String names d in errors.
+func (d dest) String() string {
+	if d.conn {
+		return "the connection of " + d.receiver
+	}
+	return d.addr
+}
+
+// sendTo makes one attempt to deliver req at d, within the timeout.
+func (s *Service) sendTo(ctx context.Context, d dest, req *primitive.Request) (*primitive.Response, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.opt.Timeout)
+	defer cancel()
+	if d.conn {
+		return s.core.Connections().Send(ctx, d.receiver, req)
+	}
+	if d.receiver != "" {
+		ctx = cse.WithReceiver(ctx, d.receiver)
+	}
+	return s.send.Send(ctx, d.addr, d.format, req)
 }
 
 func formatOf(ct string) codec.Format {
@@ -150,13 +182,11 @@ func (s *Service) deliver(ctx context.Context, target string, pc map[string]any,
 			}
 			return &primitive.Response{RSC: primitive.RSCOK, RQI: req.RQI}, nil
 		}
-		cctx, cancel := context.WithTimeout(ctx, s.opt.Timeout)
-		resp, err := s.send.Send(cctx, d.addr, d.format, req)
-		cancel()
+		resp, err := s.sendTo(ctx, d, req)
 		if err == nil {
 			return resp, nil
 		}
-		errs = append(errs, fmt.Errorf("%s: %w", d.addr, err))
+		errs = append(errs, fmt.Errorf("%s: %w", d, err))
 		if ctx.Err() != nil {
 			break
 		}
@@ -192,19 +222,18 @@ func (s *Service) Forward(ctx context.Context, req *primitive.Request, aei strin
 	}
 	var errs []error
 	for _, d := range dests {
-		cctx, cancel := context.WithTimeout(ctx, s.opt.Timeout)
 		if d.pch != "" {
 			// The AE answers through its pollingChannelURI.
+			cctx, cancel := context.WithTimeout(ctx, s.opt.Timeout)
 			resp, err := s.core.PollingRequest(cctx, d.pch, req)
 			cancel()
 			return resp, err
 		}
-		resp, err := s.send.Send(cctx, d.addr, d.format, req)
-		cancel()
+		resp, err := s.sendTo(ctx, d, req)
 		if err == nil {
 			return resp, nil
 		}
-		errs = append(errs, fmt.Errorf("%s: %w", d.addr, err))
+		errs = append(errs, fmt.Errorf("%s: %w", d, err))
 	}
 	return nil, primitive.Errorf(primitive.RSCTargetNotReachable, "the AE %s did not answer: %v", aei, errors.Join(errs...))
 }

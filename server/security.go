@@ -194,7 +194,8 @@ func (a *associations) closeInvalid() {
 	}
 }
 
-// senderFor returns the client the core sends to other CSEs with.
+// senderFor returns the client the core sends to other CSEs with, and its
+// options (the WebSocket binding dials a wss:// registrar with the same).
 //   - To the registrar's https:// address: TLS-PSK with the registrar PSK
 //     (the registree is the TLS client, TS-0003 8.2.1), or TLS with this
 //     CSE's CSE-ID certificate, the registrar's certificate required to
@@ -205,13 +206,13 @@ func (a *associations) closeInvalid() {
 //     (SA2 of TS-0003 8.2.1: the registrar as the TLS client, reusing the
 //     credential of the registree's association).
 //   - Anything else (notification receivers): ordinary TLS.
-func senderFor(cfg config.Config, sa2 *sa2Dialer) (*httpb.Client, error) {
+func senderFor(cfg config.Config, sa2 *sa2Dialer) (*httpb.Client, httpb.ClientOptions, error) {
 	var regDial func(ctx context.Context, network, addr string) (net.Conn, error)
 	var hostport string
 	if cfg.RegistrarCert != "" || cfg.RegistrarPSKIdentity != "" {
 		u, err := url.Parse(cfg.RegistrarURL)
 		if err != nil || u.Host == "" {
-			return nil, fmt.Errorf("registrar-url %q is not a URL", cfg.RegistrarURL)
+			return nil, httpb.ClientOptions{}, fmt.Errorf("registrar-url %q is not a URL", cfg.RegistrarURL)
 		}
 		hostport = u.Host
 		if u.Port() == "" {
@@ -222,14 +223,14 @@ func senderFor(cfg config.Config, sa2 *sa2Dialer) (*httpb.Client, error) {
 	case cfg.RegistrarCert != "":
 		tc, err := registrarTLS(cfg)
 		if err != nil {
-			return nil, err
+			return nil, httpb.ClientOptions{}, err
 		}
 		d := &tls.Dialer{Config: tc}
 		regDial = d.DialContext
 	case cfg.RegistrarPSKIdentity != "":
 		key, err := credentials.ReadKeyFile(cfg.RegistrarPSKKeyFile)
 		if err != nil {
-			return nil, fmt.Errorf("registrar-psk-key-file: %w", err)
+			return nil, httpb.ClientOptions{}, fmt.Errorf("registrar-psk-key-file: %w", err)
 		}
 		pcfg := &tlspsk.Config{Identity: cfg.RegistrarPSKIdentity, Key: key, HandshakeTimeout: 10 * time.Second}
 		regDial = func(ctx context.Context, network, addr string) (net.Conn, error) {
@@ -255,7 +256,7 @@ func senderFor(cfg config.Config, sa2 *sa2Dialer) (*httpb.Client, error) {
 		d := tls.Dialer{Config: &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12}}
 		return d.DialContext(ctx, network, addr)
 	}}
-	return httpb.NewClient(o), nil
+	return httpb.NewClient(o), o, nil
 }
 
 // sa2Dialer finds the PSK to open the registrar's side of the second

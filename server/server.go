@@ -56,6 +56,7 @@ type Server struct {
 	broker *mqttb.Broker  // the embedded MQTT broker, when one runs
 	coap   *coapListeners // nil when CoAP is off
 	coapC  *coapb.Client  // the CoAP client (coap://, coaps:// targets)
+	mqttS  *mqttSender    // the core's requests to mqtt:// and mqtts://
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	errc   chan error
@@ -96,7 +97,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 		}
 	}
 	sa2 := &sa2Dialer{creds: creds}
-	sender, err := senderFor(cfg, sa2)
+	sender, regOpts, err := senderFor(cfg, sa2)
 	if err != nil {
 		return nil, err
 	}
@@ -180,7 +181,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 	// Requests the CSE originates (registration, forwarding, notifications)
 	// leave through the bindings' clients, by URL scheme.
 	client := sender
-	senders := cse.Senders{"http": client, "https": client, "coap": coapC, "coaps": coapC}
+	msnd, wsnd := &mqttSender{}, &wsSender{registrar: cfg.RegistrarID}
+	senders := cse.Senders{"http": client, "https": client, "coap": coapC, "coaps": coapC, "mqtt": msnd, "mqtts": msnd, "ws": wsnd, "wss": wsnd}
 	ccfg := cse.Config{
 		CSEID: cfg.CSEID, CSEName: cfg.CSEName, SPID: cfg.SPID, CSEType: cseType, Admin: cfg.Admin,
 		PoA: poa, DefaultET: cfg.DefaultExpiration, MaxET: cfg.MaxExpiration,
@@ -252,9 +254,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 		RetryInitial: cfg.NotifyRetry, RetryMax: cfg.NotifyRetryMax, Attempts: cfg.NotifyAttempts,
 	})
 	core.SetNotifier(n)
+	msnd.core = core
 	m.watch(st, core, n, log)
 	s := &Server{cfg: cfg, log: log, st: st, core: core, notify: n, client: client, httpL: l, creds: creds, assocs: assocs, errc: make(chan error, 5), metrics: m,
-		coap: coapL, coapC: coapC}
+		coap: coapL, coapC: coapC, mqttS: msnd}
 	// Each binding reaches the core through instrumented, named after it.
 	via := func(binding string) *instrumented { return &instrumented{core: core, binding: binding, m: m, log: log} }
 	if coapL != nil {
@@ -280,10 +283,17 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 	}
 	var h http.Handler = httpb.New(via("http"), hopt)
 	if cfg.WebSocket {
-		wopt := ws.Options{CSEID: cfg.CSEID, MaxMessage: cfg.MaxBody, Log: log}
+		wopt := ws.Options{CSEID: core.Config().CSEID, MaxMessage: cfg.MaxBody, Log: log}
 		wopt.Authenticate = hopt.Authenticate
+		// The registree side (TS-0020 5.2): the WebSocket to a ws:// or
+		// wss:// registrar, with the registrar's TLS settings.
+		wopt.DialClient = &http.Client{Transport: &http.Transport{
+			Proxy: http.ProxyFromEnvironment, DialTLSContext: regOpts.DialTLSContext, TLSClientConfig: regOpts.TLS,
+			TLSHandshakeTimeout: 10 * time.Second}}
 		s.ws = ws.New(via("ws"), wopt)
 		h = ws.Mux(s.ws, h)
+		wsnd.b = s.ws
+		core.SetConnections(s.ws)
 	}
 	// The web console (console/), on the plain HTTP listener only: a client
 	// of the API like any other, with an event stream closed on shutdown.
@@ -328,9 +338,22 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 		}
 		log.Info("embedded mqtt broker", "addr", s.broker.Addr())
 	}
+	mopt := mqttb.Options{Broker: cfg.MQTTBroker, CSEID: core.Config().CSEID, SPID: cfg.SPID,
+		TopicPrefix: cfg.MQTTTopicPrefix, Username: cfg.MQTTUsername, Password: cfg.MQTTPassword, Log: log}
+	if mopt.TLS, mopt.PSK, err = mqttSecurity(cfg); err != nil {
+		if s.broker != nil {
+			s.broker.Close()
+		}
+		closeL()
+		st.Close()
+		return nil, err
+	}
+	msnd.base, msnd.tls, msnd.psk = mopt, mopt.TLS, mopt.PSK
 	if cfg.MQTTBroker != "" {
-		s.mqtt, err = mqttb.New(via("mqtt"), mqttb.Options{Broker: cfg.MQTTBroker, CSEID: cfg.CSEID, SPID: cfg.SPID,
-			TopicPrefix: cfg.MQTTTopicPrefix, Username: cfg.MQTTUsername, Password: cfg.MQTTPassword, Log: log})
+		s.mqtt, err = mqttb.New(via("mqtt"), mopt)
+		if err == nil {
+			msnd.setMain(s.mqtt, cfg.MQTTBroker, cfg.MQTTTopicPrefix)
+		}
 		if err != nil {
 			if s.broker != nil {
 				s.broker.Close()
@@ -709,6 +732,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	if s.ws != nil {
 		s.ws.Close()
 	}
+	s.mqttS.close(ctx)
 	if s.mqtt != nil {
 		s.mqtt.Close(ctx)
 	}

@@ -16,9 +16,12 @@ package mqtt
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -29,6 +32,7 @@ import (
 	"github.com/onecse/onecse/codec"
 	"github.com/onecse/onecse/codec/wire"
 	"github.com/onecse/onecse/primitive"
+	"github.com/onecse/onecse/security/tlspsk"
 )
 
 // Handler is what the binding needs from the core.
@@ -39,8 +43,18 @@ type Handler interface {
 // Options configure the binding.
 type Options struct {
 	// Broker is the broker's URL: tcp://host:1883 (mqtt://host:1883 is read
-	// as tcp://), ssl:// or ws:// as paho understands them.
+	// as tcp://), ssl://host:8883 (mqtts:// is read as ssl://) or ws:// as
+	// paho understands them. Without a port, 1883 or 8883.
 	Broker string
+	// TLS configures an ssl:// connection with certificates: the CAs that
+	// may sign the broker's certificate (RootCAs) and this CSE's client
+	// certificate (Certificates). Nil: the system's CAs, no client
+	// certificate.
+	TLS *tls.Config
+	// PSK makes an ssl:// connection TLS 1.2 with a pre-shared key
+	// (TS-0003 8.2.1: onecse is the TLS client, its Identity and Key the
+	// credential the broker knows), instead of certificates.
+	PSK *tlspsk.Config
 	// CSEID is the SP-relative CSE-ID of this CSE (/id-in); SPID its
 	// M2M-SP-ID (//onecse.example).
 	CSEID, SPID string
@@ -124,11 +138,10 @@ func New(core Handler, opt Options) (*Binding, error) {
 	if clientID == "" {
 		clientID = "C::" + self // TS-0010 6.3.3
 	}
-	broker := opt.Broker
-	if rest, ok := strings.CutPrefix(broker, "mqtt://"); ok {
-		broker = "tcp://" + rest
-	} else if rest, ok := strings.CutPrefix(broker, "mqtts://"); ok {
-		broker = "ssl://" + rest
+	broker, err := brokerURL(opt.Broker)
+	if err != nil {
+		cancel()
+		return nil, err
 	}
 	o := paho.NewClientOptions().
 		AddBroker(broker).
@@ -153,6 +166,17 @@ func New(core Handler, opt Options) (*Binding, error) {
 		SetConnectionLostHandler(func(_ paho.Client, err error) {
 			opt.Log.Warn("mqtt connection lost", "broker", opt.Broker, "err", err)
 		})
+	if strings.HasPrefix(broker, "ssl://") {
+		switch {
+		case opt.PSK != nil:
+			o.SetCustomOpenConnectionFn(pskDialer(opt.PSK, opt.ConnectTimeout, opt.Log))
+		case opt.TLS != nil:
+			o.SetTLSConfig(opt.TLS)
+		}
+	} else if opt.PSK != nil || opt.TLS != nil {
+		cancel()
+		return nil, fmt.Errorf("mqtt: TLS settings are given, but the broker URL %s is not mqtts:// or ssl://", opt.Broker)
+	}
 	b.client = paho.NewClient(o)
 	t := b.client.Connect()
 	if !t.WaitTimeout(opt.ConnectTimeout) {
@@ -172,6 +196,50 @@ func New(core Handler, opt Options) (*Binding, error) {
 		return nil, fmt.Errorf("mqtt: subscribing at %s: timed out", opt.Broker)
 	}
 	return b, nil
+}
+
+// brokerURL turns a broker URL into paho's form: mqtt:// is tcp://,
+// mqtts:// is ssl://, and a missing port is the scheme's default (1883,
+// 8883; TS-0010 6.6).
+func brokerURL(s string) (string, error) {
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" {
+		return "", fmt.Errorf("mqtt: the broker %q is not a URL such as mqtt://host:1883", s)
+	}
+	switch u.Scheme {
+	case "mqtt", "tcp":
+		u.Scheme = "tcp"
+	case "mqtts", "ssl", "tls", "tcps":
+		u.Scheme = "ssl"
+	case "ws", "wss":
+		return s, nil
+	default:
+		return "", fmt.Errorf("mqtt: the broker URL %q has an unknown scheme: use mqtt:// or mqtts://", s)
+	}
+	if u.Port() == "" {
+		port := "1883"
+		if u.Scheme == "ssl" {
+			port = "8883"
+		}
+		u.Host = net.JoinHostPort(u.Hostname(), port)
+	}
+	return u.Scheme + "://" + u.Host, nil
+}
+
+// pskDialer opens paho's connections over TLS-PSK.
+func pskDialer(cfg *tlspsk.Config, timeout time.Duration, log *slog.Logger) paho.OpenConnectionFunc {
+	return func(u *url.URL, _ paho.ClientOptions) (net.Conn, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		c, err := tlspsk.DialContext(ctx, "tcp", u.Host, cfg)
+		if err != nil {
+			// The identity is no secret; the key never appears here.
+			return nil, fmt.Errorf("TLS-PSK handshake with the broker %s as %q failed (wrong key, or an identity the broker does not know?): %w", u.Host, cfg.Identity, err)
+		}
+		st := c.ConnectionState()
+		log.Debug("mqtt TLS-PSK association", "broker", u.Host, "identity", st.Identity, "suite", tlspsk.CipherSuiteName(st.CipherSuite), "ems", st.ExtendedMasterSecret)
+		return c, nil
+	}
 }
 
 // topic joins the prefix and a oneM2M topic ("/oneM2M/...").
@@ -364,7 +432,11 @@ func (b *Binding) publish(topic string, data []byte) error {
 //     and the originator is known, so it is not a 4106: it is refused the
 //     right to act as fr, which is what 4103 says (TS-0004 Table 6.6.3.3-1).
 //     An AE registration asking for a new AE-ID (fr absent, empty, "C" or
-//     "S") is exempt: its originator has no ID to compare yet.
+//     "S") is exempt: its originator has no ID to compare yet. So is a
+//     request whose topic originator is a CSE: the originator level is the
+//     previous hop (TS-0010 6.4.2), and a CSE forwards the requests of the
+//     entities below it and of other CSEs, whose fr names them; the core
+//     checks those originators as it does over HTTP.
 func (b *Binding) check(kind, orig string, req *primitive.Request) error {
 	isReg := req.Op == primitive.OpCreate && (req.Ty == 2 || req.Ty == 16)
 	if kind == "reg_req" {
@@ -382,7 +454,7 @@ func (b *Binding) check(kind, orig string, req *primitive.Request) error {
 	if req.From == "" {
 		return nil // the core answers 4000: From is missing
 	}
-	if !b.sameEntity(req.From, orig) {
+	if !b.sameEntity(req.From, orig) && !isCSELevel(orig) {
 		return primitive.Errorf(primitive.RSCOriginatorHasNoPrivilege, "the originator %q does not match the topic's originator %q (TS-0010 7.2)", req.From, orig)
 	}
 	return nil
@@ -418,6 +490,16 @@ func fromTopicID(t string) string {
 		return "/" + strings.ReplaceAll(t, ":", "/")
 	}
 	return t
+}
+
+// isCSELevel reports whether a topic's originator level names a CSE: an
+// AE is named by its AE-ID-Stem (C..., S...), alone or after its CSE-ID
+// (id-in:Cae).
+func isCSELevel(orig string) bool {
+	if i := strings.LastIndexByte(orig, ':'); i >= 0 {
+		orig = orig[i+1:]
+	}
+	return !primitive.IsAEStem(orig)
 }
 
 // sameEntity reports whether fr and the topic level orig name one entity.
@@ -459,6 +541,12 @@ func (b *Binding) learnRoute(kind, orig string, f codec.Format, req *primitive.R
 // topic level and serialisation are those the target used in its own
 // requests; for a target not heard from, its ID with '/' as ':' and JSON.
 func (b *Binding) Send(ctx context.Context, to string, req *primitive.Request) (*primitive.Response, error) {
+	return b.SendAs(ctx, to, codec.FormatNone, req)
+}
+
+// SendAs is Send with f as the serialisation for a target that has not
+// used MQTT with onecse yet (FormatNone: JSON).
+func (b *Binding) SendAs(ctx context.Context, to string, f codec.Format, req *primitive.Request) (*primitive.Response, error) {
 	if req.RQI == "" {
 		return nil, primitive.Errorf(primitive.RSCBadRequest, "a request sent over MQTT needs an rqi")
 	}
@@ -466,7 +554,10 @@ func (b *Binding) Send(ctx context.Context, to string, req *primitive.Request) (
 	r, ok := b.routes[b.norm(to)]
 	b.mu.Unlock()
 	if !ok {
-		r = route{topicID: b.topicID(to), format: codec.JSON}
+		if f == codec.FormatNone {
+			f = codec.JSON
+		}
+		r = route{topicID: b.topicID(to), format: f}
 	}
 	if r.topicID == "" || strings.ContainsAny(r.topicID, "/+#") {
 		return nil, primitive.Errorf(primitive.RSCTargetNotReachable, "%q cannot be an MQTT topic level", to)
@@ -491,4 +582,24 @@ func (b *Binding) Send(ctx context.Context, to string, req *primitive.Request) (
 	case <-b.ctx.Done():
 		return nil, primitive.Errorf(primitive.RSCTargetNotReachable, "the MQTT binding closed")
 	}
+}
+
+// PublishRequest publishes req on topic as it is (the prefix is not added)
+// and waits for nothing: a notification URL mqtt://broker/<topic> names the
+// topic itself, not an entity that answers (TS-0010 6.6).
+func (b *Binding) PublishRequest(ctx context.Context, topic string, f codec.Format, req *primitive.Request) error {
+	if topic == "" || strings.ContainsAny(topic, "+#") {
+		return primitive.Errorf(primitive.RSCTargetNotReachable, "%q cannot be an MQTT topic to publish to", topic)
+	}
+	if f == codec.FormatNone {
+		f = codec.JSON
+	}
+	data, err := wire.EncodeRequest(f, req)
+	if err != nil {
+		return err
+	}
+	if err := b.publish(topic, data); err != nil {
+		return primitive.Errorf(primitive.RSCTargetNotReachable, "publishing on %s: %v", topic, err)
+	}
+	return ctx.Err()
 }

@@ -53,6 +53,13 @@ type Options struct {
 	// up before the WebSocket), ok=false when there is none. Every request
 	// of the connection carries it. Nil: never.
 	Authenticate func(r *http.Request) (credentialID string, ok bool)
+	// DialClient is the HTTP client Dial opens connections with (nil: the
+	// default), e.g. one that speaks TLS-PSK or presents a certificate for
+	// wss://.
+	DialClient *http.Client
+	// DialSubprotocols are offered by Dial, in order of preference
+	// (default oneM2M.json).
+	DialSubprotocols []string
 }
 
 // Binding serves WebSocket connections and sends requests over them.
@@ -65,6 +72,8 @@ type Binding struct {
 	routes map[string]*conn // originator → the connection that carries it
 	closed bool
 	wg     sync.WaitGroup
+
+	dialMu sync.Mutex // one Dial at a time
 }
 
 // New returns the binding for core.
@@ -187,6 +196,63 @@ func (b *Binding) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer b.wg.Done()
 	b.opt.Log.Debug("websocket connected", "remote", r.RemoteAddr, "subprotocol", name)
 	c.serve()
+}
+
+// Dial opens a WebSocket to url (ws:// or wss://) as a registree does to
+// its registrar (TS-0020 5.2: the registree is the client) and serves it as
+// the connections registrees open to onecse: requests to id (the
+// registrar's CSE-ID) go over it through Send, and the requests the
+// registrar sends down it are handled by the core. Nothing happens when a
+// connection already carries id.
+func (b *Binding) Dial(ctx context.Context, url, id string) error {
+	b.dialMu.Lock()
+	defer b.dialMu.Unlock()
+	if b.Connected(id) {
+		return nil
+	}
+	b.mu.Lock()
+	closed := b.closed
+	b.mu.Unlock()
+	if closed {
+		return primitive.Errorf(primitive.RSCTargetNotReachable, "the WebSocket binding is closed")
+	}
+	protos := b.opt.DialSubprotocols
+	if len(protos) == 0 {
+		protos = []string{"oneM2M.json"}
+	}
+	wsc, resp, err := websocket.Dial(ctx, url, &websocket.DialOptions{Subprotocols: protos, HTTPClient: b.opt.DialClient})
+	if resp != nil && resp.Body != nil {
+		resp.Body.Close()
+	}
+	if err != nil {
+		return primitive.Errorf(primitive.RSCTargetNotReachable, "opening a WebSocket to %s: %v", url, err)
+	}
+	format, ok := subprotocols[strings.ToLower(wsc.Subprotocol())]
+	if !ok {
+		wsc.Close(websocket.StatusProtocolError, "no oneM2M subprotocol")
+		return primitive.Errorf(primitive.RSCTargetNotReachable, "%s accepted none of the subprotocols %v", url, protos)
+	}
+	wsc.SetReadLimit(b.opt.MaxMessage)
+	cctx, cancel := context.WithCancel(context.Background())
+	c := &conn{b: b, ws: wsc, format: format, ctx: cctx, cancel: cancel, sem: make(chan struct{}, b.opt.MaxInFlight)}
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		wsc.Close(websocket.StatusGoingAway, "shutting down")
+		cancel()
+		return primitive.Errorf(primitive.RSCTargetNotReachable, "the WebSocket binding is closed")
+	}
+	b.conns[c] = struct{}{}
+	b.wg.Add(1)
+	b.mu.Unlock()
+	b.register(id, c)
+	b.opt.Log.Info("websocket to the registrar open", "url", url, "registrar", id, "subprotocol", wsc.Subprotocol())
+	go func() {
+		defer b.wg.Done()
+		c.serve()
+		b.opt.Log.Info("websocket to the registrar closed", "url", url, "registrar", id)
+	}()
+	return nil
 }
 
 // Close closes every connection (status 1001, going away) once the requests

@@ -433,6 +433,7 @@ type MQTTClient struct {
 
 	mu      sync.Mutex
 	waiting map[string]chan *Result
+	aes     map[string]bool // the AE-IDs this client registered
 }
 
 var mqttClientSeq atomic.Int64
@@ -441,13 +442,20 @@ var mqttClientSeq atomic.Int64
 // embedded broker) with the payload type "json" or "cbor".
 func DialMQTT(t testing.TB, c *CSE, typ string) *MQTTClient {
 	t.Helper()
+	return DialMQTTAt(t, c, c.Server.MQTTBroker(), typ)
+}
+
+// DialMQTTAt is DialMQTT through another listener of c's broker (a plain
+// one, when c itself connects over TLS).
+func DialMQTTAt(t testing.TB, c *CSE, broker, typ string) *MQTTClient {
+	t.Helper()
 	f := codec.JSON
 	if typ == "cbor" {
 		f = codec.CBOR
 	}
 	m := &MQTTClient{T: t, Format: f, CSE: strings.TrimPrefix(c.Config.CSEID, "/"), Prefix: strings.Trim(c.Config.MQTTTopicPrefix, "/"), waiting: map[string]chan *Result{}}
 	id := fmt.Sprintf("A::test-%s-%d", m.CSE, mqttClientSeq.Add(1))
-	o := paho.NewClientOptions().AddBroker(c.Server.MQTTBroker()).SetClientID(id).SetCleanSession(true).
+	o := paho.NewClientOptions().AddBroker(broker).SetClientID(id).SetCleanSession(true).
 		SetConnectTimeout(5 * time.Second).SetOrderMatters(false)
 	m.Client = paho.NewClient(o)
 	if tok := m.Client.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
@@ -472,12 +480,38 @@ func (m *MQTTClient) topic(t string) string {
 	return m.Prefix + t
 }
 
+// Serve makes the client answer the requests the CSE sends to aei (an AE
+// registered otherwise than through this client); those it registered
+// itself it answers already.
+func (m *MQTTClient) Serve(aei string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.aes == nil {
+		m.aes = map[string]bool{}
+	}
+	m.aes[aei] = true
+}
+
 // Name implements Client.
 func (m *MQTTClient) Name() string { return "mqtt-" + m.Format.String() }
 
 func (m *MQTTClient) onMessage(_ paho.Client, msg paho.Message) {
 	t := strings.TrimPrefix(msg.Topic(), m.Prefix)
+	parts := strings.Split(t, "/") // "", oneM2M, req|resp|reg_resp, <orig>, <recv>, <type>
+	if len(parts) == 6 && parts[5] != m.Format.String() {
+		return // another client's traffic on the shared topics
+	}
 	if strings.HasPrefix(t, "/oneM2M/req/") {
+		recv := parts[4]
+		if i := strings.LastIndexByte(recv, ':'); i >= 0 {
+			recv = recv[i+1:]
+		}
+		m.mu.Lock()
+		mine := m.aes[recv]
+		m.mu.Unlock()
+		if !mine {
+			return // a request to another entity (another CSE, another client's AE)
+		}
 		doc, err := codec.Decode(m.Format, msg.Payload())
 		if err != nil {
 			m.T.Errorf("mqtt client: undecodable request %q", msg.Payload())
@@ -492,8 +526,17 @@ func (m *MQTTClient) onMessage(_ paho.Client, msg paho.Message) {
 			resp["pc"] = pc
 		}
 		b, _ := codec.Encode(m.Format, resp)
-		parts := strings.Split(t, "/") // "", oneM2M, req, <cse>, <me>, <type>
 		m.Client.Publish(m.topic("/oneM2M/resp/"+parts[3]+"/"+parts[4]+"/"+parts[5]), 1, false, b)
+		return
+	}
+	doc, err := codec.Decode(m.Format, msg.Payload())
+	if err != nil {
+		return // not one of this client's responses
+	}
+	m.mu.Lock()
+	_, waits := m.waiting[fmt.Sprint(doc["rqi"])]
+	m.mu.Unlock()
+	if !waits {
 		return
 	}
 	r := resultOf(m.T, m.Format, msg.Payload())
@@ -523,7 +566,13 @@ func (m *MQTTClient) Send(t testing.TB, msg Msg) *Result {
 		}
 		topic = "/oneM2M/req/" + strings.ReplaceAll(strings.TrimPrefix(orig, "/"), "/", ":") + "/" + m.CSE + "/" + m.Format.String()
 	}
-	return m.Publish(t, topic, doc)
+	r := m.Publish(t, topic, doc)
+	if msg.Op == 1 && msg.Ty == 2 && r.RSC == 2001 {
+		if aei, _ := r.Res("m2m:ae")["aei"].(string); aei != "" {
+			m.Serve(aei)
+		}
+	}
+	return r
 }
 
 // Publish sends doc on topic (the prefix is added) and waits for the

@@ -5,39 +5,139 @@
 package acceptance
 
 import (
+	"context"
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
+	"time"
 
+	coapb "github.com/onecse/onecse/binding/coap"
 	"github.com/onecse/onecse/config"
 	"github.com/onecse/onecse/internal/testcse"
+	"github.com/onecse/onecse/primitive"
 )
 
-// bindings start a CSE and a client of one binding.
-var bindings = []struct {
-	name  string
-	start func(t *testing.T) testcse.Client
-}{
-	{"http", func(t *testing.T) testcse.Client { return testcse.Start(t, nil).HTTPClient() }},
-	{"ws-json", func(t *testing.T) testcse.Client { return testcse.DialWS(t, testcse.Start(t, nil), "oneM2M.json") }},
-	{"ws-cbor", func(t *testing.T) testcse.Client { return testcse.DialWS(t, testcse.Start(t, nil), "oneM2M.cbor") }},
-	{"mqtt-json", func(t *testing.T) testcse.Client { return testcse.DialMQTT(t, testcse.StartMQTT(t, nil), "json") }},
-	{"mqtt-cbor", func(t *testing.T) testcse.Client { return testcse.DialMQTT(t, testcse.StartMQTT(t, nil), "cbor") }},
-	{"coap", func(t *testing.T) testcse.Client { return testcse.DialCoAP(t, testcse.StartCoAP(t, nil)) }},
-	{"coap-cbor", func(t *testing.T) testcse.Client {
-		cl := testcse.DialCoAP(t, testcse.StartCoAP(t, nil))
-		cl.CBOR = true
-		return cl
-	}},
+// binding is what the suite needs of one binding; a new binding (CoAP)
+// joins by adding one entry to bindings, with a testcse.Client of its own.
+type binding struct {
+	name string
+	// start starts a CSE (mod may change its configuration) and a client
+	// of this binding.
+	start func(t *testing.T, mod func(*config.Config)) (*testcse.CSE, testcse.Client)
+	// listen makes the requests the CSE sends to AEs of cl arrive (over
+	// cl's own connection, or at a receiver of this binding): it returns
+	// the pointOfAccess to register such an AE with (nil: none is needed)
+	// and next, which returns the m2m:sgn of the next notification.
+	listen func(t *testing.T, c *testcse.CSE, cl testcse.Client) (poa []any, next func(t *testing.T) map[string]any)
+	// registrar is the registrar-url with which a CSE registers with c over
+	// this binding.
+	registrar func(c *testcse.CSE) string
+}
+
+// env is what a case gets: the binding, its CSE and its client.
+type env struct {
+	b  binding
+	c  *testcse.CSE
+	cl testcse.Client
+}
+
+// fromChannel is listen for clients that answer the CSE's requests
+// themselves (WebSocket, MQTT).
+func fromChannel(set func(func(map[string]any) (int, map[string]any))) func(t *testing.T) map[string]any {
+	ch := make(chan map[string]any, 16)
+	set(func(req map[string]any) (int, map[string]any) {
+		ch <- req
+		return 2000, nil
+	})
+	return func(t *testing.T) map[string]any {
+		t.Helper()
+		select {
+		case req := <-ch:
+			sgn, _ := req["pc"].(map[string]any)["m2m:sgn"].(map[string]any)
+			if req["op"] != int64(5) || sgn == nil {
+				t.Fatalf("not a notification: %v", req)
+			}
+			return sgn
+		case <-time.After(10 * time.Second):
+			t.Fatal("no notification arrived")
+			return nil
+		}
+	}
+}
+
+func mqttPoA(c *testcse.CSE) string {
+	return strings.Replace(c.Server.MQTTBroker(), "tcp://", "mqtt://", 1)
+}
+
+func wsBinding(proto string) binding {
+	return binding{
+		name: "ws-" + strings.TrimPrefix(proto, "oneM2M."),
+		start: func(t *testing.T, mod func(*config.Config)) (*testcse.CSE, testcse.Client) {
+			c := testcse.Start(t, mod)
+			return c, testcse.DialWS(t, c, proto)
+		},
+		listen: func(t *testing.T, _ *testcse.CSE, cl testcse.Client) ([]any, func(*testing.T) map[string]any) {
+			w := cl.(*testcse.WSClient)
+			return nil, fromChannel(func(f func(map[string]any) (int, map[string]any)) { w.OnRequest = f })
+		},
+		registrar: func(c *testcse.CSE) string { return "ws://" + c.Addr() + "/" },
+	}
+}
+
+func mqttBinding(name, typ string, embedded bool) binding {
+	return binding{
+		name: name,
+		start: func(t *testing.T, mod func(*config.Config)) (*testcse.CSE, testcse.Client) {
+			var c *testcse.CSE
+			if embedded {
+				// The broker embedded in onecse (--mqtt-embedded) instead of Mosquitto.
+				c = testcse.Start(t, func(cfg *config.Config) {
+					cfg.MQTTEmbedded = "127.0.0.1:0"
+					if mod != nil {
+						mod(cfg)
+					}
+				})
+			} else {
+				c = testcse.StartMQTT(t, mod)
+			}
+			return c, testcse.DialMQTT(t, c, typ)
+		},
+		listen: func(t *testing.T, c *testcse.CSE, cl testcse.Client) ([]any, func(*testing.T) map[string]any) {
+			m := cl.(*testcse.MQTTClient)
+			return []any{mqttPoA(c)}, fromChannel(func(f func(map[string]any) (int, map[string]any)) { m.OnRequest = f })
+		},
+		registrar: mqttPoA,
+	}
+}
+
+var bindings = []binding{
+	{
+		name: "http",
+		start: func(t *testing.T, mod func(*config.Config)) (*testcse.CSE, testcse.Client) {
+			c := testcse.Start(t, mod)
+			return c, c.HTTPClient()
+		},
+		listen: func(t *testing.T, _ *testcse.CSE, _ testcse.Client) ([]any, func(*testing.T) map[string]any) {
+			r := testcse.NewReceiver(t)
+			n := 0
+			return []any{r.URL}, func(t *testing.T) map[string]any {
+				t.Helper()
+				n++
+				return r.Wait(n, 10*time.Second)[n-1].Sgn()
+			}
+		},
+		registrar: func(c *testcse.CSE) string { return c.URL },
+	},
+	wsBinding("oneM2M.json"),
+	wsBinding("oneM2M.cbor"),
+	mqttBinding("mqtt-json", "json", false),
+	mqttBinding("mqtt-cbor", "cbor", false),
+	mqttBinding("mqtt-embedded", "json", true),
+	coapBinding("coap", false, false),
+	coapBinding("coap-cbor", true, false),
 	// Non-confirmable requests get (separate, NON) answers too (TS-0008 6.3.1).
-	{"coap-non", func(t *testing.T) testcse.Client {
-		cl := testcse.DialCoAP(t, testcse.StartCoAP(t, nil))
-		cl.NON = true
-		return cl
-	}},
-	// The broker embedded in onecse (--mqtt-embedded) instead of Mosquitto.
-	{"mqtt-embedded", func(t *testing.T) testcse.Client {
-		return testcse.DialMQTT(t, testcse.Start(t, func(cfg *config.Config) { cfg.MQTTEmbedded = "127.0.0.1:0" }), "json")
-	}},
+	coapBinding("coap-non", false, true),
 }
 
 const admin = "CAdmin"
@@ -61,9 +161,10 @@ func retrieve(t *testing.T, cl testcse.Client, from, to string) *testcse.Result 
 
 var cases = []struct {
 	name string
-	run  func(t *testing.T, cl testcse.Client)
+	run  func(t *testing.T, e *env)
 }{
-	{"AE registration and deregistration", func(t *testing.T, cl testcse.Client) {
+	{"AE registration and deregistration", func(t *testing.T, e *env) {
+		cl := e.cl
 		aei := register(t, cl, "ae1")
 		got := retrieve(t, cl, aei, "cse-in/ae1").Must(t, 2000).Res("m2m:ae")
 		if got["aei"] != aei || got["ri"] != aei || got["api"] != "Nacceptance" {
@@ -80,7 +181,8 @@ var cases = []struct {
 		// Deregistered: its AE-ID is no longer an originator here.
 		retrieve(t, cl, aei, "cse-in").Must(t, 4106)
 	}},
-	{"container CRUD", func(t *testing.T, cl testcse.Client) {
+	{"container CRUD", func(t *testing.T, e *env) {
+		cl := e.cl
 		aei := register(t, cl, "ae1")
 		cnt := cl.Send(t, testcse.Msg{Op: 1, To: "cse-in/ae1", From: aei, Ty: 3,
 			PC: map[string]any{"m2m:cnt": map[string]any{"rn": "temp", "mni": 10, "lbl": []any{"room:1"}}}}).Must(t, 2001).Res("m2m:cnt")
@@ -107,7 +209,8 @@ var cases = []struct {
 		cl.Send(t, testcse.Msg{Op: 4, To: "cse-in/ae1/temp", From: aei}).Must(t, 2002)
 		retrieve(t, cl, aei, "cse-in/ae1/temp").Must(t, 4004)
 	}},
-	{"contentInstance and la", func(t *testing.T, cl testcse.Client) {
+	{"contentInstance and la", func(t *testing.T, e *env) {
+		cl := e.cl
 		aei := register(t, cl, "ae1")
 		cl.Send(t, testcse.Msg{Op: 1, To: "cse-in/ae1", From: aei, Ty: 3, PC: map[string]any{"m2m:cnt": map[string]any{"rn": "temp", "mni": 2}}}).Must(t, 2001)
 		for _, v := range []string{"20.5", "21.0", "21.5"} {
@@ -129,7 +232,8 @@ var cases = []struct {
 			t.Fatalf("rcn=4 children: %v", all)
 		}
 	}},
-	{"discovery", func(t *testing.T, cl testcse.Client) {
+	{"discovery", func(t *testing.T, e *env) {
+		cl := e.cl
 		aei := register(t, cl, "ae1")
 		for _, c := range []struct {
 			rn  string
@@ -164,7 +268,8 @@ var cases = []struct {
 			t.Fatalf("rcn=6: %s", r.Raw)
 		}
 	}},
-	{"bad requests change nothing", func(t *testing.T, cl testcse.Client) {
+	{"bad requests change nothing", func(t *testing.T, e *env) {
+		cl := e.cl
 		aei := register(t, cl, "ae1")
 		// An unknown attribute: 4000, and no container.
 		cl.Send(t, testcse.Msg{Op: 1, To: "cse-in/ae1", From: aei, Ty: 3, PC: map[string]any{"m2m:cnt": map[string]any{"rn": "bad", "bogus": 1}}}).Must(t, 4000)
@@ -185,7 +290,8 @@ var cases = []struct {
 		// An originator that is not registered: 4106.
 		retrieve(t, cl, "Cunknown", "cse-in").Must(t, 4106)
 	}},
-	{"denied requests change nothing", func(t *testing.T, cl testcse.Client) {
+	{"denied requests change nothing", func(t *testing.T, e *env) {
+		cl := e.cl
 		owner := register(t, cl, "owner")
 		other := register(t, cl, "other")
 		cl.Send(t, testcse.Msg{Op: 1, To: "cse-in/owner", From: owner, Ty: 3, PC: map[string]any{"m2m:cnt": map[string]any{"rn": "private", "mni": 3}}}).Must(t, 2001)
@@ -198,6 +304,55 @@ var cases = []struct {
 			t.Fatalf("changed by a denied request: %v", got)
 		}
 	}},
+	{"a notification", func(t *testing.T, e *env) {
+		cl := e.cl
+		poa, next := e.b.listen(t, e.c, cl)
+		ae := map[string]any{"rn": "ae1", "api": "Nacceptance", "rr": true, "srv": []any{"3"}}
+		if poa != nil {
+			ae["poa"] = poa
+		}
+		aei := cl.Send(t, testcse.Msg{Op: 1, To: "cse-in", From: "C", Ty: 2, PC: map[string]any{"m2m:ae": ae}}).Must(t, 2001).Res("m2m:ae")["aei"].(string)
+		cl.Send(t, testcse.Msg{Op: 1, To: "cse-in/ae1", From: aei, Ty: 3, PC: map[string]any{"m2m:cnt": map[string]any{"rn": "temp"}}}).Must(t, 2001)
+		cl.Send(t, testcse.Msg{Op: 1, To: "cse-in/ae1/temp", From: aei, Ty: 23,
+			PC: map[string]any{"m2m:sub": map[string]any{"rn": "s", "nu": []any{aei}, "enc": map[string]any{"net": []any{3}}}}}).Must(t, 2001)
+		cl.Send(t, testcse.Msg{Op: 1, To: "cse-in/ae1/temp", From: aei, Ty: 4, PC: map[string]any{"m2m:cin": map[string]any{"con": "21.5"}}}).Must(t, 2001)
+		sgn := next(t)
+		for sgn["vrq"] == true {
+			sgn = next(t)
+		}
+		rep, _ := sgn["nev"].(map[string]any)["rep"].(map[string]any)
+		if cin, _ := rep["m2m:cin"].(map[string]any); cin["con"] != "21.5" || fmt.Sprint(sgn["sur"]) == "" {
+			t.Fatalf("notification %v", sgn)
+		}
+	}},
+	{"a request forwarded to another CSE", func(t *testing.T, e *env) {
+		cl := e.cl
+		// An MN registered with this CSE over the same binding.
+		mnID := testcse.UniqueCSEID()
+		mn := testcse.Start(t, func(c *config.Config) {
+			c.CSEType, c.CSEID, c.CSEName = "MN", mnID, "cse-mn"
+			c.RegistrarURL, c.RegistrarID, c.RegistrarName = e.b.registrar(e.c), e.c.Config.CSEID, e.c.Config.CSEName
+		})
+		// Registered both ways, and routed: the <remoteCSE>s are stored a
+		// moment before the routing tables know them.
+		waitFor(t, func() bool {
+			return e.c.Do(testcse.Req{Method: "GET", Path: "/cse-in/" + mnID[1:], From: admin}).RSC == 2000 &&
+				mn.Do(testcse.Req{Method: "GET", Path: "/cse-mn/" + e.c.Config.CSEID[1:], From: admin}).RSC == 2000 &&
+				e.c.Do(testcse.Req{Method: "GET", Path: "/~" + mnID + "/cse-mn", From: admin}).RSC != 4004 &&
+				mn.Do(testcse.Req{Method: "GET", Path: "/~" + e.c.Config.CSEID + "/cse-in", From: admin}).RSC != 4004
+		})
+		mn.Do(testcse.Req{Method: "POST", Path: "/cse-mn", From: admin, Ty: 1, Body: map[string]any{"m2m:acp": map[string]any{"rn": "open",
+			"pv":  map[string]any{"acr": []any{map[string]any{"acor": []any{"all"}, "acop": 63}}},
+			"pvs": map[string]any{"acr": []any{map[string]any{"acor": []any{admin}, "acop": 63}}}}}}).Must(t, 2001)
+		mn.Do(testcse.Req{Method: "POST", Path: "/cse-mn", From: admin, Ty: 3, Body: map[string]any{"m2m:cnt": map[string]any{"rn": "box", "acpi": []any{"cse-mn/open"}}}}).Must(t, 2001)
+		aei := register(t, cl, "ae1")
+		cl.Send(t, testcse.Msg{Op: 1, To: mnID + "/cse-mn/box", From: aei, Ty: 4, PC: map[string]any{"m2m:cin": map[string]any{"con": "forwarded"}}}).Must(t, 2001)
+		if la := cl.Send(t, testcse.Msg{Op: 2, To: mnID + "/cse-mn/box/la", From: aei}).Must(t, 2000).Res("m2m:cin"); la["con"] != "forwarded" {
+			t.Fatalf("la at the MN: %v", la)
+		}
+		// A CSE that no one knows: 4004, as from the CSE itself.
+		cl.Send(t, testcse.Msg{Op: 2, To: "/id-nowhere/cse-x", From: aei}).Must(t, 4004)
+	}},
 }
 
 func TestAcceptance(t *testing.T) {
@@ -205,9 +360,71 @@ func TestAcceptance(t *testing.T) {
 		t.Run(b.name, func(t *testing.T) {
 			for _, c := range cases {
 				t.Run(c.name, func(t *testing.T) {
-					c.run(t, b.start(t))
+					cse, cl := b.start(t, nil)
+					c.run(t, &env{b: b, c: cse, cl: cl})
 				})
 			}
 		})
 	}
+}
+
+// waitFor polls cond (for the registration rounds of the CSEs).
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("timed out waiting for the CSE registration")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// coapBinding runs the suite over CoAP: the client speaks CoAP (JSON or CBOR,
+// confirmable or not), its AEs receive their notifications at a CoAP
+// receiver (coap:// pointOfAccess), and an MN registers with coap://.
+func coapBinding(name string, cbor, non bool) binding {
+	return binding{
+		name: name,
+		start: func(t *testing.T, mod func(*config.Config)) (*testcse.CSE, testcse.Client) {
+			c := testcse.StartCoAP(t, mod)
+			cl := testcse.DialCoAP(t, c)
+			cl.CBOR, cl.NON = cbor, non
+			return c, cl
+		},
+		listen: func(t *testing.T, _ *testcse.CSE, _ testcse.Client) ([]any, func(*testing.T) map[string]any) {
+			ch := make(chan map[string]any, 16)
+			b := coapb.New(coapHandler(func(_ context.Context, req *primitive.Request) *primitive.Response {
+				sgn, _ := req.Content["m2m:sgn"].(map[string]any)
+				if req.Op == primitive.OpNotify && sgn != nil {
+					ch <- sgn
+				}
+				return &primitive.Response{RSC: primitive.RSCOK, RQI: req.RQI}
+			}), coapb.Options{})
+			l, err := b.ListenUDP("127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			go l.Serve()
+			t.Cleanup(b.Close)
+			return []any{"coap://" + l.Addr().String()}, func(t *testing.T) map[string]any {
+				t.Helper()
+				select {
+				case sgn := <-ch:
+					return sgn
+				case <-time.After(10 * time.Second):
+					t.Fatal("no notification arrived")
+					return nil
+				}
+			}
+		},
+		registrar: func(c *testcse.CSE) string { return "coap://" + c.Server.CoAPAddr() },
+	}
+}
+
+// coapHandler is a function as the handler of a CoAP binding.
+type coapHandler func(context.Context, *primitive.Request) *primitive.Response
+
+func (h coapHandler) Handle(ctx context.Context, req *primitive.Request) *primitive.Response {
+	return h(ctx, req)
 }

@@ -163,7 +163,8 @@ func TestNotifyVerificationFails(t *testing.T) {
 		{"AE without point of access", url("/id-in/Cnopoa")},
 		{"unregistered AE-ID", url("Cnobody")},
 		{"entity of another CSE", url("/id-mn/Cx")},
-		{"scheme without a binding", url("mqtt://127.0.0.1:1883/topic")},
+		{"scheme without a binding", url("xmpp://127.0.0.1:5222/topic")},
+		{"MQTT broker not reachable", url("mqtt://127.0.0.1:1/topic")},
 		{"not an AE", url("cse-in/ae/c")},
 	}
 	for _, tc := range cases {
