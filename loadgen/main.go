@@ -33,7 +33,6 @@ func Main(args []string, out io.Writer) int {
 	var ops string
 	var asJSON bool
 	fs.StringVar(&cfg.Target, "target", "", "CSEBase URL, e.g. http://127.0.0.1:8080/cse-in (required unless --ceiling-only)")
-	fs.StringVar(&cfg.Binding, "binding", "http", "oneM2M binding to drive: http, or coap (--target coap://host:port/<csebase>; create, retrieve and la phases)")
 	fs.IntVar(&cfg.Connections, "c", 32, "connections (= closed-loop workers)")
 	fs.DurationVar(&cfg.Duration, "d", 10*time.Second, "duration of each phase")
 	fs.StringVar(&cfg.Origin, "origin", "", `originator to register the AE with (default "C": the CSE assigns the AE-ID)`)
@@ -50,7 +49,7 @@ func Main(args []string, out io.Writer) int {
 	fs.StringVar(&cfg.SubsENC, "subs-enc", "", `their eventNotificationCriteria as JSON (default {"net":[3],"chty":[4]}: every new contentInstance)`)
 	fs.Float64Var(&cfg.Rate, "rate", 0, "pace the create phase at `N` requests/s in all (default: as fast as the connections go)")
 	fs.StringVar(&cfg.PSKIdentity, "psk-identity", "", "KpsaID for an https:// target over TLS-PSK (with --psk-key-file)")
-	fs.StringVar(&cfg.Binding, "binding", "", "http, ws or mqtt (default: the --target's scheme: ws://host:port/cse-in, mqtt://broker:1883/cse-in)")
+	fs.StringVar(&cfg.Binding, "binding", "", "http, ws, mqtt or coap (default: the --target's scheme: ws://host:port/cse-in, mqtt://broker:1883/cse-in, coap://host:port/cse-in; ws, mqtt and coap run the create, retrieve and la phases only)")
 	fs.StringVar(&cfg.CSEID, "cse-id", "", "CSE-ID of an mqtt:// target, whose topics name it (default /id-in)")
 	pskKeyFile := fs.String("psk-key-file", "", "file with the hex PSK (mode 0600) for --psk-identity")
 	fs.Usage = func() {

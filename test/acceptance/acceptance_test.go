@@ -407,7 +407,7 @@ func coapBinding(name string, cbor, non bool) binding {
 			}
 			go l.Serve()
 			t.Cleanup(b.Close)
-			return []any{"coap://" + l.Addr().String()}, func(t *testing.T) map[string]any {
+			return []any{"coap://" + l.Addr().String() + "/notify"}, func(t *testing.T) map[string]any {
 				t.Helper()
 				select {
 				case sgn := <-ch:
