@@ -239,7 +239,16 @@ func (c *CSE) createRegistrarCSR(ctx context.Context, cb map[string]any) error {
 	ri := reg.CSEID[1:]
 	r := &resource.Resource{Ty: resource.TyRemoteCSE, RI: ri, RN: ri, Creator: reg.CSEID, Attrs: a}
 	now := c.now()
-	return c.st.Update(ctx, func(tx store.Tx) error {
+	// The route goes in before the <remoteCSE> can be read: whoever sees
+	// this CSE registered (a GET of the <remoteCSE>) can send through it at
+	// once. reloadMu keeps a concurrent reload (from the store, still
+	// without it) from dropping the route until the commit; the caller's
+	// reload then rebuilds the table from the store.
+	c.reg.reloadMu.Lock()
+	defer c.reg.reloadMu.Unlock()
+	prev := c.routeTable()
+	c.reg.routes.Store(prev.withRegistrar(&route{ri: ri, csi: reg.CSEID, poa: resource.StringList(poa)}))
+	err := c.st.Update(ctx, func(tx store.Tx) error {
 		if old, err := tx.Get(ri); err == nil {
 			if old.Ty == resource.TyRemoteCSE && old.PI == c.base.RI {
 				return nil // made by a concurrent round
@@ -251,6 +260,10 @@ func (c *CSE) createRegistrarCSR(ctx context.Context, cb map[string]any) error {
 		}
 		return tx.Create(r)
 	})
+	if err != nil {
+		c.reg.routes.Store(prev)
+	}
+	return err
 }
 
 // dropLocalCSR deletes a local <remoteCSE> and its subtree.

@@ -125,6 +125,21 @@ func (c *CSE) unlockRound() { <-c.reg.round }
 
 func (c *CSE) routeTable() *routes { return c.reg.routes.Load() }
 
+// withRegistrar returns a copy of rt with e as the registrar's route.
+func (rt *routes) withRegistrar(e *route) *routes {
+	out := &routes{byCSI: map[string]*route{}, byDesc: map[string]*route{}, registrar: e}
+	if rt != nil {
+		for k, v := range rt.byCSI {
+			out.byCSI[k] = v
+		}
+		for k, v := range rt.byDesc {
+			out.byDesc[k] = v
+		}
+	}
+	out.byCSI[e.csi] = e
+	return out
+}
+
 // ReloadRoutes rebuilds the routing table from the stored <remoteCSE>s: a
 // node of a CSE served by several calls it when another node changed them.
 func (c *CSE) ReloadRoutes(ctx context.Context) error { return c.reloadRoutes(ctx) }

@@ -93,7 +93,7 @@ func TestBackPressureAndShutdown(t *testing.T) {
 	// The queue holds its limit (and the one being sent), the rest waits in
 	// the outbox.
 	held := opt.QueueLimit + 1
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for {
 		s.mu.Lock()
 		pending := s.pending

@@ -416,15 +416,22 @@ func cseID(ctx context.Context, ccfg cse.Config, st store.Store, log *slog.Logge
 	if id, err := cse.StoredCSEID(ctx, st); err != nil || id != "" {
 		return id, err
 	}
+	var last error // why the last attempt that ran its course failed
 	for wait := 500 * time.Millisecond; ; wait = min(2*wait, 30*time.Second) {
 		id, err := cse.AcquireCSEID(ctx, ccfg)
 		if err == nil {
 			log.Info("CSE-ID assigned by the registrar", "cse-id", id, "registrar", ccfg.Registrar.CSEID)
 			return id, nil
 		}
+		if ctx.Err() != nil && last != nil {
+			// Cut short by the end of ctx ("before the request
+			// expired"): the earlier attempt says what is wrong.
+			return "", fmt.Errorf("no CSE-ID: %w", last)
+		}
 		if primitive.ErrorRSC(err) != primitive.RSCTargetNotReachable && primitive.ErrorRSC(err) != primitive.RSCRequestTimeout {
 			return "", err
 		}
+		last = err
 		log.Warn("registrar not reachable: trying again", "registrar", ccfg.Registrar.URL, "err", err)
 		select {
 		case <-ctx.Done():

@@ -184,7 +184,7 @@ func TestMosquittoClients(t *testing.T) {
 	cse := strings.TrimPrefix(c.Config.CSEID, "/")
 	host := strings.TrimPrefix(c.Config.MQTTBroker, "tcp://")
 	h, port, _ := strings.Cut(host, ":")
-	sub := exec.Command("mosquitto_sub", "-h", h, "-p", port, "-q", "1", "-C", "2", "-W", "20", "-v",
+	sub := exec.Command("mosquitto_sub", "-h", h, "-p", port, "-q", "1", "-W", "60", "-v",
 		"-t", "/oneM2M/reg_resp/mosq/"+cse+"/json", "-t", "/oneM2M/resp/+/"+cse+"/json")
 	out, err := sub.StdoutPipe()
 	if err != nil {
@@ -193,8 +193,37 @@ func TestMosquittoClients(t *testing.T) {
 	if err := sub.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer sub.Wait()
-	time.Sleep(500 * time.Millisecond) // let it subscribe
+	defer func() { sub.Process.Kill(); sub.Wait() }()
+	// Until mosquitto_sub has subscribed, anything published goes to
+	// nobody (a fixed pause was too short under load): a probe is
+	// published on one of its topics until it comes out.
+	probe := "/oneM2M/resp/probe/" + cse + "/json"
+	subscribed := make(chan struct{})
+	go func() {
+		for {
+			exec.Command("mosquitto_pub", "-h", h, "-p", port, "-q", "1", "-t", probe, "-m", "probe").Run()
+			select {
+			case <-subscribed:
+				return
+			case <-time.After(200 * time.Millisecond):
+			}
+		}
+	}()
+	lines := bufio.NewScanner(out)
+	// next returns the next line ("topic payload") that is not a probe.
+	next := func() (string, bool) {
+		for lines.Scan() {
+			if !strings.HasPrefix(lines.Text(), probe+" ") {
+				return lines.Text(), true
+			}
+		}
+		return "", false
+	}
+	if !lines.Scan() || !strings.HasPrefix(lines.Text(), probe+" ") {
+		close(subscribed)
+		t.Fatalf("mosquitto_sub: %q, want the probe", lines.Text())
+	}
+	close(subscribed)
 	pub := func(topic, msg string) {
 		t.Helper()
 		if b, err := exec.Command("mosquitto_pub", "-h", h, "-p", port, "-q", "1", "-t", topic, "-m", msg).CombinedOutput(); err != nil {
@@ -202,21 +231,21 @@ func TestMosquittoClients(t *testing.T) {
 		}
 	}
 	pub("/oneM2M/reg_req/mosq/"+cse+"/json", `{"op":1,"to":"cse-in","rqi":"m1","rvi":"3","ty":2,"pc":{"m2m:ae":{"rn":"mosq","api":"Nmosq","rr":false,"srv":["3"]}}}`)
-	lines := bufio.NewScanner(out)
-	if !lines.Scan() {
+	line, ok := next()
+	if !ok {
 		t.Fatal("no registration answer")
 	}
-	topic, payload, _ := strings.Cut(lines.Text(), " ")
+	topic, payload, _ := strings.Cut(line, " ")
 	m, err := codec.Decode(codec.JSON, []byte(payload))
 	if err != nil || topic != "/oneM2M/reg_resp/mosq/"+cse+"/json" || m["rsc"] != int64(2001) {
 		t.Fatalf("%s %s %v", topic, payload, err)
 	}
 	aei := m["pc"].(map[string]any)["m2m:ae"].(map[string]any)["aei"].(string)
 	pub("/oneM2M/req/"+aei+"/"+cse+"/json", `{"op":1,"to":"cse-in/mosq","fr":"`+aei+`","rqi":"m2","rvi":"3","ty":3,"pc":{"m2m:cnt":{"rn":"box"}}}`)
-	if !lines.Scan() {
+	if line, ok = next(); !ok {
 		t.Fatal("no answer")
 	}
-	topic, payload, _ = strings.Cut(lines.Text(), " ")
+	topic, payload, _ = strings.Cut(line, " ")
 	if m, _ := codec.Decode(codec.JSON, []byte(payload)); topic != "/oneM2M/resp/"+aei+"/"+cse+"/json" || m["rsc"] != int64(2001) || m["rqi"] != "m2" {
 		t.Fatalf("%s %s", topic, payload)
 	}

@@ -348,7 +348,7 @@ func TestKeepAlive(t *testing.T) {
 
 	// A raw client that never answers.
 	rc, _, _ := rawDial(t, addr, "oneM2M.json")
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for {
 		op, _, err := rc.readFrame()
 		if err != nil || op == 0x8 {
@@ -386,10 +386,17 @@ func TestDisabled(t *testing.T) {
 	}
 }
 
-// slowCore answers after a delay.
-type slowCore struct{ d time.Duration }
+// slowCore answers after a delay; started (if not nil) gets a value when a
+// request reaches it.
+type slowCore struct {
+	d       time.Duration
+	started chan struct{}
+}
 
 func (s slowCore) Handle(_ context.Context, req *primitive.Request) *primitive.Response {
+	if s.started != nil {
+		s.started <- struct{}{}
+	}
 	time.Sleep(s.d)
 	return &primitive.Response{RSC: primitive.RSCOK, RQI: req.RQI, RVI: req.RVI}
 }
@@ -397,12 +404,17 @@ func (s slowCore) Handle(_ context.Context, req *primitive.Request) *primitive.R
 // TestCloseAnswersFirst: on shutdown, a request under way is answered before
 // the connection closes with 1001.
 func TestCloseAnswersFirst(t *testing.T) {
-	b := ws.New(slowCore{300 * time.Millisecond}, ws.Options{})
+	started := make(chan struct{}, 1)
+	b := ws.New(slowCore{300 * time.Millisecond, started}, ws.Options{})
 	srv := httptest.NewServer(b)
 	defer srv.Close()
 	rc, _, _ := rawDial(t, strings.TrimPrefix(srv.URL, "http://"), "oneM2M.json")
 	rc.writeFrame(t, 0x1, []byte(`{"op":2,"to":"x","fr":"C","rqi":"slow1"}`))
-	time.Sleep(100 * time.Millisecond) // under way
+	select {
+	case <-started: // under way (not guessed from a pause)
+	case <-time.After(30 * time.Second):
+		t.Fatal("the request never reached the core")
+	}
 	go b.Close()
 	op, payload, err := rc.readFrame()
 	if m, _ := codec.Decode(codec.JSON, payload); err != nil || op != 0x1 || m["rqi"] != "slow1" {

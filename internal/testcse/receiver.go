@@ -29,6 +29,8 @@ type Receiver struct {
 	rsc     int
 	status  int
 	delay   time.Duration
+	hold    chan struct{} // while not nil, requests wait until it is closed
+	held    int           // requests waiting on hold now
 	srv     *http.Server
 	running bool
 }
@@ -75,8 +77,24 @@ func (r *Receiver) handle(w http.ResponseWriter, req *http.Request) {
 		rec.JSON, _ = codec.Decode(mi.Format, body)
 	}
 	r.mu.Lock()
-	delay, rsc, status := r.delay, r.rsc, r.status
+	delay, rsc, status, hold := r.delay, r.rsc, r.status, r.hold
+	if hold != nil {
+		r.held++
+		r.cond.Broadcast()
+	}
 	r.mu.Unlock()
+	if hold != nil {
+		select {
+		case <-hold:
+		case <-req.Context().Done():
+		}
+		r.mu.Lock()
+		r.held--
+		r.mu.Unlock()
+		if req.Context().Err() != nil {
+			return
+		}
+	}
 	if delay > 0 {
 		select {
 		case <-time.After(delay):
@@ -112,6 +130,40 @@ func (r *Receiver) Delay(d time.Duration) {
 	r.mu.Lock()
 	r.delay = d
 	r.mu.Unlock()
+}
+
+// Hold makes every request wait, unanswered, until Release: a receiver as
+// slow as the test wants, without a guess at how slow is slow enough.
+func (r *Receiver) Hold() {
+	r.mu.Lock()
+	if r.hold == nil {
+		r.hold = make(chan struct{})
+	}
+	r.mu.Unlock()
+}
+
+// Release answers the requests waiting on Hold, and the next ones at once.
+func (r *Receiver) Release() {
+	r.mu.Lock()
+	if r.hold != nil {
+		close(r.hold)
+		r.hold = nil
+	}
+	r.mu.Unlock()
+}
+
+// WaitHeld waits until at least n requests wait on Hold; it fails the test
+// after timeout.
+func (r *Receiver) WaitHeld(n int, timeout time.Duration) {
+	r.t.Helper()
+	held := func() bool {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		return r.held >= n
+	}
+	if err := r.waitFor(held, timeout); err != nil {
+		r.t.Fatalf("receiver: fewer than %d requests held after %s", n, timeout)
+	}
 }
 
 // Stop closes the receiver: connections to its port are refused. Requests

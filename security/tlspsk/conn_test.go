@@ -11,6 +11,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -608,21 +609,73 @@ func TestCloseNotify(t *testing.T) {
 	}
 }
 
+// writeWatch counts the bytes written through a connection and the Writes
+// in progress on it.
+type writeWatch struct {
+	net.Conn
+	inflight atomic.Int32
+	n        atomic.Int64
+}
+
+func (w *writeWatch) Write(b []byte) (int, error) {
+	w.inflight.Add(1)
+	defer w.inflight.Add(-1)
+	n, err := w.Conn.Write(b)
+	w.n.Add(int64(n))
+	return n, err
+}
+
+// blocked reports whether a Write is in progress on w and has not moved
+// for a while: the peer does not read and the socket buffers are full.
+func (w *writeWatch) blocked() bool {
+	before := w.n.Load()
+	if w.inflight.Load() == 0 {
+		time.Sleep(10 * time.Millisecond)
+		return false
+	}
+	time.Sleep(50 * time.Millisecond)
+	return w.inflight.Load() != 0 && w.n.Load() == before
+}
+
 // Close while a Write is blocked (the peer does not read) does not hang.
+// The Write is first seen blocked in the underlying connection (not
+// guessed from a sleep: under load the 64 MiB buffer alone may take
+// longer to allocate than any fixed pause), then Close must return and the
+// Write end with an error. A hang is forever, so the bounds are generous.
 func TestCloseDuringBlockedWrite(t *testing.T) {
-	c, _ := mustHandshake(t, clientConfig(), serverConfig())
+	rc, rs := tcpPair(t)
+	w := &writeWatch{Conn: rc}
+	c, s := Client(w, clientConfig()), Server(rs, serverConfig())
+	herr := make(chan error, 1)
+	go func() { herr <- s.Handshake() }()
+	if err := c.Handshake(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-herr; err != nil {
+		t.Fatal(err)
+	}
+	big := make([]byte, 64<<20) // far more than loopback socket buffers hold
 	werr := make(chan error, 1)
 	go func() {
-		big := make([]byte, 64<<20)
 		_, err := c.Write(big)
 		werr <- err
 	}()
-	time.Sleep(100 * time.Millisecond)
+	deadline := time.Now().Add(30 * time.Second)
+	for !w.blocked() {
+		select {
+		case err := <-werr:
+			t.Fatalf("the Write ended before Close (the peer reads nothing): %v", err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the Write never blocked")
+		}
+	}
 	done := make(chan error, 1)
 	go func() { done <- c.Close() }()
 	select {
 	case <-done:
-	case <-time.After(5 * time.Second):
+	case <-time.After(30 * time.Second):
 		t.Fatal("Close blocked behind a Write")
 	}
 	select {
@@ -630,7 +683,7 @@ func TestCloseDuringBlockedWrite(t *testing.T) {
 		if err == nil {
 			t.Fatal("the blocked Write succeeded")
 		}
-	case <-time.After(5 * time.Second):
+	case <-time.After(30 * time.Second):
 		t.Fatal("the blocked Write did not end")
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
+	"log/slog"
 	"math/big"
 	"net/http"
 	"os"
@@ -153,9 +154,12 @@ func TestMNRegistersWithCertificate(t *testing.T) {
 	cfg.HTTP, cfg.Data, cfg.Sync, cfg.CSEType, cfg.CSEName, cfg.CSEID = "127.0.0.1:0", t.TempDir(), "normal", "MN", "cse-mn2", ""
 	regCfg(&cfg)
 	cfg.RegistrarID = "/id-other"
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	// server.New tries the registrar again until its context ends: the
+	// context ends once an attempt was refused for the certificate (or
+	// after a minute, which only stops a test that would hang).
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	s, err := server.New(ctx, cfg, nil)
+	s, err := server.New(ctx, cfg, slog.New(&cancelOn{cancel: cancel, text: "not the registrar /id-other"}))
 	if err == nil {
 		s.Shutdown(context.Background())
 		t.Fatal("registered with a registrar whose certificate names another CSE")
@@ -167,6 +171,37 @@ func TestMNRegistersWithCertificate(t *testing.T) {
 		t.Fatalf("%d <remoteCSE> on the IN", n)
 	}
 }
+
+// cancelOn is a log handler that calls cancel once a record mentions text.
+type cancelOn struct {
+	cancel context.CancelFunc
+	text   string
+	attrs  []slog.Attr
+}
+
+func (h *cancelOn) Enabled(context.Context, slog.Level) bool { return true }
+
+func (h *cancelOn) Handle(_ context.Context, r slog.Record) error {
+	found := strings.Contains(r.Message, h.text)
+	check := func(a slog.Attr) bool {
+		found = found || strings.Contains(a.Value.String(), h.text)
+		return !found
+	}
+	for _, a := range h.attrs {
+		check(a)
+	}
+	r.Attrs(check)
+	if found {
+		h.cancel()
+	}
+	return nil
+}
+
+func (h *cancelOn) WithAttrs(as []slog.Attr) slog.Handler {
+	return &cancelOn{cancel: h.cancel, text: h.text, attrs: append(append([]slog.Attr(nil), h.attrs...), as...)}
+}
+
+func (h *cancelOn) WithGroup(string) slog.Handler { return h }
 
 // TestCertIdentity: From must be the identity of the certificate (4106,
 // nothing created); plain HTTP is 4107.

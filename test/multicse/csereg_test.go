@@ -40,18 +40,33 @@ func cseCfg(typ, id, name string, registrar *testcse.CSE, more ...func(*config.C
 type tree struct{ in, mn, asn *testcse.CSE }
 
 // startTree starts IN, MN (registered with IN) and ASN (registered with MN)
-// and waits until the IN knows the ASN as a descendant of the MN.
+// and waits until the IN knows the ASN as a descendant of the MN and both
+// registrees have finished registering (their registrar's <remoteCSE>).
+// The IN lists the ASN as soon as the ASN's <remoteCSE> exists at the MN,
+// which is before the ASN has made its own for the MN and can send
+// anything upwards.
 func startTree(t *testing.T) *tree {
 	t.Helper()
 	tr := &tree{}
 	tr.in = testcse.Start(t, cseCfg("IN", "/id-in", "cse-in", nil))
 	tr.mn = testcse.Start(t, cseCfg("MN", "/id-mn", "cse-mn", tr.in))
 	tr.asn = testcse.Start(t, cseCfg("ASN", "/id-asn", "cse-asn", tr.mn))
+	waitRegistered(t, tr.mn, "/id-in")
+	waitRegistered(t, tr.asn, "/id-mn")
 	waitFor(t, "the IN lists the ASN as a descendant of the MN", func() bool {
 		r := get(tr.in, "/cse-in/id-mn")
 		return r.RSC == 2000 && slices.Contains(strs(r.Res("m2m:csr")["dcse"]), "/id-asn")
 	})
 	return tr
+}
+
+// waitRegistered waits until c has finished registering with its
+// registrar: it has the registrar's <remoteCSE> (and so routes through it).
+func waitRegistered(t *testing.T, c *testcse.CSE, registrar string) {
+	t.Helper()
+	waitFor(t, c.Config.CSEName+" has its registrar's <remoteCSE>", func() bool {
+		return get(c, "/"+c.Config.CSEName+registrar).RSC == 2000
+	})
 }
 
 func get(c *testcse.CSE, path string) *testcse.Resp {
@@ -67,9 +82,12 @@ func strs(v any) []string {
 	return out
 }
 
+// waitFor waits until cond holds. The deadline is generous: it only ends a
+// test that would otherwise wait for ever, and CI runs packages in
+// parallel on two cores under the race detector.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting until %s", what)

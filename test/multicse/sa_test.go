@@ -526,6 +526,8 @@ func TestTreeOverPSK(t *testing.T) {
 		r := get(in, "/cse-in/id-mn-01")
 		return r.RSC == 2000 && strings.Contains(string(r.Body), `"/id-asn"`)
 	})
+	waitRegistered(t, mn, "/id-in")
+	waitRegistered(t, asn, "/id-mn-01")
 	asn.Do(testcse.Req{Method: "POST", Path: "/cse-asn", From: "Cmeter", Ty: 2, Body: aeBody("meter", "Nmeter")}).Must(t, 2001)
 	asn.Do(testcse.Req{Method: "POST", Path: "/~/id-in/cse-in/shared", From: "Cmeter", Ty: 3, Body: map[string]any{"m2m:cnt": map[string]any{"rn": "m"}}}).Must(t, 2001)
 	get(in, "/cse-in/shared/m").Must(t, 2000)

@@ -31,7 +31,7 @@ func (s *syncBuffer) String() string {
 func waitFor(t *testing.T, b *syncBuffer, re string) string {
 	t.Helper()
 	rx := regexp.MustCompile(re)
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
 		if m := rx.FindStringSubmatch(b.String()); m != nil {
 			return m[len(m)-1]
 		}
