@@ -51,7 +51,9 @@ type Error struct {
 	Msg string
 }
 
-func (e *Error) Error() string { return fmt.Sprintf("MEF refused the enrolment: %d %s", int(e.RSC), e.Msg) }
+func (e *Error) Error() string {
+	return fmt.Sprintf("MEF refused the enrolment: %d %s", int(e.RSC), e.Msg)
+}
 
 // Enrol runs the MEF Handshake and a MEF Client Registration, and derives
 // the registrar key from the session.
