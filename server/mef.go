@@ -43,14 +43,9 @@ func mefFQDN(cfg config.Config) string {
 // newMEF builds the MEF from the enrolment file's enrolees; enrolled nodes
 // register at registrarURL. It listens on cfg.MEF.
 func (s *Server) newMEF(cfg config.Config, f *enrol.File, registrarURL string) (*mefService, error) {
-	enrolees := map[string]mef.Enrolee{}
-	for i := range f.Enrolees {
-		e := &f.Enrolees[i]
-		key, err := enrol.EnroleeKey(e)
-		if err != nil {
-			return nil, fmt.Errorf("enrolment: %w", err)
-		}
-		enrolees[e.KpmID] = mef.Enrolee{KpmID: e.KpmID, Kpm: key, CSEID: e.CSEID, SubID: e.Subscription, NotAfter: f.EnroleeNotAfter(e)}
+	enrolees, err := mef.Enrolees(f)
+	if err != nil {
+		return nil, fmt.Errorf("enrolment: %w", err)
 	}
 	if cfg.MEFRegistrarURL != "" {
 		registrarURL = cfg.MEFRegistrarURL
@@ -69,7 +64,10 @@ func (s *Server) newMEF(cfg config.Config, f *enrol.File, registrarURL string) (
 		Provision: func(ctx context.Context, g mef.Grant) error {
 			m.mu.Lock()
 			defer m.mu.Unlock()
-			return s.provision(fqdn, g)
+			if err := mef.WriteGrant(s.cfg.Credentials, fqdn, g); err != nil {
+				return err
+			}
+			return s.ReloadCredentials()
 		},
 		Log: s.log,
 	}
@@ -81,31 +79,6 @@ func (s *Server) newMEF(cfg config.Config, f *enrol.File, registrarURL string) (
 	m.srv = &http.Server{Handler: m.fn, ConnContext: tlspsk.ConnContext, ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug)}
 	return m, nil
-}
-
-// provision gives the registrar (this CSE) the credential of a new
-// enrolment: the credentials the MEF issued earlier to the same CSE-ID are
-// revoked (their associations close), the new one is written to the
-// credential file, bound to the CSE-ID until the enrolment ends, and the
-// file is reloaded.
-func (s *Server) provision(fqdn string, g mef.Grant) error {
-	path := s.cfg.Credentials
-	cur, err := credentials.Load(path)
-	if err != nil {
-		return err
-	}
-	for _, c := range cur.All() {
-		if c.CSEID == g.Enrolee.CSEID && strings.HasSuffix(c.KpsaID, "@"+fqdn) && !c.Revoked {
-			if err := credentials.SetRevoked(path, c.KpsaID); err != nil {
-				return err
-			}
-		}
-	}
-	c := credentials.Credential{KpsaID: g.KeID, Key: g.Key, CSEID: g.Enrolee.CSEID, NotAfter: g.NotAfter}
-	if _, err := credentials.PutPSK(path, c, nil); err != nil {
-		return err
-	}
-	return s.ReloadCredentials()
 }
 
 // MEFAddr is the address of the MEF listener ("" when off).

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -187,4 +188,59 @@ enrolees:
 			t.Errorf("%s: %v\n%s", tc.name, err, out)
 		}
 	}
+}
+
+// TestBinaryMEFStandalone: the MEF as its own process (onecse mef) next to
+// the IN-CSE; it hands the credential over through the IN-CSE's credential
+// file and SIGHUP, and the node registers with it.
+func TestBinaryMEFStandalone(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "onecse")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	write := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	gwKey := write("gw1-boot.key", "00112233445566778899aabbccddeeff\n")
+	credFile := write("in-credentials.yaml", "psk: []\n")
+	enrolment := write("enrolment.yaml", `subscriptions:
+  - name: acme
+    expires: 2029-12-31T00:00:00Z
+    nodes:
+      - name: gw1
+        node-id: urn:dev:ops:acme-gw-1
+        cse-id: /id-mn1
+        app-rules: [sensors]
+app-rules:
+  - name: sensors
+    no-credential: true
+    app-ids: ["Nsensor*"]
+    ae-ids: ["C*"]
+enrolees:
+  - kpm-id: gw1@factory.onecse.example
+    key-file: `+gwKey+`
+    cse-id: /id-mn1
+    subscription: acme
+`)
+	in := startProc(t, bin, "--cse-id", "/id-in", "--data", filepath.Join(dir, "in"), "--http", "127.0.0.1:0", "--https-psk", "127.0.0.1:0",
+		"--credentials", credFile, "--enrolment", enrolment, "--require-sa-for-cses")
+	inPSK := in.wait(regexp.MustCompile(`onecse started.* https-psk=([0-9.:]+)`))[1]
+	mefProc := startProc(t, bin, "mef", "--listen", "127.0.0.1:0", "--enrolment", enrolment, "--credentials", credFile,
+		"--pid", strconv.Itoa(in.cmd.Process.Pid), "--registrar-url", "https://"+inPSK)
+	mefAddr := mefProc.wait(regexp.MustCompile(`MEF started" mef=([0-9.:]+)`))[1]
+
+	mn := startProc(t, bin, "--cse-type", "MN", "--cse-name", "cse-mn", "--data", filepath.Join(dir, "mn"), "--http", "127.0.0.1:0",
+		"--mef-url", "https://"+mefAddr, "--mef-bootstrap-psk-identity", "gw1@factory.onecse.example", "--mef-bootstrap-psk-key-file", gwKey)
+	mn.wait(regexp.MustCompile(`enrolled at the MEF" .*cse-id=/id-mn1 `))
+	mn.wait(regexp.MustCompile(`registered with the registrar" registrar=/id-in cse-id=/id-mn1`))
+	in.wait(regexp.MustCompile(`credentials reloaded`))
+	mefProc.wait(regexp.MustCompile(`node enrolled" kpm-id=gw1@factory.onecse.example`))
 }
