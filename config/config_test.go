@@ -93,11 +93,14 @@ func TestMEFSettingsValidate(t *testing.T) {
 		mod func(*Config)
 		ok  bool
 	}{
-		"enrolee":                    {mn, true},
-		"MEF in the IN-CSE":          {in, true},
-		"enrolee without key file":   {func(c *Config) { mn(c); c.MEFBootstrapPSKKeyFile = "" }, false},
-		"enrolee with http MEF":      {func(c *Config) { mn(c); c.MEFURL = "http://mef.example" }, false},
-		"enrolee with a registrar":   {func(c *Config) { mn(c); c.RegistrarURL, c.RegistrarID, c.RegistrarName = "https://x", "/id-in", "cse-in" }, false},
+		"enrolee":                  {mn, true},
+		"MEF in the IN-CSE":        {in, true},
+		"enrolee without key file": {func(c *Config) { mn(c); c.MEFBootstrapPSKKeyFile = "" }, false},
+		"enrolee with http MEF":    {func(c *Config) { mn(c); c.MEFURL = "http://mef.example" }, false},
+		"enrolee with a registrar": {func(c *Config) {
+			mn(c)
+			c.RegistrarURL, c.RegistrarID, c.RegistrarName = "https://x", "/id-in", "cse-in"
+		}, false},
 		"IN-CSE enrolee":             {func(c *Config) { mn(c); c.CSEType, c.CSEID = "IN", "/id-in" }, false},
 		"MEF without https-psk":      {func(c *Config) { in(c); c.HTTPSPSK = "" }, false},
 		"MEF without enrolment":      {func(c *Config) { in(c); c.Enrolment = "" }, false},
