@@ -183,6 +183,31 @@ type Config struct {
 	RegistrarCert string `yaml:"registrar-cert"`
 	RegistrarKey  string `yaml:"registrar-key"`
 	RegistrarCA   string `yaml:"registrar-ca"`
+
+	// MEF is the listen address of the M2M Enrolment Function (security/mef,
+	// TS-0003 8.3) run inside this IN-CSE: HTTPS over TLS-PSK with the
+	// bootstrap keys of the enrolment file's enrolees. It needs Enrolment,
+	// Credentials and HTTPSPSK (where enrolled nodes register).
+	MEF string `yaml:"mef"`
+	// MEFFQDN is the MEF's FQDN, the suffix of the identities it issues
+	// (KeID, hex@<mef-fqdn>); default "mef." and the SP-ID without "//".
+	MEFFQDN string `yaml:"mef-fqdn"`
+	// MEFLifetime caps an enrolment whose enrolee and subscription have no
+	// end.
+	MEFLifetime time.Duration `yaml:"mef-lifetime"`
+	// MEFRegistrarURL is the https:// address of the HTTPS-PSK listener the
+	// MEF tells enrolled nodes to register at (default: that listener's
+	// address).
+	MEFRegistrarURL string `yaml:"mef-registrar-url"`
+	// MEFURL is the https:// address of the MEF an MN- or ASN-CSE enrols at
+	// before it registers (remote provisioning): it presents the bootstrap
+	// credential MEFBootstrapPSKIdentity / MEFBootstrapPSKKeyFile (KpmID and
+	// the file with the hex Kpm), receives its CSE-ID, registrar and PSK,
+	// keeps them in data (mef-enrolment.json, mode 0600) and enrols again
+	// when they have expired. The registrar settings come from the MEF.
+	MEFURL                  string `yaml:"mef-url"`
+	MEFBootstrapPSKIdentity string `yaml:"mef-bootstrap-psk-identity"`
+	MEFBootstrapPSKKeyFile  string `yaml:"mef-bootstrap-psk-key-file"`
 }
 
 // CredentialBinding is one CSE-ID pre-assigned by the M2M Service Provider to
@@ -231,6 +256,7 @@ func Default() Config {
 		LogFormat:            "text",
 		Metrics:              true,
 		LivenessInterval:     time.Minute,
+		MEFLifetime:          90 * 24 * time.Hour,
 	}
 }
 
@@ -318,6 +344,13 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.RegistrarKey, "registrar-key", c.RegistrarKey, "the key of --registrar-cert (PEM), readable by its owner only")
 	fs.StringVar(&c.RegistrarCA, "registrar-ca", c.RegistrarCA, "trust anchors (PEM) of the registrar's CSE-ID certificate")
 	fs.StringVar(&c.RegistrarPSKKeyFile, "registrar-psk-key-file", c.RegistrarPSKKeyFile, "file with the hex PSK for the registrar, readable by its owner only")
+	fs.StringVar(&c.MEF, "mef", c.MEF, "listen address of the M2M Enrolment Function in this IN-CSE (needs --enrolment with enrolees, --credentials, --https-psk)")
+	fs.StringVar(&c.MEFFQDN, "mef-fqdn", c.MEFFQDN, "FQDN of the MEF, suffix of the PSK identities it issues (default mef.<SP domain>)")
+	fs.DurationVar(&c.MEFLifetime, "mef-lifetime", c.MEFLifetime, "longest enrolment the MEF gives when neither the enrolee nor its subscription ends")
+	fs.StringVar(&c.MEFRegistrarURL, "mef-registrar-url", c.MEFRegistrarURL, "https:// address enrolled nodes register at (default: the --https-psk listener)")
+	fs.StringVar(&c.MEFURL, "mef-url", c.MEFURL, "https:// address of the MEF to enrol at before registering (MN, ASN); the registrar settings come from it")
+	fs.StringVar(&c.MEFBootstrapPSKIdentity, "mef-bootstrap-psk-identity", c.MEFBootstrapPSKIdentity, "bootstrap identity (KpmID) presented to --mef-url")
+	fs.StringVar(&c.MEFBootstrapPSKKeyFile, "mef-bootstrap-psk-key-file", c.MEFBootstrapPSKKeyFile, "file with the hex bootstrap key (Kpm), readable by its owner only")
 }
 
 // LoadFile reads a YAML file over c. Unknown keys are an error, so that a typo
@@ -394,7 +427,10 @@ func (c *Config) Validate() error {
 	if n, _ := c.CSETypeNumber(); c.Enrolment != "" && n != 1 {
 		return fmt.Errorf("enrolment: the service subscription resources live on the IN-CSE; this CSE is an %s-CSE", strings.ToUpper(c.CSEType))
 	}
-	if c.CSEID == "" && c.RegistrarURL == "" {
+	if err := c.validateMEF(); err != nil {
+		return err
+	}
+	if c.CSEID == "" && c.RegistrarURL == "" && c.MEFURL == "" {
 		return fmt.Errorf("cse-id may only be empty for a CSE with a registrar, which assigns it")
 	}
 	for _, b := range c.CredentialBindings {
@@ -532,6 +568,43 @@ func (m *SAMode) UnmarshalYAML(n *yaml.Node) error {
 	}
 	if err := m.Set(n.Value); err != nil {
 		return fmt.Errorf("line %d: %w", n.Line, err)
+	}
+	return nil
+}
+
+func (c *Config) validateMEF() error {
+	n, _ := c.CSETypeNumber()
+	if c.MEF != "" {
+		if _, _, err := net.SplitHostPort(c.MEF); err != nil {
+			return fmt.Errorf("mef %q must be host:port, e.g. 127.0.0.1:8444", c.MEF)
+		}
+		if n != 1 || c.Enrolment == "" || c.Credentials == "" || c.HTTPSPSK == "" {
+			return fmt.Errorf("mef runs in an IN-CSE with enrolment (its enrolees), credentials and https-psk (where enrolled nodes register)")
+		}
+		if c.MEFLifetime <= 0 {
+			return fmt.Errorf("mef-lifetime must be positive")
+		}
+	}
+	if c.MEFRegistrarURL != "" && !strings.HasPrefix(c.MEFRegistrarURL, "https://") {
+		return fmt.Errorf("mef-registrar-url %q must be an https:// URL", c.MEFRegistrarURL)
+	}
+	if c.MEFURL == "" && c.MEFBootstrapPSKIdentity == "" && c.MEFBootstrapPSKKeyFile == "" {
+		return nil
+	}
+	if c.MEFURL == "" || c.MEFBootstrapPSKIdentity == "" || c.MEFBootstrapPSKKeyFile == "" {
+		return fmt.Errorf("mef-url, mef-bootstrap-psk-identity and mef-bootstrap-psk-key-file go together")
+	}
+	if u, err := url.Parse(c.MEFURL); err != nil || u.Scheme != "https" || u.Host == "" {
+		return fmt.Errorf("mef-url %q must be https://host:port", c.MEFURL)
+	}
+	if n == 1 {
+		return fmt.Errorf("mef-url: an IN-CSE is not enrolled by a MEF (MN and ASN are)")
+	}
+	if c.RegistrarURL != "" || c.RegistrarPSKIdentity != "" || c.RegistrarCert != "" {
+		return fmt.Errorf("mef-url: the registrar and its credential come from the MEF; leave registrar-url, registrar-psk-* and registrar-cert out")
+	}
+	if c.Data == "" {
+		return fmt.Errorf("mef-url: the enrolment is kept in data, which must be set")
 	}
 	return nil
 }

@@ -174,3 +174,38 @@ func TestSAModeSettings(t *testing.T) {
 		}
 	}
 }
+
+func TestMEFSettingsValidate(t *testing.T) {
+	mn := func(c *Config) {
+		c.CSEType, c.CSEID = "MN", ""
+		c.MEFURL, c.MEFBootstrapPSKIdentity, c.MEFBootstrapPSKKeyFile = "https://mef.example:8444", "gw1@f.example", "gw1.key"
+	}
+	in := func(c *Config) {
+		c.MEF, c.Enrolment, c.Credentials, c.HTTPSPSK = "127.0.0.1:0", "e.yaml", "c.yaml", "127.0.0.1:0"
+	}
+	for name, tc := range map[string]struct {
+		mod func(*Config)
+		ok  bool
+	}{
+		"enrolee":                  {mn, true},
+		"MEF in the IN-CSE":        {in, true},
+		"enrolee without key file": {func(c *Config) { mn(c); c.MEFBootstrapPSKKeyFile = "" }, false},
+		"enrolee with http MEF":    {func(c *Config) { mn(c); c.MEFURL = "http://mef.example" }, false},
+		"enrolee with a registrar": {func(c *Config) {
+			mn(c)
+			c.RegistrarURL, c.RegistrarID, c.RegistrarName = "https://x", "/id-in", "cse-in"
+		}, false},
+		"IN-CSE enrolee":             {func(c *Config) { mn(c); c.CSEType, c.CSEID = "IN", "/id-in" }, false},
+		"MEF without https-psk":      {func(c *Config) { in(c); c.HTTPSPSK = "" }, false},
+		"MEF without enrolment":      {func(c *Config) { in(c); c.Enrolment = "" }, false},
+		"MEF in an MN-CSE":           {func(c *Config) { in(c); c.CSEType = "MN" }, false},
+		"MEF with a bad address":     {func(c *Config) { in(c); c.MEF = "8444" }, false},
+		"MEF with a plain registrar": {func(c *Config) { in(c); c.MEFRegistrarURL = "http://x" }, false},
+	} {
+		c := Default()
+		tc.mod(&c)
+		if err := c.Validate(); (err == nil) != tc.ok {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}

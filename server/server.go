@@ -28,6 +28,7 @@ import (
 	"github.com/onecse/onecse/primitive"
 	"github.com/onecse/onecse/security/credentials"
 	"github.com/onecse/onecse/security/enrol"
+	"github.com/onecse/onecse/security/mef"
 	"github.com/onecse/onecse/security/tlspsk"
 	"github.com/onecse/onecse/store"
 	"github.com/onecse/onecse/store/postgres"
@@ -57,6 +58,7 @@ type Server struct {
 	coap   *coapListeners // nil when CoAP is off
 	coapC  *coapb.Client  // the CoAP client (coap://, coaps:// targets)
 	mqttS  *mqttSender    // the core's requests to mqtt:// and mqtts://
+	mef    *mefService    // the M2M Enrolment Function, nil when off
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	errc   chan error
@@ -65,6 +67,8 @@ type Server struct {
 	readiness readiness
 	health    *health
 	leader    atomic.Bool // this node leads (PostgreSQL store)
+	// enrolment is what the MEF gave this CSE (nil: not enrolled by one).
+	enrolment *mef.Enrolment
 }
 
 // New opens the store and the core and binds the listeners (so that an address
@@ -76,16 +80,25 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	// A CSE enrolled by a MEF takes its CSE-ID, registrar and registrar
+	// credential from the enrolment (server/mef.go).
+	var enrolment *mef.Enrolment
+	if cfg.MEFURL != "" {
+		var err error
+		if cfg, enrolment, err = enrolled(ctx, cfg, log); err != nil {
+			return nil, err
+		}
+	}
 	// Lines logged while a request is handled carry its rqi and originator.
 	log = slog.New(logctx.NewHandler(log.Handler()))
 	m := newMetrics()
 	cseType, _ := cfg.CSETypeNumber()
 	// The enrolment file's credentials go to the credential file before it
 	// is loaded; its resources are written once the core runs.
-	var enrolment *enrol.File
+	var enrolFile *enrol.File
 	if cfg.Enrolment != "" {
 		var err error
-		if enrolment, err = loadEnrolment(cfg, log); err != nil {
+		if enrolFile, err = loadEnrolment(cfg, log); err != nil {
 			return nil, err
 		}
 	}
@@ -242,8 +255,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 		return nil, err
 	}
 	sa2.core.Store(core)
-	if enrolment != nil {
-		if err := applyEnrolment(ctx, cfg, core, enrolment, log); err != nil {
+	if enrolFile != nil {
+		if err := applyEnrolment(ctx, cfg, core, enrolFile, log); err != nil {
 			closeL()
 			st.Close()
 			return nil, err
@@ -257,7 +270,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 	msnd.core = core
 	m.watch(st, core, n, log)
 	s := &Server{cfg: cfg, log: log, st: st, core: core, notify: n, client: client, httpL: l, creds: creds, assocs: assocs, errc: make(chan error, 5), metrics: m,
-		coap: coapL, coapC: coapC, mqttS: msnd}
+		coap: coapL, coapC: coapC, mqttS: msnd, enrolment: enrolment}
 	// Each binding reaches the core through instrumented, named after it.
 	via := func(binding string) *instrumented { return &instrumented{core: core, binding: binding, m: m, log: log} }
 	if coapL != nil {
@@ -316,6 +329,13 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 			hs.ConnContext = tlspsk.ConnContext
 			hs.ConnState = assocs.connState
 		})
+	}
+	if cfg.MEF != "" {
+		if s.mef, err = s.newMEF(cfg, enrolFile, "https://"+advertised(pskL.Addr())); err != nil {
+			closeL()
+			st.Close()
+			return nil, err
+		}
 	}
 	if certL != nil {
 		s.certL = tls.NewListener(certL, certTLS)
@@ -636,6 +656,23 @@ func (s *Server) Start() {
 			}
 		}()
 	}
+	if s.mef != nil {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			if err := s.mef.srv.Serve(s.mef.l); err != nil && err != http.ErrServerClosed {
+				s.errc <- fmt.Errorf("mef: %w", err)
+			}
+		}()
+	}
+	if e := s.enrolment; e != nil {
+		// The registrar refuses the credential from its end on; the process
+		// ends so that it enrols again when it is started again.
+		t := time.AfterFunc(time.Until(e.NotAfter), func() {
+			s.errc <- fmt.Errorf("the enrolment by the MEF ended at %s: start again to enrol again", e.NotAfter.UTC().Format(time.RFC3339))
+		})
+		go func() { <-ctx.Done(); t.Stop() }()
+	}
 	if pg, ok := s.st.(*postgres.Store); ok {
 		// Several nodes may serve this CSE from one database: what must run
 		// once (expiry, the registree and registrar loops, the notification
@@ -667,7 +704,7 @@ func (s *Server) Start() {
 	}
 	s.readiness.state.CompareAndSwap(0, 1)
 	s.log.Info("onecse started", "cse-id", s.core.Config().CSEID, "cse-name", s.cfg.CSEName, "cse-type", s.cfg.CSEType, "http", s.HTTPAddr(), "https-psk", s.HTTPSPSKAddr(), "https-cert", s.HTTPSCertAddr(),
-		"websocket", s.ws != nil, "mqtt", redactURL(s.cfg.MQTTBroker), "coap", s.CoAPAddr(), "coaps-psk", s.CoAPSPSKAddr(), "coaps-cert", s.CoAPSCertAddr(), "data", s.cfg.Data, "postgres", s.cfg.Postgres != "")
+		"websocket", s.ws != nil, "mqtt", redactURL(s.cfg.MQTTBroker), "coap", s.CoAPAddr(), "coaps-psk", s.CoAPSPSKAddr(), "coaps-cert", s.CoAPSCertAddr(), "mef", s.MEFAddr(), "data", s.cfg.Data, "postgres", s.cfg.Postgres != "")
 }
 
 // runLeader runs what one process of the CSE runs: expiry and the registree
@@ -730,6 +767,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	err := s.httpS.Shutdown(ctx)
 	if s.pskS != nil {
 		err = errors.Join(err, s.pskS.Shutdown(ctx))
+	}
+	if s.mef != nil {
+		err = errors.Join(err, s.mef.srv.Shutdown(ctx))
 	}
 	if s.certS != nil {
 		err = errors.Join(err, s.certS.Shutdown(ctx))

@@ -63,7 +63,7 @@ func enrolCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	switch args[0] {
 	case "check":
-		fmt.Fprintf(stdout, "%s: %d subscriptions, %d app-rules, %d credentials\n", *file, len(f.Subscriptions), len(f.AppRules), len(f.Credentials))
+		fmt.Fprintf(stdout, "%s: %d subscriptions, %d app-rules, %d credentials, %d enrolees\n", *file, len(f.Subscriptions), len(f.AppRules), len(f.Credentials), len(f.Enrolees))
 		return 0
 	case "apply":
 	default:

@@ -33,6 +33,7 @@ Usage:
   onecse healthcheck [--url URL] exit 0 when a onecse answers /readyz with 200 (for container health checks)
   onecse --version               print the version and commit
   onecse enrol CMD               pre-provision subscriptions, rules and credentials: check, apply (onecse enrol --help)
+  onecse mef [flags]             the M2M Enrolment Function on its own, next to an IN-CSE (onecse mef --help)
 
 Flags (each also settable in the --config file under the same name):
 `
@@ -60,6 +61,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return healthcheck(args[1:], stdout, stderr)
 		case "enrol":
 			return enrolCmd(args[1:], stdout, stderr)
+		case "mef":
+			return mefCmd(args[1:], stdout, stderr)
 		}
 	}
 	cfg := config.Default()

@@ -50,10 +50,50 @@ import (
 //	    cse-id: /id-mn1               # or ae-ids: [...] and app-ids: [...]
 //	    subscription: acme            # its lifetime ends with the subscription's
 //	    not-after: 2027-06-30T00:00:00Z
+//	enrolees:                         # nodes enrolled remotely through the MEF (security/mef)
+//	  - kpm-id: gw1@factory.example   # bootstrap identity (KpmID)
+//	    key-file: gw1-boot.key        # bootstrap key Kpm (hex); or key: <hex>
+//	    cse-id: /id-mn1               # the CSE-ID the MEF assigns
+//	    subscription: acme            # the enrolment ends with the subscription …
+//	    not-after: 2027-06-30T00:00:00Z # … or earlier
 type File struct {
 	Subscriptions []Subscription `yaml:"subscriptions"`
 	AppRules      []AppRule      `yaml:"app-rules"`
 	Credentials   []Credential   `yaml:"credentials"`
+	Enrolees      []Enrolee      `yaml:"enrolees"`
+}
+
+// Enrolee is a node the M2M Enrolment Function enrols (TS-0003 8.3.2.1):
+// its bootstrap credential, the CSE-ID to assign and its subscription.
+type Enrolee struct {
+	KpmID        string    `yaml:"kpm-id"`
+	Key          string    `yaml:"key"`
+	KeyFile      string    `yaml:"key-file"`
+	CSEID        string    `yaml:"cse-id"`
+	Subscription string    `yaml:"subscription"`
+	NotAfter     time.Time `yaml:"not-after"`
+}
+
+// EnroleeKey is the bootstrap key of an enrolee (key or key-file).
+func EnroleeKey(e *Enrolee) (credentials.Secret, error) {
+	if e.KeyFile != "" {
+		k, err := credentials.ReadKeyFile(e.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("enrolee %q: %w", e.KpmID, err)
+		}
+		return k, nil
+	}
+	k, err := hex.DecodeString(e.Key)
+	if err != nil || len(k) < 16 {
+		return nil, fmt.Errorf("enrolee %q: the key must be at least 16 bytes in hex digits", e.KpmID)
+	}
+	return k, nil
+}
+
+// EnroleeNotAfter is the Enrolment Expiry of an enrolee: its own not-after
+// or its subscription's expiry, whichever comes first.
+func (f *File) EnroleeNotAfter(e *Enrolee) time.Time {
+	return f.NotAfter(&Credential{Subscription: e.Subscription, NotAfter: e.NotAfter})
 }
 
 // Subscription is an M2M service subscription.
@@ -210,6 +250,54 @@ func (f *File) check() error {
 		// of cse-id and ae-ids, stems), with a stand-in key.
 		if _, err := credentials.New(credentials.Credential{KpsaID: c.KpsaID, Key: make([]byte, 16), CSEID: c.CSEID, AEIDs: c.AEIDs, AppIDs: c.AppIDs}); err != nil {
 			return err
+		}
+	}
+	return f.checkEnrolees(subs, kpsa)
+}
+
+func (f *File) checkEnrolees(subs map[string]*Subscription, kpsa map[string]bool) error {
+	seen := map[string]bool{}
+	cses := map[string]string{}
+	for i := range f.Enrolees {
+		e := &f.Enrolees[i]
+		if seen[e.KpmID] {
+			return fmt.Errorf("enrolee %q is listed twice", e.KpmID)
+		}
+		seen[e.KpmID] = true
+		if kpsa[e.KpmID] {
+			return fmt.Errorf("enrolee %q: the identity is a credential's kpsa-id too", e.KpmID)
+		}
+		if (e.Key == "") == (e.KeyFile == "") {
+			return fmt.Errorf("enrolee %q: give its bootstrap key with key or key-file", e.KpmID)
+		}
+		if e.Key != "" {
+			if k, err := hex.DecodeString(e.Key); err != nil || len(k) < 16 {
+				return fmt.Errorf("enrolee %q: the key must be at least 16 bytes in hex digits", e.KpmID)
+			}
+		}
+		if !spRelativeCSEID(e.CSEID) {
+			return fmt.Errorf("enrolee %q: cse-id %q must be an SP-relative CSE-ID such as /id-mn1", e.KpmID, e.CSEID)
+		}
+		if w, dup := cses[e.CSEID]; dup {
+			return fmt.Errorf("enrolee %q: cse-id %s is assigned to enrolee %q too", e.KpmID, e.CSEID, w)
+		}
+		cses[e.CSEID] = e.KpmID
+		// The identity alphabet and binding rules of a credential.
+		if _, err := credentials.New(credentials.Credential{KpsaID: e.KpmID, Key: make([]byte, 16), CSEID: e.CSEID}); err != nil {
+			return fmt.Errorf("enrolee: %w", err)
+		}
+		if e.Subscription != "" {
+			s := subs[e.Subscription]
+			if s == nil {
+				return fmt.Errorf("enrolee %q: no subscription named %q", e.KpmID, e.Subscription)
+			}
+			found := false
+			for _, n := range s.Nodes {
+				found = found || n.CSEID == e.CSEID
+			}
+			if !found {
+				return fmt.Errorf("enrolee %q: subscription %q has no node with cse-id %s", e.KpmID, e.Subscription, e.CSEID)
+			}
 		}
 	}
 	return nil

@@ -12,6 +12,7 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("credentials:\n  - kpsa-id: a@b\n    key: 00112233445566778899aabbccddeeff\n    cse-id: /id-mn\n"))
 	f.Add([]byte("credentials:\n  - kpsa-id: a@b\n    key: zz5ecret5ecret\n    cse-id: /x\n"))
 	f.Add([]byte("app-rules: {"))
+	f.Add([]byte("enrolees:\n  - kpm-id: gw@f.example\n    key: 00112233445566778899aabbccddeeff\n    cse-id: /id-mn1\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		fl, err := Parse(data)
 		if err != nil {
