@@ -182,6 +182,7 @@ var bindings = []binding{
 	httpsPSKBinding(),
 	wssPSKBinding(),
 	coapsPSKBinding(),
+	httpsCertBinding(),
 }
 
 const admin = "CAdmin"
