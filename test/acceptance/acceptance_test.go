@@ -183,6 +183,7 @@ var bindings = []binding{
 	wssPSKBinding(),
 	coapsPSKBinding(),
 	httpsCertBinding(),
+	mqttsBinding(),
 }
 
 const admin = "CAdmin"
