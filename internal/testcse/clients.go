@@ -22,6 +22,7 @@ import (
 
 	"github.com/onecse/onecse/codec"
 	"github.com/onecse/onecse/config"
+	"github.com/onecse/onecse/security/tlspsk"
 )
 
 // Msg is a request in binding-neutral terms: the acceptance suite writes its
@@ -449,6 +450,23 @@ func DialMQTT(t testing.TB, c *CSE, typ string) *MQTTClient {
 // one, when c itself connects over TLS).
 func DialMQTTAt(t testing.TB, c *CSE, broker, typ string) *MQTTClient {
 	t.Helper()
+	return dialMQTT(t, c, broker, typ, nil)
+}
+
+// DialMQTTPSK is DialMQTTAt over TLS-PSK with this identity and key (a
+// Mosquitto listener with psk_hint; broker is host:port or a URL).
+func DialMQTTPSK(t testing.TB, c *CSE, broker, typ, identity string, key []byte) *MQTTClient {
+	t.Helper()
+	cfg := &tlspsk.Config{Identity: identity, Key: key, HandshakeTimeout: 10 * time.Second}
+	return dialMQTT(t, c, broker, typ, func(u *url.URL, _ paho.ClientOptions) (net.Conn, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		return tlspsk.DialContext(ctx, "tcp", u.Host, cfg)
+	})
+}
+
+func dialMQTT(t testing.TB, c *CSE, broker, typ string, open paho.OpenConnectionFunc) *MQTTClient {
+	t.Helper()
 	f := codec.JSON
 	if typ == "cbor" {
 		f = codec.CBOR
@@ -457,6 +475,9 @@ func DialMQTTAt(t testing.TB, c *CSE, broker, typ string) *MQTTClient {
 	id := fmt.Sprintf("A::test-%s-%d", m.CSE, mqttClientSeq.Add(1))
 	o := paho.NewClientOptions().AddBroker(broker).SetClientID(id).SetCleanSession(true).
 		SetConnectTimeout(5 * time.Second).SetOrderMatters(false)
+	if open != nil {
+		o.SetCustomOpenConnectionFn(open)
+	}
 	m.Client = paho.NewClient(o)
 	if tok := m.Client.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
 		t.Fatalf("mqtt connect: %v", tok.Error())

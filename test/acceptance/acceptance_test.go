@@ -30,9 +30,43 @@ type binding struct {
 	// the pointOfAccess to register such an AE with (nil: none is needed)
 	// and next, which returns the m2m:sgn of the next notification.
 	listen func(t *testing.T, c *testcse.CSE, cl testcse.Client) (poa []any, next func(t *testing.T) map[string]any)
-	// registrar is the registrar-url with which a CSE registers with c over
-	// this binding.
-	registrar func(c *testcse.CSE) string
+	// registrar configures mn (whose CSE-ID is set) to register with c over
+	// this binding: registrar-url and, for a secured binding, the
+	// credential of mn's own association (it may bind mn.CSEID on c).
+	registrar func(t *testing.T, c *testcse.CSE, mn *config.Config)
+	// secured: the client's requests go over a security association
+	// bound to AE-IDs (with require-sa-for-aes on). Its AEs then register
+	// with the stem bound to them ("C"+rn) instead of a "C" the CSE
+	// completes, and the administrator (an originator no association is
+	// bound to: 4106) speaks over plain HTTP on loopback.
+	secured bool
+}
+
+// boundStems are the AE-ID-Stems the cases register with over a security
+// association ("C"+rn for each AE name they use).
+var boundStems = []string{"Cae1", "Csecond", "Cowner", "Cother"}
+
+// aeFrom is the From with which the AE named rn registers.
+func (e *env) aeFrom(rn string) string {
+	if e.b.secured {
+		return "C" + rn
+	}
+	return "C"
+}
+
+// admin is the client for the administrator's requests.
+func (e *env) admin() testcse.Client {
+	if e.b.secured {
+		return e.c.HTTPClient()
+	}
+	return e.cl
+}
+
+// plainRegistrar registers over an unsecured binding at url(c).
+func plainRegistrar(url func(c *testcse.CSE) string) func(*testing.T, *testcse.CSE, *config.Config) {
+	return func(_ *testing.T, c *testcse.CSE, mn *config.Config) {
+		mn.RegistrarURL, mn.RegistrarID, mn.RegistrarName = url(c), c.Config.CSEID, c.Config.CSEName
+	}
 }
 
 // env is what a case gets: the binding, its CSE and its client.
@@ -77,11 +111,8 @@ func wsBinding(proto string) binding {
 			c := testcse.Start(t, mod)
 			return c, testcse.DialWS(t, c, proto)
 		},
-		listen: func(t *testing.T, _ *testcse.CSE, cl testcse.Client) ([]any, func(*testing.T) map[string]any) {
-			w := cl.(*testcse.WSClient)
-			return nil, fromChannel(func(f func(map[string]any) (int, map[string]any)) { w.OnRequest = f })
-		},
-		registrar: func(c *testcse.CSE) string { return "ws://" + c.Addr() + "/" },
+		listen:    wsListen,
+		registrar: plainRegistrar(func(c *testcse.CSE) string { return "ws://" + c.Addr() + "/" }),
 	}
 }
 
@@ -107,8 +138,25 @@ func mqttBinding(name, typ string, embedded bool) binding {
 			m := cl.(*testcse.MQTTClient)
 			return []any{mqttPoA(c)}, fromChannel(func(f func(map[string]any) (int, map[string]any)) { m.OnRequest = f })
 		},
-		registrar: mqttPoA,
+		registrar: plainRegistrar(mqttPoA),
 	}
+}
+
+// httpListen: notifications arrive at an HTTP receiver.
+func httpListen(t *testing.T, _ *testcse.CSE, _ testcse.Client) ([]any, func(*testing.T) map[string]any) {
+	r := testcse.NewReceiver(t)
+	n := 0
+	return []any{r.URL}, func(t *testing.T) map[string]any {
+		t.Helper()
+		n++
+		return r.Wait(n, 10*time.Second)[n-1].Sgn()
+	}
+}
+
+// wsListen: notifications arrive over the client's own WebSocket.
+func wsListen(t *testing.T, _ *testcse.CSE, cl testcse.Client) ([]any, func(*testing.T) map[string]any) {
+	w := cl.(*testcse.WSClient)
+	return nil, fromChannel(func(f func(map[string]any) (int, map[string]any)) { w.OnRequest = f })
 }
 
 var bindings = []binding{
@@ -118,16 +166,8 @@ var bindings = []binding{
 			c := testcse.Start(t, mod)
 			return c, c.HTTPClient()
 		},
-		listen: func(t *testing.T, _ *testcse.CSE, _ testcse.Client) ([]any, func(*testing.T) map[string]any) {
-			r := testcse.NewReceiver(t)
-			n := 0
-			return []any{r.URL}, func(t *testing.T) map[string]any {
-				t.Helper()
-				n++
-				return r.Wait(n, 10*time.Second)[n-1].Sgn()
-			}
-		},
-		registrar: func(c *testcse.CSE) string { return c.URL },
+		listen:    httpListen,
+		registrar: plainRegistrar(func(c *testcse.CSE) string { return c.URL }),
 	},
 	wsBinding("oneM2M.json"),
 	wsBinding("oneM2M.cbor"),
@@ -138,14 +178,20 @@ var bindings = []binding{
 	coapBinding("coap-cbor", true, false),
 	// Non-confirmable requests get (separate, NON) answers too (TS-0008 6.3.1).
 	coapBinding("coap-non", false, true),
+	// The security modes (security_test.go).
+	httpsPSKBinding(),
+	wssPSKBinding(),
+	coapsPSKBinding(),
+	httpsCertBinding(),
+	mqttsBinding(),
 }
 
 const admin = "CAdmin"
 
 // register registers an AE named rn and returns its AE-ID.
-func register(t *testing.T, cl testcse.Client, rn string) string {
+func register(t *testing.T, e *env, rn string) string {
 	t.Helper()
-	r := cl.Send(t, testcse.Msg{Op: 1, To: "cse-in", From: "C", Ty: 2,
+	r := e.cl.Send(t, testcse.Msg{Op: 1, To: "cse-in", From: e.aeFrom(rn), Ty: 2,
 		PC: map[string]any{"m2m:ae": map[string]any{"rn": rn, "api": "Nacceptance", "rr": false, "srv": []any{"3"}}}}).Must(t, 2001)
 	aei, _ := r.Res("m2m:ae")["aei"].(string)
 	if aei == "" || aei[0] != 'C' {
@@ -165,25 +211,25 @@ var cases = []struct {
 }{
 	{"AE registration and deregistration", func(t *testing.T, e *env) {
 		cl := e.cl
-		aei := register(t, cl, "ae1")
+		aei := register(t, e, "ae1")
 		got := retrieve(t, cl, aei, "cse-in/ae1").Must(t, 2000).Res("m2m:ae")
 		if got["aei"] != aei || got["ri"] != aei || got["api"] != "Nacceptance" {
 			t.Fatalf("retrieved %v", got)
 		}
 		// A second AE with the same name: 4105 CONFLICT, the first unchanged.
-		cl.Send(t, testcse.Msg{Op: 1, To: "cse-in", From: "C", Ty: 2,
+		cl.Send(t, testcse.Msg{Op: 1, To: "cse-in", From: e.aeFrom("second"), Ty: 2,
 			PC: map[string]any{"m2m:ae": map[string]any{"rn": "ae1", "api": "Nother", "rr": false, "srv": []any{"3"}}}}).Must(t, 4105)
 		if got := retrieve(t, cl, aei, "cse-in/ae1").Must(t, 2000).Res("m2m:ae"); got["api"] != "Nacceptance" {
 			t.Fatalf("after the conflict: %v", got)
 		}
 		cl.Send(t, testcse.Msg{Op: 4, To: "cse-in/ae1", From: aei}).Must(t, 2002)
-		retrieve(t, cl, admin, "cse-in/ae1").Must(t, 4004)
+		retrieve(t, e.admin(), admin, "cse-in/ae1").Must(t, 4004)
 		// Deregistered: its AE-ID is no longer an originator here.
 		retrieve(t, cl, aei, "cse-in").Must(t, 4106)
 	}},
 	{"container CRUD", func(t *testing.T, e *env) {
 		cl := e.cl
-		aei := register(t, cl, "ae1")
+		aei := register(t, e, "ae1")
 		cnt := cl.Send(t, testcse.Msg{Op: 1, To: "cse-in/ae1", From: aei, Ty: 3,
 			PC: map[string]any{"m2m:cnt": map[string]any{"rn": "temp", "mni": 10, "lbl": []any{"room:1"}}}}).Must(t, 2001).Res("m2m:cnt")
 		if cnt["rn"] != "temp" || cnt["mni"] != int64(10) || cnt["cni"] != int64(0) || cnt["pi"] != aei {
@@ -211,7 +257,7 @@ var cases = []struct {
 	}},
 	{"contentInstance and la", func(t *testing.T, e *env) {
 		cl := e.cl
-		aei := register(t, cl, "ae1")
+		aei := register(t, e, "ae1")
 		cl.Send(t, testcse.Msg{Op: 1, To: "cse-in/ae1", From: aei, Ty: 3, PC: map[string]any{"m2m:cnt": map[string]any{"rn": "temp", "mni": 2}}}).Must(t, 2001)
 		for _, v := range []string{"20.5", "21.0", "21.5"} {
 			cl.Send(t, testcse.Msg{Op: 1, To: "cse-in/ae1/temp", From: aei, Ty: 4, PC: map[string]any{"m2m:cin": map[string]any{"con": v, "cnf": "text/plain:0"}}}).Must(t, 2001)
@@ -234,7 +280,7 @@ var cases = []struct {
 	}},
 	{"discovery", func(t *testing.T, e *env) {
 		cl := e.cl
-		aei := register(t, cl, "ae1")
+		aei := register(t, e, "ae1")
 		for _, c := range []struct {
 			rn  string
 			lbl []any
@@ -270,7 +316,7 @@ var cases = []struct {
 	}},
 	{"bad requests change nothing", func(t *testing.T, e *env) {
 		cl := e.cl
-		aei := register(t, cl, "ae1")
+		aei := register(t, e, "ae1")
 		// An unknown attribute: 4000, and no container.
 		cl.Send(t, testcse.Msg{Op: 1, To: "cse-in/ae1", From: aei, Ty: 3, PC: map[string]any{"m2m:cnt": map[string]any{"rn": "bad", "bogus": 1}}}).Must(t, 4000)
 		retrieve(t, cl, aei, "cse-in/ae1/bad").Must(t, 4004)
@@ -292,8 +338,8 @@ var cases = []struct {
 	}},
 	{"denied requests change nothing", func(t *testing.T, e *env) {
 		cl := e.cl
-		owner := register(t, cl, "owner")
-		other := register(t, cl, "other")
+		owner := register(t, e, "owner")
+		other := register(t, e, "other")
 		cl.Send(t, testcse.Msg{Op: 1, To: "cse-in/owner", From: owner, Ty: 3, PC: map[string]any{"m2m:cnt": map[string]any{"rn": "private", "mni": 3}}}).Must(t, 2001)
 		retrieve(t, cl, other, "cse-in/owner/private").Must(t, 4103)
 		cl.Send(t, testcse.Msg{Op: 3, To: "cse-in/owner/private", From: other, PC: map[string]any{"m2m:cnt": map[string]any{"mni": 99}}}).Must(t, 4103)
@@ -311,7 +357,7 @@ var cases = []struct {
 		if poa != nil {
 			ae["poa"] = poa
 		}
-		aei := cl.Send(t, testcse.Msg{Op: 1, To: "cse-in", From: "C", Ty: 2, PC: map[string]any{"m2m:ae": ae}}).Must(t, 2001).Res("m2m:ae")["aei"].(string)
+		aei := cl.Send(t, testcse.Msg{Op: 1, To: "cse-in", From: e.aeFrom("ae1"), Ty: 2, PC: map[string]any{"m2m:ae": ae}}).Must(t, 2001).Res("m2m:ae")["aei"].(string)
 		cl.Send(t, testcse.Msg{Op: 1, To: "cse-in/ae1", From: aei, Ty: 3, PC: map[string]any{"m2m:cnt": map[string]any{"rn": "temp"}}}).Must(t, 2001)
 		cl.Send(t, testcse.Msg{Op: 1, To: "cse-in/ae1/temp", From: aei, Ty: 23,
 			PC: map[string]any{"m2m:sub": map[string]any{"rn": "s", "nu": []any{aei}, "enc": map[string]any{"net": []any{3}}}}}).Must(t, 2001)
@@ -328,11 +374,11 @@ var cases = []struct {
 	{"a request forwarded to another CSE", func(t *testing.T, e *env) {
 		cl := e.cl
 		// An MN registered with this CSE over the same binding.
-		mnID := testcse.UniqueCSEID()
 		mn := testcse.Start(t, func(c *config.Config) {
-			c.CSEType, c.CSEID, c.CSEName = "MN", mnID, "cse-mn"
-			c.RegistrarURL, c.RegistrarID, c.RegistrarName = e.b.registrar(e.c), e.c.Config.CSEID, e.c.Config.CSEName
+			c.CSEType, c.CSEID, c.CSEName = "MN", testcse.UniqueCSEID(), "cse-mn"
+			e.b.registrar(t, e.c, c)
 		})
+		mnID := mn.Config.CSEID
 		// Registered both ways, and routed: the <remoteCSE>s are stored a
 		// moment before the routing tables know them.
 		waitFor(t, func() bool {
@@ -345,7 +391,7 @@ var cases = []struct {
 			"pv":  map[string]any{"acr": []any{map[string]any{"acor": []any{"all"}, "acop": 63}}},
 			"pvs": map[string]any{"acr": []any{map[string]any{"acor": []any{admin}, "acop": 63}}}}}}).Must(t, 2001)
 		mn.Do(testcse.Req{Method: "POST", Path: "/cse-mn", From: admin, Ty: 3, Body: map[string]any{"m2m:cnt": map[string]any{"rn": "box", "acpi": []any{"cse-mn/open"}}}}).Must(t, 2001)
-		aei := register(t, cl, "ae1")
+		aei := register(t, e, "ae1")
 		cl.Send(t, testcse.Msg{Op: 1, To: mnID + "/cse-mn/box", From: aei, Ty: 4, PC: map[string]any{"m2m:cin": map[string]any{"con": "forwarded"}}}).Must(t, 2001)
 		if la := cl.Send(t, testcse.Msg{Op: 2, To: mnID + "/cse-mn/box/la", From: aei}).Must(t, 2000).Res("m2m:cin"); la["con"] != "forwarded" {
 			t.Fatalf("la at the MN: %v", la)
@@ -392,33 +438,8 @@ func coapBinding(name string, cbor, non bool) binding {
 			cl.CBOR, cl.NON = cbor, non
 			return c, cl
 		},
-		listen: func(t *testing.T, _ *testcse.CSE, _ testcse.Client) ([]any, func(*testing.T) map[string]any) {
-			ch := make(chan map[string]any, 16)
-			b := coapb.New(coapHandler(func(_ context.Context, req *primitive.Request) *primitive.Response {
-				sgn, _ := req.Content["m2m:sgn"].(map[string]any)
-				if req.Op == primitive.OpNotify && sgn != nil {
-					ch <- sgn
-				}
-				return &primitive.Response{RSC: primitive.RSCOK, RQI: req.RQI}
-			}), coapb.Options{})
-			l, err := b.ListenUDP("127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			go l.Serve()
-			t.Cleanup(b.Close)
-			return []any{"coap://" + l.Addr().String() + "/notify"}, func(t *testing.T) map[string]any {
-				t.Helper()
-				select {
-				case sgn := <-ch:
-					return sgn
-				case <-time.After(10 * time.Second):
-					t.Fatal("no notification arrived")
-					return nil
-				}
-			}
-		},
-		registrar: func(c *testcse.CSE) string { return "coap://" + c.Server.CoAPAddr() },
+		listen:    coapListen,
+		registrar: plainRegistrar(func(c *testcse.CSE) string { return "coap://" + c.Server.CoAPAddr() }),
 	}
 }
 
@@ -427,4 +448,32 @@ type coapHandler func(context.Context, *primitive.Request) *primitive.Response
 
 func (h coapHandler) Handle(ctx context.Context, req *primitive.Request) *primitive.Response {
 	return h(ctx, req)
+}
+
+// coapListen: notifications arrive at a CoAP receiver.
+func coapListen(t *testing.T, _ *testcse.CSE, _ testcse.Client) ([]any, func(*testing.T) map[string]any) {
+	ch := make(chan map[string]any, 16)
+	b := coapb.New(coapHandler(func(_ context.Context, req *primitive.Request) *primitive.Response {
+		sgn, _ := req.Content["m2m:sgn"].(map[string]any)
+		if req.Op == primitive.OpNotify && sgn != nil {
+			ch <- sgn
+		}
+		return &primitive.Response{RSC: primitive.RSCOK, RQI: req.RQI}
+	}), coapb.Options{})
+	l, err := b.ListenUDP("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go l.Serve()
+	t.Cleanup(b.Close)
+	return []any{"coap://" + l.Addr().String() + "/notify"}, func(t *testing.T) map[string]any {
+		t.Helper()
+		select {
+		case sgn := <-ch:
+			return sgn
+		case <-time.After(10 * time.Second):
+			t.Fatal("no notification arrived")
+			return nil
+		}
+	}
 }
