@@ -28,7 +28,11 @@ type cache struct {
 	// a container), keyed by parentKey. An entry whose ri is not in byRI is
 	// ignored, so eviction and subtree sweeps need not clean it up.
 	latest map[parentKey]string
-	max    int
+	// kids is the tree of the cached paths: for a path, the paths one level
+	// below it that are cached or have cached paths below them. A deleted
+	// subtree is found through it, without going through the whole cache.
+	kids map[string]map[string]struct{}
+	max  int
 }
 
 type parentKey struct {
@@ -37,7 +41,8 @@ type parentKey struct {
 }
 
 func newCache(max int) *cache {
-	return &cache{byRI: map[string]*resource.Resource{}, byPath: map[string]string{}, latest: map[parentKey]string{}, max: max}
+	return &cache{byRI: map[string]*resource.Resource{}, byPath: map[string]string{}, latest: map[parentKey]string{},
+		kids: map[string]map[string]struct{}{}, max: max}
 }
 
 // newest returns the cached newest child of type ty under pi, if known.
@@ -104,16 +109,17 @@ func (c *cache) fillAs(r *resource.Resource, gen uint64, newest bool) {
 func (c *cache) put(r *resource.Resource) {
 	if old, ok := c.byRI[r.RI]; ok && old.Path != r.Path {
 		delete(c.byPath, old.Path)
+		c.unlink(old.Path)
 	}
 	c.byRI[r.RI] = r
 	c.byPath[r.Path] = r.RI
+	c.link(r.Path)
 	if len(c.byRI) > c.max {
 		// Evict about 1% at random (map order is random): cheap, and good enough
 		// for a cache whose hot set is the registered AEs and their containers.
 		n := c.max/100 + 1
 		for ri, e := range c.byRI {
-			delete(c.byRI, ri)
-			delete(c.byPath, e.Path)
+			c.remove(ri, e.Path)
 			if n--; n == 0 {
 				break
 			}
@@ -124,6 +130,73 @@ func (c *cache) put(r *resource.Resource) {
 func (c *cache) remove(ri, path string) {
 	delete(c.byRI, ri)
 	delete(c.byPath, path)
+	c.unlink(path)
+}
+
+// parentPath returns the path one level up ("" for a CSEBase).
+func parentPath(path string) string {
+	if i := strings.LastIndexByte(path, '/'); i > 0 {
+		return path[:i]
+	}
+	return ""
+}
+
+// link enters path into the tree of cached paths, with its ancestors.
+func (c *cache) link(path string) {
+	for x := path; ; {
+		p := parentPath(x)
+		if p == "" {
+			return
+		}
+		set := c.kids[p]
+		if set == nil {
+			set = map[string]struct{}{}
+			c.kids[p] = set
+		}
+		if _, ok := set[x]; ok {
+			return // the ancestors are in already
+		}
+		set[x] = struct{}{}
+		x = p
+	}
+}
+
+// unlink takes path, no longer cached, out of the tree of cached paths
+// unless paths below it are cached; so with the ancestors it leaves empty.
+func (c *cache) unlink(path string) {
+	for x := path; ; {
+		if _, cached := c.byPath[x]; cached || len(c.kids[x]) > 0 {
+			return
+		}
+		p := parentPath(x)
+		if p == "" {
+			return
+		}
+		set := c.kids[p]
+		delete(set, x)
+		if len(set) > 0 {
+			return
+		}
+		delete(c.kids, p)
+		x = p
+	}
+}
+
+// removeBelow drops every cached resource whose path lies below path.
+func (c *cache) removeBelow(path string) {
+	var walk func(string)
+	walk = func(p string) {
+		for k := range c.kids[p] {
+			walk(k)
+			if ri, ok := c.byPath[k]; ok {
+				delete(c.byRI, ri)
+				delete(c.byPath, k)
+			}
+		}
+		delete(c.kids, p)
+	}
+	walk(path)
+	c.unlink(path)
 }
 
 // apply makes a committed batch visible.
@@ -137,11 +210,7 @@ func (c *cache) apply(o *overlay) {
 	for _, ch := range o.log {
 		switch {
 		case ch.tree:
-			for path, ri := range c.byPath {
-				if strings.HasPrefix(path, ch.path) {
-					c.remove(ri, path)
-				}
-			}
+			c.removeBelow(strings.TrimSuffix(ch.path, "/"))
 		case ch.r == nil:
 			if r := c.byRI[ch.ri]; r != nil {
 				k := parentKey{r.PI, r.Ty}
@@ -172,6 +241,7 @@ func (c *cache) clear() {
 	clear(c.byRI)
 	clear(c.byPath)
 	clear(c.latest)
+	clear(c.kids)
 	c.mu.Unlock()
 }
 
