@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"github.com/onecse/onecse/resource"
+	"github.com/onecse/onecse/store/internal/pathtree"
 )
 
 // cache keeps decoded resources in memory so that the hot reads of a request
@@ -31,7 +32,7 @@ type cache struct {
 	// kids is the tree of the cached paths: for a path, the paths one level
 	// below it that are cached or have cached paths below them. A deleted
 	// subtree is found through it, without going through the whole cache.
-	kids map[string]map[string]struct{}
+	kids *pathtree.Tree
 	max  int
 }
 
@@ -42,7 +43,7 @@ type parentKey struct {
 
 func newCache(max int) *cache {
 	return &cache{byRI: map[string]*resource.Resource{}, byPath: map[string]string{}, latest: map[parentKey]string{},
-		kids: map[string]map[string]struct{}{}, max: max}
+		kids: pathtree.New(), max: max}
 }
 
 // newest returns the cached newest child of type ty under pi, if known.
@@ -113,7 +114,7 @@ func (c *cache) put(r *resource.Resource) {
 	}
 	c.byRI[r.RI] = r
 	c.byPath[r.Path] = r.RI
-	c.link(r.Path)
+	c.kids.Add(r.Path)
 	if len(c.byRI) > c.max {
 		// Evict about 1% at random (map order is random): cheap, and good enough
 		// for a cache whose hot set is the registered AEs and their containers.
@@ -133,70 +134,21 @@ func (c *cache) remove(ri, path string) {
 	c.unlink(path)
 }
 
-// parentPath returns the path one level up ("" for a CSEBase).
-func parentPath(path string) string {
-	if i := strings.LastIndexByte(path, '/'); i > 0 {
-		return path[:i]
-	}
-	return ""
+func (c *cache) isCached(path string) bool {
+	_, ok := c.byPath[path]
+	return ok
 }
 
-// link enters path into the tree of cached paths, with its ancestors.
-func (c *cache) link(path string) {
-	for x := path; ; {
-		p := parentPath(x)
-		if p == "" {
-			return
-		}
-		set := c.kids[p]
-		if set == nil {
-			set = map[string]struct{}{}
-			c.kids[p] = set
-		}
-		if _, ok := set[x]; ok {
-			return // the ancestors are in already
-		}
-		set[x] = struct{}{}
-		x = p
-	}
-}
-
-// unlink takes path, no longer cached, out of the tree of cached paths
-// unless paths below it are cached; so with the ancestors it leaves empty.
-func (c *cache) unlink(path string) {
-	for x := path; ; {
-		if _, cached := c.byPath[x]; cached || len(c.kids[x]) > 0 {
-			return
-		}
-		p := parentPath(x)
-		if p == "" {
-			return
-		}
-		set := c.kids[p]
-		delete(set, x)
-		if len(set) > 0 {
-			return
-		}
-		delete(c.kids, p)
-		x = p
-	}
-}
+func (c *cache) unlink(path string) { c.kids.Remove(path, c.isCached) }
 
 // removeBelow drops every cached resource whose path lies below path.
 func (c *cache) removeBelow(path string) {
-	var walk func(string)
-	walk = func(p string) {
-		for k := range c.kids[p] {
-			walk(k)
-			if ri, ok := c.byPath[k]; ok {
-				delete(c.byRI, ri)
-				delete(c.byPath, k)
-			}
+	c.kids.RemoveBelow(path, func(k string) {
+		if ri, ok := c.byPath[k]; ok {
+			delete(c.byRI, ri)
+			delete(c.byPath, k)
 		}
-		delete(c.kids, p)
-	}
-	walk(path)
-	c.unlink(path)
+	}, c.isCached)
 }
 
 // apply makes a committed batch visible.
@@ -241,7 +193,7 @@ func (c *cache) clear() {
 	clear(c.byRI)
 	clear(c.byPath)
 	clear(c.latest)
-	clear(c.kids)
+	c.kids.Clear()
 	c.mu.Unlock()
 }
 

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/onecse/onecse/resource"
+	"github.com/onecse/onecse/store/internal/pathtree"
 )
 
 // cacheWith returns a cache holding n AEs under cse-in, each with a
@@ -95,24 +96,24 @@ func TestCacheTreeModel(t *testing.T) {
 		// The tree: every cached path hangs from its ancestors, and every
 		// entry of the tree is cached or has entries below it.
 		for q := range c.byPath {
-			for x := q; parentPath(x) != ""; x = parentPath(x) {
-				if _, ok := c.kids[parentPath(x)][x]; !ok {
-					t.Fatalf("step %d: %s is cached but %s is not in the tree under %s", step, q, x, parentPath(x))
+			for x := q; pathtree.Parent(x) != ""; x = pathtree.Parent(x) {
+				if _, ok := c.kids.Children(pathtree.Parent(x))[x]; !ok {
+					t.Fatalf("step %d: %s is cached but %s is not in the tree under %s", step, q, x, pathtree.Parent(x))
 				}
 			}
 		}
-		for p, set := range c.kids {
+		c.kids.Each(func(p string, set map[string]struct{}) {
 			if len(set) == 0 {
 				t.Fatalf("step %d: empty tree entry %s", step, p)
 			}
 			for k := range set {
-				if _, cached := c.byPath[k]; !cached && len(c.kids[k]) == 0 {
+				if _, cached := c.byPath[k]; !cached && len(c.kids.Children(k)) == 0 {
 					t.Fatalf("step %d: tree entry %s under %s is neither cached nor has entries below", step, k, p)
 				}
-				if parentPath(k) != p {
+				if pathtree.Parent(k) != p {
 					t.Fatalf("step %d: %s under %s", step, k, p)
 				}
 			}
-		}
+		})
 	}
 }
