@@ -19,6 +19,9 @@ type envelope struct {
 	Owner   string         `cbor:"o,omitempty"`
 	Subs    int            `cbor:"s,omitempty"`
 	SubEv   int            `cbor:"e,omitempty"`
+	// Private are internal attributes (a <pollingChannel>'s queue), as in
+	// the embedded store's envelope.
+	Private map[string]any `cbor:"p,omitempty"`
 }
 
 var envEnc cbor.EncMode
@@ -40,6 +43,9 @@ func decodeEnvelope(data []byte) (*envelope, error) {
 	}
 	for k, v := range e.Attrs {
 		e.Attrs[k] = canonical(v)
+	}
+	for k, v := range e.Private {
+		e.Private[k] = canonical(v)
 	}
 	if e.Attrs == nil {
 		e.Attrs = map[string]any{}

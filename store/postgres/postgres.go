@@ -535,7 +535,7 @@ func (t *tx) sqlErr(err error) error {
 }
 
 func encode(r *resource.Resource) ([]byte, error) {
-	return encodeEnvelope(&envelope{Attrs: r.Attrs, Creator: r.Creator, Owner: r.Owner, Subs: r.Subs, SubEv: r.SubEvents})
+	return encodeEnvelope(&envelope{Attrs: r.Attrs, Creator: r.Creator, Owner: r.Owner, Subs: r.Subs, SubEv: r.SubEvents, Private: r.Private})
 }
 
 func etValue(r *resource.Resource) any {
@@ -580,7 +580,7 @@ func scan(row scanner) (*resource.Resource, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres: corrupt resource %s: %w", r.RI, err)
 	}
-	r.Attrs, r.Creator, r.Owner, r.Subs, r.SubEvents = e.Attrs, e.Creator, e.Owner, e.Subs, e.SubEv
+	r.Attrs, r.Creator, r.Owner, r.Subs, r.SubEvents, r.Private = e.Attrs, e.Creator, e.Owner, e.Subs, e.SubEv, e.Private
 	r.RN, _ = r.Attrs["rn"].(string)
 	if et != nil {
 		r.ET = et.UTC()
