@@ -78,6 +78,9 @@ var attrNames = map[string]string{
 	// node, mgmtObj
 	"ni": "nodeID", "hcl": "hostedCSELink", "mgd": "mgmtDefinition", "obis": "objectIDs", "obps": "objectPaths",
 	"dc": "description", "cmlk": "mgmtLink",
+	// serviceSubscribedNode, serviceSubscribedAppRule
+	"di": "deviceIdentifier", "rlk": "ruleLinks", "nrq": "niddRequired",
+	"apci": "applicableCredIDs", "aai": "allowedApp-IDs", "aae": "allowedAEs", "ari": "allowedRole-IDs",
 }
 
 // AttrName returns the long name of the attribute with short name sn (sn
