@@ -107,6 +107,9 @@ type Config struct {
 	// Metrics serves Prometheus metrics at /metrics on the HTTP listener
 	// (/healthz and /readyz are always served).
 	Metrics bool `yaml:"metrics"`
+	// Pprof serves net/http/pprof on this loopback address (empty: off), for
+	// heap and CPU profiles of a running onecse.
+	Pprof string `yaml:"pprof"`
 
 	// RegistrarURL is the point of access of the registrar this MN- or
 	// ASN-CSE registers with on start-up (empty: no registrar).
@@ -319,6 +322,7 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "log level: debug, info, warn, error")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "log format: text or json")
 	fs.BoolVar(&c.Metrics, "metrics", c.Metrics, "serve Prometheus metrics at /metrics on the HTTP listener")
+	fs.StringVar(&c.Pprof, "pprof", c.Pprof, "serve Go profiles (net/http/pprof, /debug/pprof/) on this loopback address, e.g. 127.0.0.1:6060 (empty: off)")
 	fs.StringVar(&c.RegistrarURL, "registrar-url", c.RegistrarURL, "point of access of the registrar CSE to register with (MN, ASN)")
 	fs.StringVar(&c.RegistrarID, "registrar-id", c.RegistrarID, "SP-relative CSE-ID of the registrar, e.g. /id-in")
 	fs.StringVar(&c.RegistrarName, "registrar-name", c.RegistrarName, "resource name of the registrar's CSEBase, e.g. cse-in")
@@ -380,6 +384,13 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxBody <= 0 {
 		return fmt.Errorf("max-body must be positive")
+	}
+	if c.Pprof != "" {
+		host, _, err := net.SplitHostPort(c.Pprof)
+		ip := net.ParseIP(host)
+		if err != nil || (host != "localhost" && (ip == nil || !ip.IsLoopback())) {
+			return fmt.Errorf("pprof %q must be a loopback address such as 127.0.0.1:6060 (profiles reveal the process's memory)", c.Pprof)
+		}
 	}
 	if c.MQTTBroker != "" {
 		u, err := url.Parse(c.MQTTBroker)

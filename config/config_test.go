@@ -209,3 +209,16 @@ func TestMEFSettingsValidate(t *testing.T) {
 		}
 	}
 }
+
+func TestPprofLoopbackOnly(t *testing.T) {
+	for addr, ok := range map[string]bool{
+		"": true, "127.0.0.1:6060": true, "[::1]:6060": true, "localhost:6060": true, "127.0.0.1:0": true,
+		"0.0.0.0:6060": false, ":6060": false, "10.1.2.3:6060": false, "example.com:6060": false, "127.0.0.1": false,
+	} {
+		c := Default()
+		c.Pprof = addr
+		if err := c.Validate(); (err == nil) != ok {
+			t.Errorf("pprof %q: Validate() = %v", addr, err)
+		}
+	}
+}

@@ -53,18 +53,47 @@ func ruleFromResource(r *resource.Resource) AppRule {
 // stored at all.
 func (c *CSE) localNodeRules(ctx context.Context, cseID string) (nr NodeRules, any bool, err error) {
 	err = c.st.View(ctx, func(tx store.Tx) error {
-		var nodes []*resource.Resource
-		if err := tx.Walk(c.cfg.CSEName, []int{resource.TySVSN, resource.TyASAR}, func(r *resource.Resource) bool {
-			if c.expired(r) {
-				return true
-			}
-			any = true
-			if r.Ty == resource.TySVSN && c.sameCSE(r.Str("csi"), cseID) {
-				nodes = append(nodes, r)
-			}
-			return true
-		}); err != nil {
+		// <serviceSubscribedNode>s are children of the <CSEBase>'s
+		// <m2mServiceSubscriptionProfile>s and <serviceSubscribedAppRule>s
+		// children of the <CSEBase>: listed by parent and type, each is an
+		// index range, so that an AE registration costs the same with a
+		// million AEs registered as with none (a walk of the whole tree did
+		// not).
+		base, err := tx.GetByPath(c.cfg.CSEName)
+		if err != nil {
 			return err
+		}
+		var nodes []*resource.Resource
+		profiles, err := tx.Children(base.RI, store.ChildQuery{Types: []int{resource.TyMSSP}})
+		if err != nil {
+			return err
+		}
+		for _, p := range profiles {
+			svsns, err := tx.Children(p.RI, store.ChildQuery{Types: []int{resource.TySVSN}})
+			if err != nil {
+				return err
+			}
+			for _, r := range svsns {
+				if c.expired(r) {
+					continue
+				}
+				any = true
+				if c.sameCSE(r.Str("csi"), cseID) {
+					nodes = append(nodes, r)
+				}
+			}
+		}
+		if !any {
+			rules, err := tx.Children(base.RI, store.ChildQuery{Types: []int{resource.TyASAR}})
+			if err != nil {
+				return err
+			}
+			for _, r := range rules {
+				if !c.expired(r) {
+					any = true
+					break
+				}
+			}
 		}
 		seen := map[string]bool{}
 		for _, n := range nodes {

@@ -36,7 +36,7 @@ func Main(args []string, out io.Writer) int {
 	fs.IntVar(&cfg.Connections, "c", 32, "connections (= closed-loop workers)")
 	fs.DurationVar(&cfg.Duration, "d", 10*time.Second, "duration of each phase")
 	fs.StringVar(&cfg.Origin, "origin", "", `originator to register the AE with (default "C": the CSE assigns the AE-ID)`)
-	fs.StringVar(&ops, "ops", "create,retrieve,la", "phases to run, comma-separated: create, retrieve, la")
+	fs.StringVar(&ops, "ops", "create,retrieve,la", "phases to run, comma-separated: create, retrieve, la; or register alone (--count AEs, latency per --slice)")
 	fs.IntVar(&cfg.Prefill, "prefill", 0, "create `N` contentInstances before the phases")
 	fs.IntVar(&cfg.Size, "size", 32, "content size in `bytes` of each contentInstance")
 	fs.BoolVar(&cfg.Ceiling, "ceiling", false, "first run the same load against the in-process ceiling server and report the CSE as a % of it")
@@ -52,6 +52,13 @@ func Main(args []string, out io.Writer) int {
 	fs.StringVar(&cfg.Binding, "binding", "", "http, ws, mqtt or coap (default: the --target's scheme: ws://host:port/cse-in, mqtt://broker:1883/cse-in, coap://host:port/cse-in; ws, mqtt and coap run the create, retrieve and la phases only)")
 	fs.StringVar(&cfg.CSEID, "cse-id", "", "CSE-ID of an mqtt:// target, whose topics name it (default /id-in)")
 	pskKeyFile := fs.String("psk-key-file", "", "file with the hex PSK (mode 0600) for --psk-identity")
+	count := fs.Int("count", 1000000, "--ops register: AEs to register")
+	slice := fs.Int("slice", 100000, "--ops register: registrations per reported slice")
+	pid := fs.Int("pid", 0, "--ops register, --soak: `PID` of the CSE, whose /proc/PID/status VmRSS and VmHWM are reported (default: process_resident_memory_bytes of <host>/metrics)")
+	soak := fs.Duration("soak", 0, "run a paced mixed load (creates under a container with --mni, la, retrieves, discovery, a subscription with notifications, AE register/delete churn) for `DURATION`, sampling the CSE's memory every --sample")
+	sample := fs.Duration("sample", time.Minute, "--soak: memory sampling interval")
+	csvPath := fs.String("csv", "", "--soak: write the memory samples to this CSV file")
+	mni := fs.Int("mni", 100, "--soak: maxNrOfInstances of the soak's container")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: onecse bench --target http://host:port/<csebase> [flags]\n       onecse bench --ceiling-only [flags]\n\nflags:\n")
 		fs.PrintDefaults()
@@ -79,6 +86,35 @@ func Main(args []string, out io.Writer) int {
 		}
 		cfg.PSKKey = k
 	}
+	if *soak > 0 || strings.TrimSpace(ops) == "register" {
+		if cfg.Target == "" {
+			fmt.Fprintf(out, "bench: --target is required\n")
+			return 2
+		}
+		cfg.Target = strings.TrimRight(cfg.Target, "/")
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+		defer stop()
+		if *soak > 0 {
+			rate := cfg.Rate
+			if rate == 0 {
+				rate = 200
+			}
+			rep, err := RunSoak(ctx, SoakConfig{Target: cfg.Target, Duration: *soak, Connections: cfg.Connections, Rate: rate,
+				MNI: *mni, Sample: *sample, CSV: *csvPath, PID: *pid, Timeout: cfg.Timeout, Log: out})
+			if err != nil {
+				rep.Error = err.Error()
+			}
+			WriteSoakText(out, rep)
+			return jsonOut(out, asJSON, rep, err != nil || rep.Errors > 0)
+		}
+		rep, err := RunRegister(ctx, RegisterConfig{Target: cfg.Target, Connections: cfg.Connections, Count: *count,
+			Slice: *slice, PID: *pid, Timeout: cfg.Timeout, Log: out})
+		if err != nil {
+			rep.Error = err.Error()
+		}
+		WriteRegisterText(out, rep)
+		return jsonOut(out, asJSON, rep, err != nil || rep.Errors > 0)
+	}
 	cfg.Ops = strings.Split(ops, ",")
 	if err := cfg.normalize(); err != nil {
 		fmt.Fprintf(out, "bench: %v\n", err)
@@ -105,6 +141,22 @@ func Main(args []string, out io.Writer) int {
 		fmt.Fprintf(out, "%s\n", b)
 	}
 	if err != nil || rep.TotalErrors() > 0 {
+		return 1
+	}
+	return 0
+}
+
+// jsonOut prints v as JSON when asked and returns the exit code.
+func jsonOut(out io.Writer, asJSON bool, v any, failed bool) int {
+	if asJSON {
+		b, err := json.Marshal(v)
+		if err != nil {
+			fmt.Fprintf(out, "bench: %v\n", err)
+			return 1
+		}
+		fmt.Fprintf(out, "%s\n", b)
+	}
+	if failed {
 		return 1
 	}
 	return 0

@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -139,6 +141,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	srv.Start()
+	if cfg.Pprof != "" {
+		stopPprof, err := startPprof(cfg.Pprof, log)
+		if err != nil {
+			log.Error("cannot start", "err", err)
+			_ = srv.Shutdown(context.Background())
+			return 1
+		}
+		defer stopPprof()
+	}
 	// SIGHUP reloads the credential file (after onecse credentials add-psk
 	// or revoke).
 	hup := make(chan os.Signal, 1)
@@ -239,4 +250,24 @@ func healthcheck(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "%s", body)
 	return 0
+}
+
+// startPprof serves net/http/pprof on addr (a loopback address, checked by
+// config.Validate) on a mux of its own, so that the profiles are never on the
+// CSE's listener.
+func startPprof(addr string, log *slog.Logger) (func(), error) {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("pprof: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = hs.Serve(l) }()
+	log.Info("pprof", "url", "http://"+l.Addr().String()+"/debug/pprof/")
+	return func() { _ = hs.Close() }, nil
 }

@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"io"
+	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -288,5 +290,31 @@ func TestLogFormat(t *testing.T) {
 	var out bytes.Buffer
 	if code := run([]string{"--log-format", "xml", "--data", t.TempDir(), "--http", "127.0.0.1:0"}, &out, &out); code == 0 {
 		t.Errorf("--log-format xml accepted")
+	}
+}
+
+func TestPprofServesHeapProfile(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	stop, err := startPprof(addr, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	resp, err := http.Get("http://" + addr + "/debug/pprof/heap?debug=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "heap profile") {
+		t.Fatalf("GET /debug/pprof/heap: %s: %.200s", resp.Status, body)
+	}
+	if code := run([]string{"--pprof", "0.0.0.0:0", "--data", t.TempDir()}, io.Discard, io.Discard); code == 0 {
+		t.Fatal("--pprof on a non-loopback address accepted")
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/onecse/onecse/resource"
+	"github.com/onecse/onecse/store/internal/pathtree"
 )
 
 // cache keeps decoded resources for the reads of View (Get, GetByPath), so
@@ -39,11 +40,34 @@ type cache struct {
 	gen    uint64
 	byRI   map[string]*resource.Resource
 	byPath map[string]string
-	max    int
+	// kids is the tree of the cached paths, through which a deleted subtree
+	// is found without going through the whole cache.
+	kids *pathtree.Tree
+	max  int
 }
 
 func newCache(max int) *cache {
-	return &cache{byRI: map[string]*resource.Resource{}, byPath: map[string]string{}, max: max}
+	return &cache{byRI: map[string]*resource.Resource{}, byPath: map[string]string{}, kids: pathtree.New(), max: max}
+}
+
+func (c *cache) isCached(path string) bool {
+	_, ok := c.byPath[path]
+	return ok
+}
+
+// remove drops the cached ri at path.
+func (c *cache) remove(ri, path string) {
+	delete(c.byRI, ri)
+	if c.byPath[path] == ri {
+		delete(c.byPath, path)
+		c.kids.Remove(path, c.isCached)
+	}
+}
+
+func (c *cache) clearAll() {
+	clear(c.byRI)
+	clear(c.byPath)
+	c.kids.Clear()
 }
 
 func (c *cache) get(ri, path string) *resource.Resource {
@@ -87,8 +111,7 @@ func (c *cache) fill(r *resource.Resource, gen uint64) {
 		// Evict about 1% at random (map order is random).
 		n := c.max/100 + 1
 		for ri, e := range c.byRI {
-			delete(c.byRI, ri)
-			delete(c.byPath, e.Path)
+			c.remove(ri, e.Path)
 			if n--; n == 0 {
 				break
 			}
@@ -96,6 +119,7 @@ func (c *cache) fill(r *resource.Resource, gen uint64) {
 	}
 	c.byRI[cp.RI] = cp
 	c.byPath[cp.Path] = cp.RI
+	c.kids.Add(cp.Path)
 }
 
 // setOn turns the cache on or off; either way it starts again empty.
@@ -103,8 +127,7 @@ func (c *cache) setOn(on bool) {
 	c.mu.Lock()
 	c.on = on
 	c.gen++
-	clear(c.byRI)
-	clear(c.byPath)
+	c.clearAll()
 	c.mu.Unlock()
 }
 
@@ -128,29 +151,26 @@ func (c *cache) drop(ch *changes) {
 	defer c.mu.Unlock()
 	c.gen++
 	if ch.all {
-		clear(c.byRI)
-		clear(c.byPath)
+		c.clearAll()
 		return
 	}
 	for _, ri := range ch.puts {
 		if r := c.byRI[ri]; r != nil {
-			delete(c.byPath, r.Path)
-			delete(c.byRI, ri)
+			c.remove(ri, r.Path)
 		}
 	}
 	for _, p := range ch.dels {
 		if ri, ok := c.byPath[p]; ok {
-			delete(c.byPath, p)
-			delete(c.byRI, ri)
+			c.remove(ri, p)
 		}
 	}
 	for _, pre := range ch.trees {
-		for p, ri := range c.byPath {
-			if strings.HasPrefix(p, pre) {
+		c.kids.RemoveBelow(strings.TrimSuffix(pre, "/"), func(p string) {
+			if ri, ok := c.byPath[p]; ok {
 				delete(c.byPath, p)
 				delete(c.byRI, ri)
 			}
-		}
+		}, c.isCached)
 	}
 }
 

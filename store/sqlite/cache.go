@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"github.com/onecse/onecse/resource"
+	"github.com/onecse/onecse/store/internal/pathtree"
 )
 
 // cache keeps decoded resources in memory so that the hot reads of a request
@@ -28,7 +29,11 @@ type cache struct {
 	// a container), keyed by parentKey. An entry whose ri is not in byRI is
 	// ignored, so eviction and subtree sweeps need not clean it up.
 	latest map[parentKey]string
-	max    int
+	// kids is the tree of the cached paths: for a path, the paths one level
+	// below it that are cached or have cached paths below them. A deleted
+	// subtree is found through it, without going through the whole cache.
+	kids *pathtree.Tree
+	max  int
 }
 
 type parentKey struct {
@@ -37,7 +42,8 @@ type parentKey struct {
 }
 
 func newCache(max int) *cache {
-	return &cache{byRI: map[string]*resource.Resource{}, byPath: map[string]string{}, latest: map[parentKey]string{}, max: max}
+	return &cache{byRI: map[string]*resource.Resource{}, byPath: map[string]string{}, latest: map[parentKey]string{},
+		kids: pathtree.New(), max: max}
 }
 
 // newest returns the cached newest child of type ty under pi, if known.
@@ -104,16 +110,17 @@ func (c *cache) fillAs(r *resource.Resource, gen uint64, newest bool) {
 func (c *cache) put(r *resource.Resource) {
 	if old, ok := c.byRI[r.RI]; ok && old.Path != r.Path {
 		delete(c.byPath, old.Path)
+		c.unlink(old.Path)
 	}
 	c.byRI[r.RI] = r
 	c.byPath[r.Path] = r.RI
+	c.kids.Add(r.Path)
 	if len(c.byRI) > c.max {
 		// Evict about 1% at random (map order is random): cheap, and good enough
 		// for a cache whose hot set is the registered AEs and their containers.
 		n := c.max/100 + 1
 		for ri, e := range c.byRI {
-			delete(c.byRI, ri)
-			delete(c.byPath, e.Path)
+			c.remove(ri, e.Path)
 			if n--; n == 0 {
 				break
 			}
@@ -124,6 +131,24 @@ func (c *cache) put(r *resource.Resource) {
 func (c *cache) remove(ri, path string) {
 	delete(c.byRI, ri)
 	delete(c.byPath, path)
+	c.unlink(path)
+}
+
+func (c *cache) isCached(path string) bool {
+	_, ok := c.byPath[path]
+	return ok
+}
+
+func (c *cache) unlink(path string) { c.kids.Remove(path, c.isCached) }
+
+// removeBelow drops every cached resource whose path lies below path.
+func (c *cache) removeBelow(path string) {
+	c.kids.RemoveBelow(path, func(k string) {
+		if ri, ok := c.byPath[k]; ok {
+			delete(c.byRI, ri)
+			delete(c.byPath, k)
+		}
+	}, c.isCached)
 }
 
 // apply makes a committed batch visible.
@@ -137,11 +162,7 @@ func (c *cache) apply(o *overlay) {
 	for _, ch := range o.log {
 		switch {
 		case ch.tree:
-			for path, ri := range c.byPath {
-				if strings.HasPrefix(path, ch.path) {
-					c.remove(ri, path)
-				}
-			}
+			c.removeBelow(strings.TrimSuffix(ch.path, "/"))
 		case ch.r == nil:
 			if r := c.byRI[ch.ri]; r != nil {
 				k := parentKey{r.PI, r.Ty}
@@ -172,6 +193,7 @@ func (c *cache) clear() {
 	clear(c.byRI)
 	clear(c.byPath)
 	clear(c.latest)
+	c.kids.Clear()
 	c.mu.Unlock()
 }
 
