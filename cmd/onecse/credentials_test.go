@@ -136,10 +136,7 @@ func TestBinaryReloadsCredentialsOnSIGHUP(t *testing.T) {
 		t.Skip("builds the binary")
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "onecse")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := onecseBinary(t)
 	file, keyFile := filepath.Join(dir, "creds.yaml"), filepath.Join(dir, "ae.key")
 	var out bytes.Buffer
 	if code := run([]string{"credentials", "add-psk", "--file", file, "--kpsa-id", "ae1@x", "--ae-id", "Cae1", "--key-out", keyFile}, &out, &out); code != 0 {

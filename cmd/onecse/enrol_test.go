@@ -155,10 +155,7 @@ func TestBinaryEnrolment(t *testing.T) {
 		t.Skip("builds the binary")
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "onecse")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := onecseBinary(t)
 	file, credFile, keyFile := filepath.Join(dir, "enrolment.yaml"), filepath.Join(dir, "in-credentials.yaml"), filepath.Join(dir, "mn1.key")
 	content := `subscriptions:
   - name: acme

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -13,6 +14,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -66,10 +68,7 @@ func TestBinaryServesAndStopsOnSIGTERM(t *testing.T) {
 		t.Skip("builds the binary")
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "onecse")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := onecseBinary(t)
 	cfg := filepath.Join(dir, "onecse.yaml")
 	os.WriteFile(cfg, []byte("cse-name: from-file\ncse-id: /id-file\nhttp: 127.0.0.1:1\n"), 0o600)
 	cmd := exec.Command(bin, "--config", cfg, "--http", "127.0.0.1:0", "--data", filepath.Join(dir, "data"), "--cse-id", "/id-flag")
@@ -144,10 +143,7 @@ func TestBinaryThreeCSEs(t *testing.T) {
 		t.Skip("builds the binary")
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "onecse")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := onecseBinary(t)
 	start := func(name string, args ...string) string {
 		args = append([]string{"--http", "127.0.0.1:0", "--data", filepath.Join(dir, name), "--liveness-interval", "200ms"}, args...)
 		cmd := exec.Command(bin, args...)
@@ -212,10 +208,7 @@ func TestVersion(t *testing.T) {
 		t.Skip("builds the binary")
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "onecse")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := onecseBinary(t)
 	out, err := exec.Command(bin, "--version").CombinedOutput()
 	if err != nil {
 		t.Fatalf("--version: %v\n%s", err, out)
@@ -317,4 +310,50 @@ func TestPprofServesHeapProfile(t *testing.T) {
 	if code := run([]string{"--pprof", "0.0.0.0:0", "--data", t.TempDir()}, io.Discard, io.Discard); code == 0 {
 		t.Fatal("--pprof on a non-loopback address accepted")
 	}
+}
+
+// The tests that run onecse as a process share one binary, built once.
+var (
+	binOnce sync.Once
+	binDir  string
+	binPath string
+	binErr  error
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
+
+// onecseBinary builds the onecse binary (once per test run) and returns its
+// path.
+func onecseBinary(t *testing.T) string {
+	t.Helper()
+	binOnce.Do(func() {
+		if binDir, binErr = os.MkdirTemp("", "onecse-bin-"); binErr != nil {
+			return
+		}
+		binPath = filepath.Join(binDir, "onecse")
+		if out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput(); err != nil {
+			binErr = fmt.Errorf("%v\n%s", err, out)
+		}
+	})
+	if binErr != nil {
+		t.Fatalf("build: %v", binErr)
+	}
+	return binPath
+}
+
+// writeFile writes content to dir/name, readable by its owner only, and
+// returns its path.
+func writeFile(t *testing.T, dir, name, content string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

@@ -29,17 +29,8 @@ func TestBinaryMEF(t *testing.T) {
 		t.Skip("builds the binary")
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "onecse")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	write := func(name, content string) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	bin := onecseBinary(t)
+	write := func(name, content string) string { return writeFile(t, dir, name, content) }
 	gwKey := write("gw1-boot.key", "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n")
 	oldKey := write("old-boot.key", "0f0e0d0c0b0a09080706050403020100\n")
 	wrongKey := write("wrong.key", "ffffffffffffffffffffffffffffffff\n")
@@ -198,17 +189,8 @@ func TestBinaryMEFStandalone(t *testing.T) {
 		t.Skip("builds the binary")
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "onecse")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	write := func(name, content string) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	bin := onecseBinary(t)
+	write := func(name, content string) string { return writeFile(t, dir, name, content) }
 	gwKey := write("gw1-boot.key", "00112233445566778899aabbccddeeff\n")
 	credFile := write("in-credentials.yaml", "psk: []\n")
 	enrolment := write("enrolment.yaml", `subscriptions:
