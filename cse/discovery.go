@@ -2,6 +2,7 @@ package cse
 
 import (
 	"context"
+	"encoding/json"
 	"slices"
 	"strings"
 
@@ -181,6 +182,16 @@ func (c *CSE) matches(tx store.Tx, fc *primitive.FilterCriteria, r *resource.Res
 			add(p != nil && anyLabel(p, fc.ParentLabels))
 		}
 	}
+	if len(fc.LabelsQuery) > 0 {
+		lbl := r.Strings("lbl")
+		add(slices.ContainsFunc(fc.LabelsQuery, func(e primitive.LabelExpr) bool { return e.Match(lbl) }))
+	}
+	// The content query comes last and only when the answer is still open:
+	// parsing a content as JSON costs more than every other condition, and
+	// a discovery may walk many instances that fail on ty or a label first.
+	if fc.CFQ != nil && !settled(fc, results) {
+		add(contentMatches(fc.CFQ, r))
+	}
 	if len(results) == 0 {
 		return true
 	}
@@ -188,6 +199,44 @@ func (c *CSE) matches(tx store.Tx, fc *primitive.FilterCriteria, r *resource.Res
 		return slices.Contains(results, true)
 	}
 	return !slices.Contains(results, false)
+}
+
+// settled reports whether the conditions evaluated so far decide the
+// match whatever the others give: one false under AND, one true under OR.
+func settled(fc *primitive.FilterCriteria, results []bool) bool {
+	return slices.Contains(results, fc.FO == 2)
+}
+
+// contentMatches applies a contentFilterQuery to the content of a
+// <contentInstance> (TS-0004 7.3.3.17.13; TS-0001 Annex J: the query applies
+// to content that contentInfo marks as JSON). The content is JSON text in a
+// string, or the value a JSON or CBOR request carried it as; a content
+// that is not JSON, an encoded one (cnf encoding 1 or 2, base64) and any
+// other resource type do not match.
+func contentMatches(q *primitive.ContentQuery, r *resource.Resource) bool {
+	if r.Ty != resource.TyCIN {
+		return false
+	}
+	if cnf := r.Str("cnf"); cnf != "" {
+		mt, enc, _ := strings.Cut(cnf, ":")
+		mt, _, _ = strings.Cut(mt, ";")
+		mt = strings.TrimSpace(strings.ToLower(mt))
+		if mt != "application/json" && !strings.HasSuffix(mt, "+json") || enc != "" && enc != "0" {
+			return false
+		}
+	}
+	var doc any
+	switch con := r.Attrs["con"].(type) {
+	case nil:
+		return false
+	case string:
+		if err := json.Unmarshal([]byte(con), &doc); err != nil {
+			return false
+		}
+	default:
+		doc = con
+	}
+	return q.Match(doc)
 }
 
 // attrMatches compares a resource attribute with a condition value; a string

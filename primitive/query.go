@@ -127,6 +127,9 @@ func ApplyQuery(req *Request, q url.Values, now time.Time) error {
 			getFC().Attrs = append(getFC().Attrs, AttrCond{Name: name, Value: s})
 		}
 	}
+	if err := fc.Check(); err != nil {
+		return err
+	}
 	req.FC = fc
 	return nil
 }
@@ -171,6 +174,12 @@ func SetFilter(fc *FilterCriteria, name string, v any) error {
 		return nil
 	}
 	switch name {
+	case "lbq":
+		// TS-0004 7.3.3.17.16 makes labelsQuery a list of expressions;
+		// a lone string is read as a list of one, as some peers send it.
+		if s, ok := v.(string); ok {
+			v = []any{s}
+		}
 	case "catr":
 		return Errorf(RSCNotImplemented, "child attribute conditions (%s) are not supported yet", label)
 	case "patr":
@@ -313,8 +322,41 @@ func setFilter(getFC func() *FilterCriteria, name string, v paramValue) (bool, e
 				getFC().ARP = l[0]
 			}
 		}
-	case "lbq", "smf", "cfs", "cfq":
-		err = Errorf(RSCNotImplemented, "filter condition %q is not supported yet", name)
+	case "lbq":
+		var l []string
+		if l, err = v.strs(); err == nil {
+			for _, s := range l {
+				var e LabelExpr
+				if e, err = ParseLabelExpr(s); err != nil {
+					err = Errorf(RSCBadRequest, "%s: %s", v.what(), AsError(err).Msg)
+					break
+				}
+				getFC().LabelsQuery = append(getFC().LabelsQuery, e)
+			}
+		}
+	case "cfs":
+		var n int
+		if n, err = v.intIn(0, 1<<31-1); err == nil {
+			if n != CFSJSONPath {
+				err = Errorf(RSCBadRequest, "%s=%d: the only content filter syntax is 1 (JSONPath)", v.what(), n)
+			} else {
+				getFC().CFS = n
+			}
+		}
+	case "cfq":
+		// One query, never a list: a '+' in it belongs to the query.
+		var s string
+		if s, err = v.text(); err == nil {
+			if getFC().CFQ != nil {
+				err = Errorf(RSCBadRequest, "%s is given twice", v.what())
+			} else {
+				if getFC().CFQ, err = ParseContentQuery(s); err != nil {
+					err = Errorf(RSCBadRequest, "%s: %s", v.what(), AsError(err).Msg)
+				}
+			}
+		}
+	case "smf":
+		err = Errorf(RSCNotImplemented, "%s: semantic filters need <semanticDescriptor> resources, which onecse does not have", v.what())
 	case "gmty", "geom", "gsf":
 		err = Errorf(RSCNotImplemented, "geo-query condition %q is not supported", name)
 	default:
@@ -334,6 +376,7 @@ type paramValue interface {
 	strs() ([]string, error) // a list of non-empty strings
 	ints(min, max int) ([]int, error)
 	boolean() (bool, error)
+	text() (string, error) // one non-empty string, as given
 	absRelOrDuration(now time.Time) (string, error)
 }
 
@@ -359,6 +402,8 @@ func (q queryValue) one() (string, error) {
 	}
 	return q.vals[0], nil
 }
+
+func (q queryValue) text() (string, error) { return q.one() }
 
 func (q queryValue) intIn(min, max int) (int, error) {
 	s, err := q.one()
@@ -544,6 +589,14 @@ func (m memberValue) ints(min, max int) ([]int, error) {
 		out = append(out, int(n))
 	}
 	return out, nil
+}
+
+func (m memberValue) text() (string, error) {
+	s, ok := m.v.(string)
+	if !ok || s == "" {
+		return "", m.bad("a non-empty string")
+	}
+	return s, nil
 }
 
 func (m memberValue) boolean() (bool, error) {

@@ -2,6 +2,7 @@ package primitive
 
 import (
 	"maps"
+	"net/url"
 	"reflect"
 	"slices"
 	"strings"
@@ -98,6 +99,10 @@ func TestApplyQueryFilterCriteria(t *testing.T) {
 		{"cr=Sam", FilterCriteria{Attrs: []AttrCond{{Name: "cr", Value: "Sam"}}, Lim: -1}},
 		{"cr=C%2A&cr=Sam", FilterCriteria{Attrs: []AttrCond{{Name: "cr", Value: "C*"}, {Name: "cr", Value: "Sam"}}, Lim: -1}},
 		{"fu=1&ty=3&cr=Sam&lim=10", FilterCriteria{FU: 1, Ty: []int{3}, Attrs: []AttrCond{{Name: "cr", Value: "Sam"}}, Lim: 10}},
+		// labelsQuery: a list of expressions, '+'-joined or repeated.
+		{"lbq=color%20EQ%20red+NT%20size&lbq=k%3Av", FilterCriteria{LabelsQuery: []LabelExpr{
+			mustLabelExpr(t, "color EQ red"), mustLabelExpr(t, "NT size"), mustLabelExpr(t, "k:v")}, Lim: -1}},
+		{"lbq=color%20IN%20(red,%20green)", FilterCriteria{LabelsQuery: []LabelExpr{mustLabelExpr(t, "color IN (red, green)")}, Lim: -1}},
 	} {
 		req, err := applyRaw(t, tc.raw)
 		if err != nil || req.FC == nil || !reflect.DeepEqual(*req.FC, tc.want) {
@@ -106,6 +111,28 @@ func TestApplyQueryFilterCriteria(t *testing.T) {
 				got = *req.FC
 			}
 			t.Errorf("%q: %+v, %v; want %+v", tc.raw, got, err, tc.want)
+		}
+	}
+}
+
+func mustLabelExpr(t *testing.T, s string) LabelExpr {
+	t.Helper()
+	e, err := ParseLabelExpr(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// TestApplyQueryContentFilter: cfs and cfq come together; the query is
+// compiled once, whole (a '+' in it is not a list separator).
+func TestApplyQueryContentFilter(t *testing.T) {
+	for _, q := range []string{"$.temp", "$[?@.temp > 20]", "$[?@.s == 'a+b']"} {
+		raw := "fu=1&cfs=1&cfq=" + strings.ReplaceAll(url.QueryEscape(q), "+", "%20")
+		raw = strings.ReplaceAll(raw, "%2B", "+") // a bare '+' must stay part of the query
+		req, err := applyRaw(t, raw)
+		if err != nil || req.FC == nil || req.FC.CFS != 1 || req.FC.CFQ == nil || req.FC.CFQ.String() != q {
+			t.Errorf("%q: %+v, %v", raw, req.FC, err)
 		}
 	}
 }
@@ -181,9 +208,20 @@ func TestApplyQueryErrors(t *testing.T) {
 		{"arp=a//b", RSCBadRequest},
 		{"arp=la&arp=ol", RSCBadRequest},
 		{"arp=a+b", RSCBadRequest},
-		{"lbq=key", RSCNotImplemented},
-		{"smf=x", RSCNotImplemented},
-		{"cfs=1&cfq=%24.a", RSCNotImplemented},
+		{"smf=x", RSCNotImplemented}, // no <semanticDescriptor> resources
+		{"lbq=", RSCBadRequest},
+		{"lbq=color%20LT%20red", RSCBadRequest},
+		{"lbq=a%20IN%20(b", RSCBadRequest},
+		{"lbq=NT%20a%20b", RSCBadRequest},
+		{"cfq=%24.a", RSCBadRequest},       // without cfs
+		{"cfs=1", RSCBadRequest},           // without cfq
+		{"cfs=2&cfq=%24.a", RSCBadRequest}, // the only syntax is 1
+		{"cfs=0&cfq=%24.a", RSCBadRequest},
+		{"cfs=x&cfq=%24.a", RSCBadRequest},
+		{"cfs=1&cfq=%24%5B%3F", RSCBadRequest},       // $[? malformed
+		{"cfs=1&cfq=temp", RSCBadRequest},            // not a JSONPath
+		{"cfs=1&cfq=%24.a&cfq=%24.b", RSCBadRequest}, // one query
+		{"cfs=1&cfq=", RSCBadRequest},
 		{"gmty=1", RSCNotImplemented},
 		{"c.lbl=a", RSCNotImplemented},
 		{"p.rn=x", RSCNotImplemented},
@@ -197,7 +235,7 @@ func TestApplyQueryErrors(t *testing.T) {
 
 // TestApplyQueryNamesTheParameter: the debug text names what was wrong.
 func TestApplyQueryNamesTheParameter(t *testing.T) {
-	for _, raw := range []string{"rcn=abc", "drt=3", "lim=-1", "crb=notatime", "fu=9", "chty=0", "arp=..", "pty=x"} {
+	for _, raw := range []string{"rcn=abc", "drt=3", "lim=-1", "crb=notatime", "fu=9", "chty=0", "arp=..", "pty=x", "cfs=2&cfq=$.a"} {
 		name, _, _ := strings.Cut(raw, "=")
 		_, err := applyRaw(t, raw)
 		if err == nil || !strings.Contains(err.Error(), name) {
@@ -211,6 +249,8 @@ func FuzzApplyQuery(f *testing.F) {
 		"rcn=1", "fu=1&ty=3&cr=Sam&lim=10", "ty=2+3+4&lbl=a&lbl=b", "atrl=rn+lbl", "crb=20250102T030405&cra=20250101T000000,5",
 		"rt=3&rp=PT10S&da=true&drt=2", "sts=5&stb=0&sza=0&szb=100", "c.lbl=a", "cr=C%2A", "a=%zz", "rcn=1&rcn=2", "&&=&",
 		"chty=3+4&pty=2&clbl=a&palb=b", "arp=cnt1/la", "arp=../x",
+		"lbq=color%20EQ%20red+NT%20size", "lbq=c%20IN%20(a,%20b)&lbq=k%3Av", "lbq=a%20NI%20(", "smf=x",
+		"fu=1&cfs=1&cfq=%24%5B%3F%40.t%20%3E%2020%5D", "cfs=1&cfq=%24..a%5B0%3A2%5D", "cfq=%24.a", "cfs=2",
 	} {
 		f.Add(s)
 	}
@@ -280,6 +320,9 @@ func TestSetFilterMembers(t *testing.T) {
 		{map[string]any{"sts": int64(5), "stb": int64(0), "sza": int64(0), "szb": int64(9)}, FilterCriteria{STS: i64(5), STB: i64(0), SZA: i64(0), SZB: i64(9), Lim: -1}},
 		{map[string]any{"ty": []any{int64(2), int64(3)}, "lbl": []any{"a+b", "k:v"}, "cty": []any{"text/plain"}}, FilterCriteria{Ty: []int{2, 3}, Labels: []string{"a+b", "k:v"}, ContentTypes: []string{"text/plain"}, Lim: -1}},
 		{map[string]any{"atr": []any{map[string]any{"nm": "cr", "val": "Sam"}, map[string]any{"nm": "mni", "val": int64(3)}}}, FilterCriteria{Attrs: []AttrCond{{Name: "cr", Value: "Sam"}, {Name: "mni", Value: int64(3)}}, Lim: -1}},
+		// labelsQuery is a list of expressions; a lone string is a list of one.
+		{map[string]any{"lbq": []any{"a", "b:c"}}, FilterCriteria{LabelsQuery: []LabelExpr{mustLabelExpr(t, "a"), mustLabelExpr(t, "b:c")}, Lim: -1}},
+		{map[string]any{"lbq": "NT a"}, FilterCriteria{LabelsQuery: []LabelExpr{mustLabelExpr(t, "NT a")}, Lim: -1}},
 	} {
 		fc := NewFilterCriteria()
 		var err error
@@ -311,7 +354,14 @@ func TestSetFilterMembers(t *testing.T) {
 		{"atr", map[string]any{"nm": "cr", "val": "x"}, RSCBadRequest},
 		{"bogus", int64(1), RSCBadRequest},
 		{"fu", int64(3), RSCNotImplemented},
-		{"lbq", "a", RSCNotImplemented},
+		{"lbq", "a EQ", RSCBadRequest},
+		{"lbq", []any{"a", int64(1)}, RSCBadRequest},
+		{"lbq", int64(1), RSCBadRequest},
+		{"cfs", int64(2), RSCBadRequest},
+		{"cfs", "1", RSCBadRequest},
+		{"cfq", "$[", RSCBadRequest},
+		{"cfq", []any{"$.a"}, RSCBadRequest},
+		{"smf", []any{"SELECT ?x WHERE {}"}, RSCNotImplemented},
 		{"catr", []any{}, RSCNotImplemented},
 		{"gmty", int64(1), RSCNotImplemented},
 	} {

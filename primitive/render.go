@@ -74,9 +74,6 @@ func (r *Request) Query() url.Values {
 		for _, a := range f.Attrs {
 			q.Add(a.Name, attrText(a.Value))
 		}
-		// chty, pty, clbl, palb, lbq and arp are refused by ApplyQuery
-		// (5001) and so never set on a decoded request; a request built
-		// in-process with them is rendered all the same.
 		for _, t := range f.ChildTy {
 			q.Add("chty", strconv.Itoa(t))
 		}
@@ -85,8 +82,14 @@ func (r *Request) Query() url.Values {
 		}
 		q["clbl"] = append(q["clbl"], f.ChildLabels...)
 		q["palb"] = append(q["palb"], f.ParentLabels...)
-		if f.LabelsQuery != "" {
-			q.Set("lbq", f.LabelsQuery)
+		for _, e := range f.LabelsQuery {
+			q.Add("lbq", e.String())
+		}
+		if f.CFS != 0 {
+			q.Set("cfs", strconv.Itoa(f.CFS))
+		}
+		if f.CFQ != nil {
+			q.Set("cfq", f.CFQ.String())
 		}
 		if f.ARP != "" {
 			q.Set("arp", f.ARP)

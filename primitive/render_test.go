@@ -30,6 +30,10 @@ func TestQueryRoundTrip(t *testing.T) {
 			ContentTypes: []string{"text/plain"},
 			Attrs:        []AttrCond{{Name: "rn", Value: "x"}, {Name: "rn", Value: "y"}, {Name: "mni", Value: "5"}},
 		}}},
+		{"labels and content queries", Request{RCN: RCNAbsent, FC: &FilterCriteria{
+			FU: FUDiscovery, Lim: -1, CFS: CFSJSONPath, CFQ: mustContentQuery(t, "$[?@.s == 'a+b' && @.t > 20]"),
+			LabelsQuery: []LabelExpr{mustLabelExpr(t, "color IN (red, green)"), mustLabelExpr(t, "NT k"), mustLabelExpr(t, "k:v")},
+		}}},
 		{"lim 0", Request{RCN: RCNAbsent, FC: &FilterCriteria{Lim: 0, FU: FUConditionalRetrieval}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -58,6 +62,15 @@ func TestQueryRoundTrip(t *testing.T) {
 			}
 		})
 	}
+}
+
+func mustContentQuery(t *testing.T, s string) *ContentQuery {
+	t.Helper()
+	q, err := ParseContentQuery(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return q
 }
 
 func sortAttrs(l []AttrCond) []AttrCond {

@@ -79,6 +79,15 @@ var vectors = []vector{
 				CRB: vTS, CRA: vTS, MS: vTS, US: vTS, EXB: vTS, EXA: vTS, STS: i64p(5), STB: i64p(0), SZA: i64p(0), SZB: i64p(100),
 				ContentTypes: []string{"text/plain"}, Attrs: []primitive.AttrCond{{Name: "cr", Value: "Cae"}}}
 		})},
+	{desc: "discovery with labels and content queries",
+		doc: `{"op":2,"to":"cse-in","fr":"Cae","rqi":"r1","rvi":"3","fc":{"fu":1,"lbq":["color IN (red, green)","NT k"],"cfs":1,"cfq":"$[?@.t > 20]"}}`,
+		req: newReq(func(r *primitive.Request) {
+			r.Op, r.To, r.From, r.FromPresent, r.RQI, r.RVI = 2, "cse-in", "Cae", true, "r1", "3"
+			e1, _ := primitive.ParseLabelExpr("color IN (red, green)")
+			e2, _ := primitive.ParseLabelExpr("NT k")
+			q, _ := primitive.ParseContentQuery("$[?@.t > 20]")
+			r.FC = &primitive.FilterCriteria{FU: 1, Lim: -1, LabelsQuery: []primitive.LabelExpr{e1, e2}, CFS: 1, CFQ: q}
+		})},
 	{desc: "update with null to delete an attribute",
 		doc: `{"op":3,"to":"cse-in/ae","fr":"Cae","rqi":"r1","rvi":"3","pc":{"m2m:ae":{"lbl":null}}}`,
 		req: newReq(func(r *primitive.Request) {
@@ -142,7 +151,11 @@ var vectors = []vector{
 	{desc: "duplicate member", doc: `{"op":2,"op":3,"to":"x","rqi":"r1"}`, rsc: 4000, names: "duplicate"},
 	{desc: "tokens", doc: `{"op":2,"to":"x","rqi":"r1","tkns":["t"]}`, rsc: 5001, names: "tkns", hasRQI: true},
 	{desc: "semantic query", doc: `{"op":2,"to":"x","rqi":"r1","sqi":true}`, rsc: 5001, names: "sqi", hasRQI: true},
-	{desc: "labels query", doc: `{"op":2,"to":"x","rqi":"r1","fc":{"lbq":"a"}}`, rsc: 5001, names: "lbq", hasRQI: true},
+	{desc: "labels query malformed", doc: `{"op":2,"to":"x","rqi":"r1","fc":{"lbq":["a EQ"]}}`, rsc: 4000, names: "lbq", hasRQI: true},
+	{desc: "content query without syntax", doc: `{"op":2,"to":"x","rqi":"r1","fc":{"cfq":"$.a"}}`, rsc: 4000, names: "cfs", hasRQI: true},
+	{desc: "content syntax without query", doc: `{"op":2,"to":"x","rqi":"r1","fc":{"cfs":1}}`, rsc: 4000, names: "cfq", hasRQI: true},
+	{desc: "content query malformed", doc: `{"op":2,"to":"x","rqi":"r1","fc":{"cfs":1,"cfq":"$["}}`, rsc: 4000, names: "cfq", hasRQI: true},
+	{desc: "semantics filter", doc: `{"op":2,"to":"x","rqi":"r1","fc":{"smf":["SELECT ?s WHERE {}"]}}`, rsc: 5001, names: "smf", hasRQI: true},
 
 	// Responses that fail.
 	{desc: "response rsc as a string", doc: `{"rsc":"2000","rqi":"r1"}`, rsc: 4000, names: "rsc"},

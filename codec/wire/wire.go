@@ -279,6 +279,9 @@ func filterCriteria(v any) (*primitive.FilterCriteria, error) {
 			return nil, err
 		}
 	}
+	if err := fc.Check(); err != nil {
+		return nil, err
+	}
 	return fc, nil
 }
 
@@ -434,7 +437,19 @@ func FilterMap(fc *primitive.FilterCriteria) map[string]any {
 		}
 		m["atr"] = atr
 	}
-	setStr(m, "lbq", fc.LabelsQuery)
+	if fc.LabelsQuery != nil {
+		lbq := make([]any, 0, len(fc.LabelsQuery))
+		for _, e := range fc.LabelsQuery {
+			lbq = append(lbq, e.String())
+		}
+		m["lbq"] = lbq
+	}
+	if fc.CFS != 0 {
+		m["cfs"] = int64(fc.CFS)
+	}
+	if fc.CFQ != nil {
+		m["cfq"] = fc.CFQ.String()
+	}
 	setStr(m, "arp", fc.ARP)
 	for name, n := range map[string]int{"fu": fc.FU, "fo": fc.FO, "lvl": fc.Lvl, "ofst": fc.Ofst} {
 		if n != 0 {
