@@ -151,16 +151,19 @@ func (h httpClient) Send(t testing.TB, m Msg) *Result {
 		r.Path = "/" + m.To
 	}
 	var q []string
+	// A space is %20: in the oneM2M query string '+' separates list items
+	// (TS-0009 6.2.2.2), so it cannot also stand for a space.
+	esc := func(s string) string { return strings.ReplaceAll(url.QueryEscape(s), "+", "%20") }
 	add := func(name string, v any) {
 		switch x := v.(type) {
 		case []any:
 			var items []string
 			for _, e := range x {
-				items = append(items, fmt.Sprint(e))
+				items = append(items, esc(fmt.Sprint(e)))
 			}
-			q = append(q, url.QueryEscape(name)+"="+strings.Join(items, "+"))
+			q = append(q, esc(name)+"="+strings.Join(items, "+"))
 		default:
-			q = append(q, url.QueryEscape(name)+"="+url.QueryEscape(fmt.Sprint(x)))
+			q = append(q, esc(name)+"="+esc(fmt.Sprint(x)))
 		}
 	}
 	headers := map[string]string{"rqet": "X-M2M-RET", "rset": "X-M2M-RST", "oet": "X-M2M-OET", "ot": "X-M2M-OT", "ec": "X-M2M-EC", "gid": "X-M2M-GID", "vsi": "X-M2M-VSI"}

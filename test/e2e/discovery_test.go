@@ -52,10 +52,10 @@ func TestDiscoveryRelatives(t *testing.T) {
 	if got := aclDiscover(t, c, admin, "/cse-in", "ty=2&arp=c2/sub/la"); !slices.Equal(got, []string{"cse-in/d/c2/sub/j1"}) {
 		t.Fatalf("arp with a path: %v", got)
 	}
-	// Bad conditions: 4000; conditions onecse does not evaluate: 5001.
+	// Bad conditions: 4000; a condition onecse does not evaluate: 5001.
 	for q, rsc := range map[string]int{
 		"chty=0": 4000, "chty=abc": 4000, "pty=65536": 4000, "clbl=": 4000, "arp=..": 4000,
-		"arp=/la": 4000, "arp=a//b": 4000, "lvl=0": 4000, "fo=3": 4000, "lbq=x": 5001, "smf=x": 5001,
+		"arp=/la": 4000, "arp=a//b": 4000, "lvl=0": 4000, "fo=3": 4000, "lbq=x%20LT%20y": 4000, "smf=x": 5001,
 	} {
 		c.Do(testcse.Req{Method: "GET", Path: "/cse-in/d?fu=1&" + q, From: aei}).Must(t, rsc)
 	}
