@@ -314,6 +314,55 @@ var cases = []struct {
 			t.Fatalf("rcn=6: %s", r.Raw)
 		}
 	}},
+	{"labels and content queries", func(t *testing.T, e *env) {
+		// lbq and cfs/cfq in each binding's form: query items over HTTP
+		// and CoAP, members of fc over MQTT and WebSocket.
+		cl := e.cl
+		aei := register(t, e, "ae1")
+		cl.Send(t, testcse.Msg{Op: 1, To: "cse-in/ae1", From: aei, Ty: 3, PC: map[string]any{"m2m:cnt": map[string]any{"rn": "c"}}}).Must(t, 2001)
+		for _, in := range []map[string]any{
+			{"rn": "i1", "lbl": []any{"color:red"}, "cnf": "application/json:0", "con": `{"temp":25}`},
+			{"rn": "i2", "lbl": []any{"color:green"}, "con": `{"temp":15}`},
+			{"rn": "i3", "lbl": []any{"size:big"}, "con": "text"},
+		} {
+			cl.Send(t, testcse.Msg{Op: 1, To: "cse-in/ae1/c", From: aei, Ty: 4, PC: map[string]any{"m2m:cin": in}}).Must(t, 2001)
+		}
+		find := func(fc map[string]any) []string {
+			t.Helper()
+			fc["fu"] = 1
+			r := cl.Send(t, testcse.Msg{Op: 2, To: "cse-in/ae1", From: aei, Params: map[string]any{"fc": fc}}).Must(t, 2000)
+			var out []string
+			l, _ := r.PC["m2m:uril"].([]any)
+			for _, e := range l {
+				out = append(out, strings.TrimPrefix(e.(string), "cse-in/ae1/c/"))
+			}
+			slices.Sort(out)
+			return out
+		}
+		for _, tc := range []struct {
+			fc   map[string]any
+			want []string
+		}{
+			{map[string]any{"lbq": []any{"color NE red"}}, []string{"i2"}},
+			{map[string]any{"lbq": []any{"color IN (red, green)"}}, []string{"i1", "i2"}},
+			{map[string]any{"lbq": []any{"NT color", "color:red"}, "ty": []any{4}}, []string{"i1", "i3"}},
+			{map[string]any{"cfs": 1, "cfq": "$[?$.temp > 20]"}, []string{"i1"}},
+			{map[string]any{"cfs": 1, "cfq": "$.temp", "lbq": []any{"color:green"}}, []string{"i2"}},
+			{map[string]any{"cfs": 1, "cfq": "$[?$.temp > 20]", "lbl": []any{"size:big"}, "fo": 2}, []string{"i1", "i3"}},
+		} {
+			if got := find(tc.fc); !slices.Equal(got, tc.want) {
+				t.Errorf("%v: %v, want %v", tc.fc, got, tc.want)
+			}
+		}
+		for _, fc := range []map[string]any{
+			{"fu": 1, "lbq": []any{"color LT red"}},
+			{"fu": 1, "cfq": "$.temp"},
+			{"fu": 1, "cfs": 1, "cfq": "$["},
+			{"fu": 1, "cfs": 2, "cfq": "$.temp"},
+		} {
+			cl.Send(t, testcse.Msg{Op: 2, To: "cse-in/ae1", From: aei, Params: map[string]any{"fc": fc}}).Must(t, 4000)
+		}
+	}},
 	{"bad requests change nothing", func(t *testing.T, e *env) {
 		cl := e.cl
 		aei := register(t, e, "ae1")
