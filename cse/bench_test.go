@@ -89,3 +89,47 @@ func BenchmarkCoreRetrieve(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkCoreDiscoveryContent measures discovery over 1,000 JSON
+// instances: by type alone, with a content query (compiled once per
+// request, run on each instance), and with a label condition that no
+// instance meets before the content query (which is then never run).
+func BenchmarkCoreDiscoveryContent(b *testing.B) {
+	c, aei := benchCSE(b, "normal")
+	ctx := context.Background()
+	for i := 0; i < 1000; i++ {
+		req := primitive.NewRequest()
+		req.Op, req.To, req.RQI, req.RVI, req.Ty, req.From = primitive.OpCreate, "cse-in/bench/data", fmt.Sprint(i), "3", 4, aei
+		req.Content = map[string]any{"m2m:cin": map[string]any{"cnf": "application/json:0", "con": fmt.Sprintf(`{"temp":%d,"unit":"C","hist":[1,2,3,4,5,6,7,8]}`, i%40)}}
+		if r := c.Handle(ctx, req); r.RSC != primitive.RSCCreated {
+			b.Fatalf("create: %v %v", r.RSC, r.PC)
+		}
+	}
+	cfq, err := primitive.ParseContentQuery("$[?$.temp > 30]")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name  string
+		fc    primitive.FilterCriteria
+		found int
+	}{
+		{"ty", primitive.FilterCriteria{Ty: []int{4}}, 1000},
+		{"ty+cfq", primitive.FilterCriteria{Ty: []int{4}, CFS: 1, CFQ: cfq}, 225},
+		{"lbl+cfq", primitive.FilterCriteria{Labels: []string{"none"}, CFS: 1, CFQ: cfq}, 0},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				fc := tc.fc
+				fc.FU, fc.Lim = primitive.FUDiscovery, -1
+				req := primitive.NewRequest()
+				req.Op, req.To, req.RQI, req.RVI, req.From, req.FC = primitive.OpRetrieve, "cse-in/bench", fmt.Sprint(i), "3", aei, &fc
+				r := c.Handle(ctx, req)
+				if l, _ := r.PC["m2m:uril"].([]any); r.RSC != primitive.RSCOK || len(l) != tc.found {
+					b.Fatalf("discover: %v, %d found, want %d", r.RSC, len(l), tc.found)
+				}
+			}
+		})
+	}
+}
