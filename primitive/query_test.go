@@ -298,6 +298,14 @@ func FuzzApplyQuery(f *testing.F) {
 					t.Fatalf("%q: chty/pty %d", raw, ty)
 				}
 			}
+			for _, e := range fc.LabelsQuery {
+				if e.Key == "" || !slices.Contains([]string{"", "NT", "EQ", "NE", "IN", "NI"}, e.Op) || (e.Op == "" || e.Op == "NT") != (len(e.Values) == 0) {
+					t.Fatalf("%q: labels query %+v", raw, e)
+				}
+			}
+			if (fc.CFQ == nil) != (fc.CFS == 0) || fc.CFS != 0 && fc.CFS != CFSJSONPath {
+				t.Fatalf("%q: cfs %d with cfq %v", raw, fc.CFS, fc.CFQ)
+			}
 			if fc.ARP != "" && (strings.HasPrefix(fc.ARP, "/") || strings.HasSuffix(fc.ARP, "/") || strings.Contains(fc.ARP, "//") || slices.Contains(strings.Split(fc.ARP, "/"), "..")) {
 				t.Fatalf("%q: arp %q", raw, fc.ARP)
 			}
