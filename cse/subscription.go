@@ -55,7 +55,11 @@ func (c *CSE) checkSubscription(parent *resource.Resource, a map[string]any) err
 		return primitive.Errorf(primitive.RSCBadRequest, "enc.md (missingData) applies only to a <timeSeries>, not to %s", resource.Key(parent.Ty))
 	}
 	if _, ok := enc["om"]; ok {
-		return primitive.Errorf(primitive.RSCNotImplemented, "enc.om (operationMonitor) is not supported")
+		// Watching operations and originators needs an event for every
+		// operation on the resource (RETRIEVEs and NOTIFYs included) with
+		// its originator; the outbox records only changes, without who
+		// made them.
+		return primitive.Errorf(primitive.RSCNotImplemented, "enc.om (operationMonitor) is not supported: this CSE records no event for RETRIEVE and NOTIFY operations nor the originator of an operation, which it would need")
 	}
 	pt, _ := resource.Lookup(parent.Ty)
 	if chty, ok := enc["chty"].([]any); ok {
