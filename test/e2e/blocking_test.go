@@ -3,6 +3,7 @@ package e2e
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -347,4 +348,92 @@ func bodies(rs []*testcse.Received) string {
 		s += string(r.Body) + "\n"
 	}
 	return s
+}
+
+// TestBlockingUpdatePollingChannel: a subscriber that is not
+// request-reachable answers the blocking update notification through its
+// pollingChannelURI; the UPDATE waits for that answer.
+func TestBlockingUpdatePollingChannel(t *testing.T) {
+	c := notifyCSE(t, func(cfg *config.Config) { cfg.NotifyTimeout = 5 * time.Second })
+	aei := aclRegister(t, c, "Cpoll", "poller") // rr=false, no poa
+	c.Create(aei, "/cse-in/poller", 15, "m2m:pch", map[string]any{"rn": "pch"})
+	c.Create(aei, "/cse-in/poller", 3, "m2m:cnt", map[string]any{"rn": "box"})
+	c.Create(aei, "/cse-in/poller/box", 23, "m2m:sub", map[string]any{"nu": []any{aei}, "enc": map[string]any{"net": []any{7}}})
+	pcu := "/cse-in/poller/pch/pcu"
+	for _, tc := range []struct {
+		answer, want int
+		lbl          string
+	}{{4005, 4127, "[]"}, {2000, 2004, "[approved]"}} {
+		var wg sync.WaitGroup
+		var upd *testcse.Resp
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			upd = c.Do(testcse.Req{Method: "PUT", Path: "/cse-in/poller/box", From: aei, Body: map[string]any{"m2m:cnt": map[string]any{"lbl": []any{"approved"}}}})
+		}()
+		r := c.Do(testcse.Req{Method: "GET", Path: pcu, From: aei, Header: map[string]string{"X-M2M-RET": "20000"}}).Must(t, 2000)
+		rqp, _ := r.JSON["m2m:rqp"].(map[string]any)
+		sgn, _ := rqp["pc"].(map[string]any)["m2m:sgn"].(map[string]any)
+		if nev, _ := sgn["nev"].(map[string]any); fmt.Sprint(nev["net"]) != "7" {
+			t.Fatalf("polled %s, want the blocking update notification", r.Body)
+		}
+		c.Do(testcse.Req{Method: "POST", Path: pcu, From: aei, Body: map[string]any{"m2m:rsp": map[string]any{"rsc": tc.answer, "rqi": rqp["rqi"], "rvi": "3"}}}).Must(t, 2000)
+		wg.Wait()
+		upd.Must(t, tc.want)
+		got := c.Do(testcse.Req{Method: "GET", Path: "/cse-in/poller/box", From: aei}).Must(t, 2000).Res("m2m:cnt")["lbl"]
+		if got == nil {
+			got = []any{}
+		}
+		if fmt.Sprint(got) != tc.lbl {
+			t.Errorf("after answer %d: lbl %v, want %s", tc.answer, got, tc.lbl)
+		}
+	}
+}
+
+// TestBlockingUpdateBindings: the blocking update notification goes through
+// the core's Sender like any other, so a subscriber reached over WebSocket
+// or MQTT consents or refuses the same way.
+func TestBlockingUpdateBindings(t *testing.T) {
+	run := func(t *testing.T, cl testcse.Client, aei, rn string, got requests, answer *atomic.Int64) {
+		t.Helper()
+		cl.Send(t, testcse.Msg{Op: 1, To: "cse-in/" + rn, From: aei, Ty: 3, PC: map[string]any{"m2m:cnt": map[string]any{"rn": "box"}}}).Must(t, 2001)
+		cl.Send(t, testcse.Msg{Op: 1, To: "cse-in/" + rn + "/box", From: aei, Ty: 23,
+			PC: map[string]any{"m2m:sub": map[string]any{"nu": []any{aei}, "enc": map[string]any{"net": []any{7}}}}}).Must(t, 2001)
+		for _, tc := range []struct{ answer, want int64 }{{2000, 2004}, {4005, 4127}} {
+			answer.Store(tc.answer)
+			cl.Send(t, testcse.Msg{Op: 3, To: "cse-in/" + rn + "/box", From: aei, PC: map[string]any{"m2m:cnt": map[string]any{"lbl": []any{fmt.Sprint(tc.answer)}}}}).Must(t, int(tc.want))
+			sgn := got.next(t)
+			if nev, _ := sgn["nev"].(map[string]any); fmt.Sprint(nev["net"]) != "7" {
+				t.Fatalf("notification %v, want net 7", sgn)
+			}
+		}
+		r := cl.Send(t, testcse.Msg{Op: 2, To: "cse-in/" + rn + "/box", From: aei}).Must(t, 2000)
+		if lbl := fmt.Sprint(r.Res("m2m:cnt")["lbl"]); lbl != "[2000]" {
+			t.Errorf("lbl = %s, want [2000] (the refused UPDATE not applied)", lbl)
+		}
+	}
+	answering := func(got requests, answer *atomic.Int64) func(map[string]any) (int, map[string]any) {
+		return func(req map[string]any) (int, map[string]any) {
+			got <- req
+			return int(answer.Load()), nil
+		}
+	}
+	t.Run("ws", func(t *testing.T) {
+		c := testcse.Start(t, nil)
+		w := testcse.DialWS(t, c, "oneM2M.json")
+		got, answer := make(requests, 4), &atomic.Int64{}
+		w.OnRequest = answering(got, answer)
+		aei := w.Send(t, testcse.Msg{Op: 1, To: "cse-in", From: "C", Ty: 2, PC: map[string]any{"m2m:ae": map[string]any{"rn": "w", "api": "Nw", "rr": true, "srv": []any{"3"}}}}).Must(t, 2001).Res("m2m:ae")["aei"].(string)
+		run(t, w, aei, "w", got, answer)
+	})
+	t.Run("mqtt", func(t *testing.T) {
+		c := testcse.Start(t, func(cfg *config.Config) { cfg.MQTTEmbedded = "127.0.0.1:0"; cfg.CSEID = testcse.UniqueCSEID() })
+		mc := testcse.DialMQTT(t, c, "json")
+		got, answer := make(requests, 4), &atomic.Int64{}
+		mc.OnRequest = answering(got, answer)
+		aei := mc.Send(t, testcse.Msg{Op: 1, To: "cse-in", From: "C", Ty: 2, PC: map[string]any{"m2m:ae": map[string]any{
+			"rn": "mq", "api": "Nmq", "rr": true, "srv": []any{"3"}, "poa": []any{brokerPoA(c.Server.MQTTBroker())}}}}).Must(t, 2001).Res("m2m:ae")["aei"].(string)
+		mc.Serve(aei)
+		run(t, mc, aei, "mq", got, answer)
+	})
 }
