@@ -161,6 +161,25 @@ func (c *CSE) create(ctx context.Context, req *primitive.Request, o *originator,
 		}
 	}
 	if req.Ty == resource.TySubscription {
+		if isBlocking(b) {
+			// The rules of TS-0004 7.4.8.2.1 apply to what the subscriber
+			// asked for, before the CSE fills in defaults.
+			if err := c.checkBlocking(parent, b, false); err != nil {
+				return nil, err
+			}
+			// Refused before anybody is asked to verify; checked again in
+			// the transaction, which decides.
+			err := c.st.View(ctx, func(tx store.Tx) error {
+				p, err := tx.Get(parent.RI)
+				if err != nil {
+					return err
+				}
+				return c.checkNoBlockingSub(tx, p, "")
+			})
+			if err != nil {
+				return nil, storeErr(err, "parent "+parent.Path)
+			}
+		}
 		if _, ok := b["nct"]; !ok {
 			enc, _ := b["enc"].(map[string]any)
 			b["nct"] = resource.DefaultNCT(enc)
@@ -206,6 +225,12 @@ func (c *CSE) create(ctx context.Context, req *primitive.Request, o *originator,
 		}
 		if err := c.checkPolicyRefs(tx, b, "macp"); err != nil {
 			return err
+		}
+		if r.Ty == resource.TySubscription && isBlocking(b) {
+			// One per subscribed-to resource (TS-0004 7.4.8.2.1 Recv-6.4).
+			if err := c.checkNoBlockingSub(tx, p, ""); err != nil {
+				return err
+			}
 		}
 		if r.Ty == resource.TyPollingCh {
 			// One per entity (TS-0004 7.4.21.2.1).

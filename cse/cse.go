@@ -144,6 +144,9 @@ type CSE struct {
 	polls  pollState // long polls of pollingChannelURIs (polling.go)
 	// conns are the registrees' open connections (see SetConnections).
 	conns Connections
+	// blocks holds UPDATEs back while another waits for its blocking update
+	// notification (blocking.go).
+	blocks blockLocks
 }
 
 // New opens the core on st, creating the CSEBase on first start.

@@ -45,7 +45,14 @@ func (c *CSE) discover(ctx context.Context, req *primitive.Request, o *originato
 		var werr error
 		may := c.newDecider(tx, req, o, acp.OpDiscovery)
 		found = found[:0]
-		err := tx.Walk(base.Path, types, func(r *resource.Resource) bool {
+		walk := func(fn func(*resource.Resource) bool) error { return tx.Walk(base.Path, types, fn) }
+		if len(fc.Labels) > 0 && fc.FO != 2 {
+			// lbl is AND-ed with the other conditions, so only resources with
+			// one of the labels can match: the store's label index finds them
+			// without reading the rest of the subtree.
+			walk = func(fn func(*resource.Resource) bool) error { return tx.WalkLabeled(base.Path, fc.Labels, types, fn) }
+		}
+		err := walk(func(r *resource.Resource) bool {
 			if fc.Lvl > 0 && strings.Count(r.Path, "/")-baseDepth > fc.Lvl {
 				return true
 			}

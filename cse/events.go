@@ -40,6 +40,11 @@ type Notifier interface {
 	// that AE through its pointOfAccess (TS-0004 7.3.3.9.1) and returns the
 	// AE's answer; when the AE cannot be reached, a 5103 error.
 	Forward(ctx context.Context, req *primitive.Request, aei string) (*primitive.Response, error)
+	// NotifyBlocking sends the NOTIFY with content pc to target (a oneM2M
+	// ID) at once, within the notification timeout, and returns the
+	// answer: the blocking update notification of TS-0004 7.5.1.2.19,
+	// which the UPDATE waits for. An error means no answer.
+	NotifyBlocking(ctx context.Context, target string, pc map[string]any) (*primitive.Response, error)
 }
 
 // SetNotifier connects the notification service. Without one the core

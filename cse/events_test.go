@@ -38,6 +38,10 @@ func (f *fakeNotifier) Forward(context.Context, *primitive.Request, string) (*pr
 	return nil, primitive.Errorf(primitive.RSCTargetNotReachable, "not in this test")
 }
 
+func (f *fakeNotifier) NotifyBlocking(context.Context, string, map[string]any) (*primitive.Response, error) {
+	return &primitive.Response{RSC: primitive.RSCOK}, nil
+}
+
 func (f *fakeNotifier) Wake() {
 	f.mu.Lock()
 	f.wakes++

@@ -20,7 +20,7 @@ import (
 // onecse implements; the attribute checks are in package resource.
 
 // SupportedEventTypes are the notificationEventTypes onecse delivers.
-var SupportedEventTypes = []int64{1, 2, 3, 4, 5}
+var SupportedEventTypes = []int64{1, 2, 3, 4, 5, 7}
 
 // checkSubscription checks the attributes a (as they will be stored) of a
 // subscription to parent. What onecse does not implement is refused with
@@ -35,8 +35,16 @@ func (c *CSE) checkSubscription(parent *resource.Resource, a map[string]any) err
 			if parent.Ty != resource.TyContainer {
 				return primitive.Errorf(primitive.RSCBadRequest, "notificationEventType 5 (%s) applies to a <container>, not to %s", netName(n), resource.Key(parent.Ty))
 			}
-		case 6, 7:
-			return primitive.Errorf(primitive.RSCNotImplemented, "notificationEventType %d (%s) is not supported; supported: 1 to 5", n, netName(n))
+		case 6:
+			// A trigger reaches an <AE> through the underlying network's
+			// device triggering (TS-0001 10.2.10.x, TS-0004 7.4.57
+			// <triggerRequest>), which onecse has no interface to: nothing
+			// would ever fire such a subscription.
+			return primitive.Errorf(primitive.RSCNotImplemented, "notificationEventType 6 (%s) is not supported: it fires on device triggering through the underlying network (<triggerRequest>), which this CSE does not implement; supported: 1 to 5 and 7", netName(n))
+		case netBlockingUpdate:
+			if err := c.checkBlocking(parent, a, true); err != nil {
+				return err
+			}
 		case 8:
 			// TS-0004 7.4.8.2.1: missingData is required with net 8 and only
 			// a <timeSeries> can be subscribed to that way.
@@ -47,7 +55,11 @@ func (c *CSE) checkSubscription(parent *resource.Resource, a map[string]any) err
 		return primitive.Errorf(primitive.RSCBadRequest, "enc.md (missingData) applies only to a <timeSeries>, not to %s", resource.Key(parent.Ty))
 	}
 	if _, ok := enc["om"]; ok {
-		return primitive.Errorf(primitive.RSCNotImplemented, "enc.om (operationMonitor) is not supported")
+		// Watching operations and originators needs an event for every
+		// operation on the resource (RETRIEVEs and NOTIFYs included) with
+		// its originator; the outbox records only changes, without who
+		// made them.
+		return primitive.Errorf(primitive.RSCNotImplemented, "enc.om (operationMonitor) is not supported: this CSE records no event for RETRIEVE and NOTIFY operations nor the originator of an operation, which it would need")
 	}
 	pt, _ := resource.Lookup(parent.Ty)
 	if chty, ok := enc["chty"].([]any); ok {
@@ -227,6 +239,12 @@ func (c *CSE) prepareSubscriptionUpdate(ctx context.Context, o *originator, r *r
 	})
 	if err != nil {
 		return storeErr(err, "parent")
+	}
+	if isBlocking(r.Attrs) && !isBlocking(merged) {
+		// TS-0004 7.4.8.2.3 keeps net 7 out of an UPDATE, so a blocking
+		// subscription cannot be reshaped into an ordinary one either (nor
+		// back): delete it and create the other.
+		return primitive.Errorf(primitive.RSCBadRequest, "a blocking update subscription stays one: its eventNotificationCriteria cannot be updated")
 	}
 	if err := c.checkSubscription(parent, merged); err != nil {
 		return err

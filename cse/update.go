@@ -71,6 +71,13 @@ func (c *CSE) update(ctx context.Context, req *primitive.Request, o *originator,
 			return nil, err
 		}
 	}
+	// A blocking update subscription decides first (TS-0004 7.3.3.7,
+	// 7.5.1.2.19); other UPDATEs of r wait until this one is done.
+	release, err := c.blockUpdate(ctx, r, t, b)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	now := c.now()
 	var updated *resource.Resource
 	var before map[string]any

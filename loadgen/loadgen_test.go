@@ -318,10 +318,38 @@ func TestMainUsage(t *testing.T) {
 		{"--target", "nope"}, // bad URL
 		{"--ceiling-only", "--ops", "read"},
 		{"--target", "http://x/cse-in", "--ops", "retrieve"}, // nothing to retrieve
+		{"--ceiling-only", "--ceiling-url", "ftp://127.0.0.1:1"},
+		{"--ceiling-only", "--ceiling-url", "http://127.0.0.1:1/cse-in"},
 	} {
 		var out bytes.Buffer
 		if code := Main(args, &out); code != 2 {
 			t.Errorf("Main(%q) = %d, want 2\n%s", args, code, out.String())
 		}
+	}
+}
+
+// TestMainExternalCeiling runs the ceiling phases against a ceiling server that
+// the load generator did not start (--ceiling-url): every ceiling request must
+// reach that server, and the report must say where the ceiling ran.
+func TestMainExternalCeiling(t *testing.T) {
+	var hits atomic.Int64
+	h := CeilingHandler()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		h.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	code, text, rep := runMain(t, "--ceiling-only", "--ceiling-url", srv.URL+"/", "-d", "200ms", "-c", "2", "--ops", "create", "--json")
+	if code != 0 {
+		t.Fatalf("exit code %d\n%s", code, text)
+	}
+	if rep.CeilingURL != srv.URL || !rep.CeilingExternal {
+		t.Errorf("ceiling %q external %v, want %q true", rep.CeilingURL, rep.CeilingExternal, srv.URL)
+	}
+	if len(rep.Phases) != 1 || rep.Phases[0].Requests == 0 || rep.Phases[0].Requests != uint64(hits.Load()) {
+		t.Errorf("phases %+v, the server saw %d requests", rep.Phases, hits.Load())
+	}
+	if !strings.Contains(text, "separate process") {
+		t.Error("the text report does not say the ceiling ran in a separate process")
 	}
 }

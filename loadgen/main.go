@@ -41,6 +41,7 @@ func Main(args []string, out io.Writer) int {
 	fs.IntVar(&cfg.Size, "size", 32, "content size in `bytes` of each contentInstance")
 	fs.BoolVar(&cfg.Ceiling, "ceiling", false, "first run the same load against the in-process ceiling server and report the CSE as a % of it")
 	fs.BoolVar(&cfg.CeilingOnly, "ceiling-only", false, "run against the ceiling server only")
+	fs.StringVar(&cfg.CeilingURL, "ceiling-url", "", "use the ceiling server at this `URL` (one started with `onecse ceiling --http ADDR`, in a process of its own like the CSE) instead of one inside the load generator's process; implies --ceiling")
 	fs.BoolVar(&asJSON, "json", false, "also print the results as one JSON object at the end")
 	fs.DurationVar(&cfg.Timeout, "timeout", 5*time.Second, "per-request timeout")
 	fs.BoolVar(&cfg.Keep, "keep", false, "do not delete the AE at the end")
@@ -166,7 +167,11 @@ func jsonOut(out io.Writer, asJSON bool, v any, failed bool) int {
 func WriteText(out io.Writer, r *Report) {
 	fmt.Fprintf(out, "\nonecse bench: %d connections, %s per phase, con %d bytes\n", r.Connections, r.Duration, r.Size)
 	if r.CeilingURL != "" {
-		fmt.Fprintf(out, "  ceiling: %s (in-process net/http, constant %d-byte JSON answer)\n", r.CeilingURL, len(ceilingBody))
+		where := "in-process"
+		if r.CeilingExternal {
+			where = "separate process"
+		}
+		fmt.Fprintf(out, "  ceiling: %s (%s net/http, constant %d-byte JSON answer)\n", r.CeilingURL, where, len(ceilingBody))
 	}
 	if r.Target != "" {
 		fmt.Fprintf(out, "  cse:     %s", r.Target)

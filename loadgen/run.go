@@ -40,9 +40,14 @@ type Config struct {
 	Size        int           // bytes of each contentInstance's con
 	Ceiling     bool          // run the phases against the in-process ceiling server first
 	CeilingOnly bool          // run against the ceiling server only
-	Timeout     time.Duration // per-request timeout
-	Keep        bool          // do not delete the AE at the end
-	Log         io.Writer     // progress messages (nil: none)
+	// CeilingURL, when set, is a ceiling server already running in a
+	// process of its own (`onecse ceiling`), used instead of the one the
+	// load generator starts in its own process: that way the ceiling runs
+	// as the CSE does, across a process boundary.
+	CeilingURL string
+	Timeout    time.Duration // per-request timeout
+	Keep       bool          // do not delete the AE at the end
+	Log        io.Writer     // progress messages (nil: none)
 	// Subs subscriptions to the container are created before the phases, so
 	// that each CREATE causes Subs notifications (see notify.go).
 	Subs int
@@ -131,19 +136,21 @@ type PrefillResult struct {
 
 // Report is the result of a run.
 type Report struct {
-	Target      string         `json:"target,omitempty"`
-	CeilingURL  string         `json:"ceiling_url,omitempty"`
-	Connections int            `json:"connections"`
-	Duration    string         `json:"duration"`
-	Size        int            `json:"size"`
-	Ops         []string       `json:"ops"`
-	AE          string         `json:"ae,omitempty"`  // resource name of the AE
-	AEI         string         `json:"aei,omitempty"` // AE-ID used as originator
-	Prefill     *PrefillResult `json:"prefill,omitempty"`
-	Phases      []PhaseResult  `json:"phases"`
-	Notify      *NotifyResult  `json:"notify,omitempty"`
-	Warnings    []string       `json:"warnings,omitempty"`
-	Error       string         `json:"error,omitempty"`
+	Target     string `json:"target,omitempty"`
+	CeilingURL string `json:"ceiling_url,omitempty"`
+	// CeilingExternal: the ceiling ran in a process of its own (--ceiling-url).
+	CeilingExternal bool           `json:"ceiling_external,omitempty"`
+	Connections     int            `json:"connections"`
+	Duration        string         `json:"duration"`
+	Size            int            `json:"size"`
+	Ops             []string       `json:"ops"`
+	AE              string         `json:"ae,omitempty"`  // resource name of the AE
+	AEI             string         `json:"aei,omitempty"` // AE-ID used as originator
+	Prefill         *PrefillResult `json:"prefill,omitempty"`
+	Phases          []PhaseResult  `json:"phases"`
+	Notify          *NotifyResult  `json:"notify,omitempty"`
+	Warnings        []string       `json:"warnings,omitempty"`
+	Error           string         `json:"error,omitempty"`
 }
 
 // TotalErrors is the number of failed requests over all phases and prefill.
@@ -226,6 +233,16 @@ func (c *Config) normalize() error {
 	}
 	if len(c.Ops) == 0 {
 		return fmt.Errorf("--ops selects no phase")
+	}
+	if c.CeilingURL != "" {
+		u, err := url.Parse(c.CeilingURL)
+		if err != nil || u.Scheme != "http" || u.Host == "" || (u.Path != "" && u.Path != "/") {
+			return fmt.Errorf("--ceiling-url %q: want http://host:port of a running `onecse ceiling`", c.CeilingURL)
+		}
+		c.CeilingURL = strings.TrimSuffix(c.CeilingURL, "/")
+		if !c.CeilingOnly {
+			c.Ceiling = true
+		}
 	}
 	if c.CeilingOnly {
 		return nil
@@ -336,11 +353,14 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	cinBody := cinBody(cfg.Size)
 
 	if cfg.Ceiling || cfg.CeilingOnly {
-		curl, stop, err := StartCeiling("127.0.0.1:0")
-		if err != nil {
-			return rep, fmt.Errorf("starting the ceiling server: %w", err)
+		curl, stop := cfg.CeilingURL, func() {}
+		if curl == "" {
+			var err error
+			if curl, stop, err = StartCeiling("127.0.0.1:0"); err != nil {
+				return rep, fmt.Errorf("starting the ceiling server: %w", err)
+			}
 		}
-		rep.CeilingURL = curl
+		rep.CeilingURL, rep.CeilingExternal = curl, cfg.CeilingURL != ""
 		base, _ := url.Parse(curl + "/")
 		for _, op := range cfg.Ops {
 			if ctx.Err() != nil {

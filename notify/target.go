@@ -237,3 +237,44 @@ func (s *Service) Forward(ctx context.Context, req *primitive.Request, aei strin
 	}
 	return nil, primitive.Errorf(primitive.RSCTargetNotReachable, "the AE %s did not answer: %v", aei, errors.Join(errs...))
 }
+
+// NotifyBlocking sends the blocking update notification of TS-0004
+// 7.5.1.2.19 to target and returns its answer: one attempt per point of
+// access, in order, all within one notification timeout, as the UPDATE
+// waits for it. An AE reached through its <pollingChannel> answers through
+// its pollingChannelURI; queuing the request is no answer.
+func (s *Service) NotifyBlocking(ctx context.Context, target string, pc map[string]any) (*primitive.Response, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.opt.Timeout)
+	defer cancel()
+	dests, err := s.resolve(ctx, target)
+	if err != nil {
+		return nil, err
+	}
+	addr, _, _ := cse.SplitTarget(target)
+	req := &primitive.Request{
+		Op: primitive.OpNotify, To: addr, From: s.core.Config().CSEID, RQI: s.newRQI(),
+		RVI: "3", Content: pc, RCN: primitive.RCNAbsent,
+	}
+	var errs []error
+	for _, d := range dests {
+		var resp *primitive.Response
+		var err error
+		switch {
+		case d.local:
+			// The CSE itself consents: nobody else to ask.
+			return &primitive.Response{RSC: primitive.RSCOK, RQI: req.RQI}, nil
+		case d.pch != "":
+			resp, err = s.core.PollingRequest(ctx, d.pch, req)
+		default:
+			resp, err = s.sendTo(ctx, d, req)
+		}
+		if err == nil {
+			return resp, nil
+		}
+		errs = append(errs, fmt.Errorf("%s: %w", d, err))
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	return nil, errors.Join(errs...)
+}

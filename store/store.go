@@ -76,6 +76,11 @@ type Tx interface {
 	// Walk calls fn for every resource below path (not path itself), in path
 	// order, optionally only those of the given types, until fn returns false.
 	Walk(path string, types []int, fn func(*resource.Resource) bool) error
+	// WalkLabeled is Walk restricted to the resources whose lbl attribute
+	// holds at least one of labels (equal strings), each once. Backends find
+	// them through an index of the labels, so that discovery with a label
+	// condition costs what it finds rather than the size of the subtree.
+	WalkLabeled(path string, labels []string, types []int, fn func(*resource.Resource) bool) error
 	// Expired returns up to limit resources whose expiration time is before t
 	// (strictly), earliest first. A zero expiration time never expires.
 	Expired(t time.Time, limit int) ([]*resource.Resource, error)

@@ -152,6 +152,13 @@ func (r *Receiver) Release() {
 	r.mu.Unlock()
 }
 
+// Held returns how many requests wait on Hold now.
+func (r *Receiver) Held() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.held
+}
+
 // WaitHeld waits until at least n requests wait on Hold; it fails the test
 // after timeout.
 func (r *Receiver) WaitHeld(n int, timeout time.Duration) {

@@ -23,6 +23,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -64,6 +65,15 @@ CREATE TABLE IF NOT EXISTS outbox (
 	seq  INTEGER PRIMARY KEY AUTOINCREMENT,
 	data BLOB NOT NULL
 );
+-- Discovery by label: one row per label of a resource, so that lbl=... finds
+-- what it asks for without reading the subtree. Resources without labels
+-- (most contentInstances) cost nothing here.
+CREATE TABLE IF NOT EXISTS labels (
+	lbl  TEXT NOT NULL,
+	path TEXT NOT NULL,
+	PRIMARY KEY (lbl, path)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS labels_path ON labels(path);
 CREATE TABLE IF NOT EXISTS marks (
 	key TEXT PRIMARY KEY,
 	v   INTEGER NOT NULL
@@ -71,6 +81,9 @@ CREATE TABLE IF NOT EXISTS marks (
 `
 
 const cols = "seq, ri, pi, ty, path, et, data"
+
+// joinCols are cols of the resources table named r in a join.
+const joinCols = "r.seq, r.ri, r.pi, r.ty, r.path, r.et, r.data"
 
 // Options tune the store.
 type Options struct {
@@ -171,6 +184,10 @@ func Open(dir string, o Options) (*Store, error) {
 		wdb.Close()
 		return nil, fmt.Errorf("sqlite schema: %w", err)
 	}
+	if err := migrate(wdb); err != nil {
+		wdb.Close()
+		return nil, fmt.Errorf("sqlite schema: %w", err)
+	}
 	rdb, err := sql.Open("sqlite", dsn+"&_pragma=query_only(1)")
 	if err != nil {
 		wdb.Close()
@@ -201,6 +218,58 @@ func Open(dir string, o Options) (*Store, error) {
 	go s.writer()
 	go s.syncer()
 	return s, nil
+}
+
+// schemaVersion is the PRAGMA user_version of a database whose derived tables
+// are complete. 1: the labels table holds the labels of every resource.
+const schemaVersion = 1
+
+// migrate fills what the schema derives from the resources in a database
+// written by an older onecse (the labels table did not exist before version
+// 1), once, in one transaction.
+func migrate(db *sql.DB) error {
+	var v int
+	if err := db.QueryRow("PRAGMA user_version").Scan(&v); err != nil {
+		return err
+	}
+	if v >= schemaVersion {
+		return nil
+	}
+	tx, err := db.Begin()
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	rows, err := tx.Query("SELECT " + cols + " FROM resources")
+	if err != nil {
+		return err
+	}
+	var rs []*resource.Resource
+	for rows.Next() {
+		r, err := scan(rows)
+		if err != nil {
+			rows.Close()
+			return err
+		}
+		if len(r.Strings("lbl")) > 0 {
+			rs = append(rs, &resource.Resource{Path: r.Path, Attrs: map[string]any{"lbl": r.Attrs["lbl"]}})
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	rows.Close()
+	for _, r := range rs {
+		for _, l := range r.Strings("lbl") {
+			if _, err := tx.Exec("INSERT OR IGNORE INTO labels (lbl, path) VALUES (?, ?)", l, r.Path); err != nil {
+				return err
+			}
+		}
+	}
+	if _, err := tx.Exec(fmt.Sprintf("PRAGMA user_version = %d", schemaVersion)); err != nil {
+		return err
+	}
+	return tx.Commit()
 }
 
 // ack is a committed group waiting for its fsync before its callers hear.
@@ -577,6 +646,7 @@ type stmts struct {
 	walkTy, walkSubs                                     *sql.Stmt
 	outboxAdd, outboxRead, outboxDel, outboxDelN         *sql.Stmt
 	markSet, marks, markDel                              *sql.Stmt
+	labelAdd, labelDel, labelDelTree, walkLabel          *sql.Stmt
 	children, childrenTy, childrenDesc, childrenTyDesc   *sql.Stmt
 	// conn is the writer's connection (nil for the read pool): its
 	// statements run in the transaction begin opened on it.
@@ -627,12 +697,18 @@ func prepare(db preparer) (*stmts, error) {
 	s.markSet = p("INSERT INTO marks (key, v) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET v = excluded.v")
 	s.marks = p("SELECT key, v FROM marks WHERE key >= ? AND key < ?")
 	s.markDel = p("DELETE FROM marks WHERE key >= ? AND key < ?")
+	s.labelAdd = p("INSERT OR IGNORE INTO labels (lbl, path) VALUES (?, ?)")
+	s.labelDel = p("DELETE FROM labels WHERE path = ?")
+	s.labelDelTree = p("DELETE FROM labels WHERE path = ? OR (path > ? AND path < ?)")
+	// One label: the rows come in path order straight from the primary key.
+	s.walkLabel = p("SELECT " + joinCols + " FROM labels l JOIN resources r ON r.path = l.path WHERE l.lbl = ? AND l.path > ? AND l.path < ? ORDER BY l.path")
 	return s, err
 }
 
 func (s *stmts) all() []*sql.Stmt {
 	return []*sql.Stmt{s.get, s.getPath, s.insert, s.update, s.delTree, s.children, s.childrenTy, s.childrenDesc, s.childrenTyDesc, s.walk, s.expired,
-		s.walkTy, s.walkSubs, s.outboxAdd, s.outboxRead, s.outboxDel, s.outboxDelN, s.markSet, s.marks, s.markDel}
+		s.walkTy, s.walkSubs, s.outboxAdd, s.outboxRead, s.outboxDel, s.outboxDelN, s.markSet, s.marks, s.markDel,
+		s.labelAdd, s.labelDel, s.labelDelTree, s.walkLabel}
 }
 
 func (s *stmts) close() {
@@ -858,7 +934,20 @@ func (t *tx) Create(r *resource.Resource) error {
 	if r.Seq, err = res.LastInsertId(); err != nil {
 		return t.sqlErr(err)
 	}
+	if err := addLabels(t.ctx, t.st, r); err != nil {
+		return t.sqlErr(err)
+	}
 	t.op.create(r.Clone())
+	return nil
+}
+
+// addLabels indexes the labels of r (see the labels table).
+func addLabels(ctx context.Context, st *stmts, r *resource.Resource) error {
+	for _, l := range r.Strings("lbl") {
+		if _, err := st.labelAdd.ExecContext(ctx, l, r.Path); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -901,7 +990,18 @@ func flushPuts(st *stmts, o *overlay) error {
 			return err
 		}
 		// A row deleted with its parent meanwhile simply matches nothing.
-		if _, err := st.update.ExecContext(context.Background(), etValue(r), data, ri); err != nil {
+		res, err := st.update.ExecContext(context.Background(), etValue(r), data, ri)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			continue
+		}
+		// The labels may have changed: index them anew.
+		if _, err := st.labelDel.ExecContext(context.Background(), r.Path); err != nil {
+			return err
+		}
+		if err := addLabels(context.Background(), st, r); err != nil {
 			return err
 		}
 	}
@@ -922,6 +1022,9 @@ func (t *tx) DeleteTree(r *resource.Resource) (int, error) {
 		return 0, store.ErrNotFound
 	}
 	t.wrote = true
+	if _, err := t.st.labelDelTree.ExecContext(t.ctx, r.Path, r.Path+"/", r.Path+"0"); err != nil {
+		return 0, t.sqlErr(err)
+	}
 	t.op.del(r.RI, r.Path)
 	if n > 1 {
 		t.op.delTree(r.Path) // only a resource with descendants costs a subtree sweep
@@ -1015,6 +1118,63 @@ func (t *tx) Walk(path string, types []int, fn func(*resource.Resource) bool) er
 			if !ok {
 				return true
 			}
+		}
+		return fn(r)
+	})
+}
+
+func (t *tx) WalkLabeled(path string, labels []string, types []int, fn func(*resource.Resource) bool) error {
+	want := map[string]bool{}
+	var uniq []string
+	for _, l := range labels {
+		if !want[l] {
+			want[l] = true
+			uniq = append(uniq, l)
+		}
+	}
+	if len(uniq) == 0 {
+		return nil
+	}
+	labelled := func(r *resource.Resource) bool {
+		for _, l := range r.Strings("lbl") {
+			if want[l] {
+				return true
+			}
+		}
+		return false
+	}
+	if !t.readOnly {
+		// In the writer the Puts of this group are not in the labels table
+		// until it commits (flushPuts): read the subtree instead.
+		return t.Walk(path, types, func(r *resource.Resource) bool {
+			return !labelled(r) || fn(r)
+		})
+	}
+	var rows *sql.Rows
+	var err error
+	if len(uniq) == 1 {
+		rows, err = t.st.walkLabel.QueryContext(t.ctx, uniq[0], path+"/", path+"0")
+	} else {
+		// Several labels: each resource once, in path order (SQLite sorts
+		// the paths the labels give).
+		args := make([]any, 0, len(uniq)+2)
+		for _, l := range uniq {
+			args = append(args, l)
+		}
+		args = append(args, path+"/", path+"0")
+		rows, err = t.st.q.QueryContext(t.ctx, "SELECT "+cols+" FROM resources WHERE path IN (SELECT path FROM labels WHERE lbl IN (?"+
+			strings.Repeat(",?", len(uniq)-1)+") AND path > ? AND path < ?) ORDER BY path", args...)
+	}
+	if err != nil {
+		return t.sqlErr(err)
+	}
+	return t.rows(rows, func(r *resource.Resource) bool {
+		if len(types) > 0 && !slices.Contains(types, r.Ty) {
+			return true
+		}
+		// The cached copy may be newer than the row the index gave.
+		if !labelled(r) {
+			return true
 		}
 		return fn(r)
 	})

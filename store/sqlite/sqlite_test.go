@@ -2,7 +2,9 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -70,5 +72,56 @@ func TestClientLimitsRoundTrip(t *testing.T) {
 	}
 	if accepted == 0 {
 		t.Fatal("the codec accepted none of the documents: the test checks nothing")
+	}
+}
+
+// TestLabelsMigration: a database written before the labels table existed
+// (user_version 0, no label rows) gets the labels of its resources indexed
+// when it is opened, so that discovery by label finds them.
+func TestLabelsMigration(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	s := open(t, dir, Options{Sync: "normal"})
+	err := s.Update(ctx, func(tx store.Tx) error {
+		for i, lbl := range [][]any{{"a", "b"}, nil, {"b"}} {
+			ri := fmt.Sprintf("cnt%d", i)
+			r := &resource.Resource{Ty: 3, RI: ri, PI: "cb", Path: "cse-in/" + ri, Attrs: map[string]any{"rn": ri}}
+			if lbl != nil {
+				r.Attrs["lbl"] = lbl
+			}
+			if err := tx.Create(r); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	// Make it look like an older onecse wrote it.
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "onecse.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec("DELETE FROM labels; PRAGMA user_version = 0"); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	s = open(t, dir, Options{Sync: "normal"})
+	defer s.Close()
+	var got []string
+	err = s.View(ctx, func(tx store.Tx) error {
+		return tx.WalkLabeled("cse-in", []string{"b"}, nil, func(r *resource.Resource) bool {
+			got = append(got, r.Path)
+			return true
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"cse-in/cnt0", "cse-in/cnt2"}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("after the migration WalkLabeled(b) = %v, want %v", got, want)
 	}
 }

@@ -80,6 +80,8 @@ var tests = []struct {
 	{"ChildrenSeq", testChildrenSeq},
 	{"SeqNeverReused", testSeqNeverReused},
 	{"Walk", testWalk},
+	{"WalkLabeled", testWalkLabeled},
+	{"WalkLabeledInUpdate", testWalkLabeledInUpdate},
 	{"Expired", testExpired},
 	{"RoundTrip", testRoundTrip},
 	{"ReadOnlyView", testReadOnlyView},

@@ -469,7 +469,8 @@ func TestNotifyBadCriteria(t *testing.T) {
 		rsc   int
 	}{
 		{"net 6 not implemented", map[string]any{"enc": map[string]any{"net": []any{6}}}, 5001},
-		{"net 7 not implemented", map[string]any{"enc": map[string]any{"net": []any{1, 7}}}, 5001},
+		{"net 7 with another net", map[string]any{"enc": map[string]any{"net": []any{1, 7}}}, 4000},
+		{"net 7 to a URL", map[string]any{"enc": map[string]any{"net": []any{7}}}, 4000},
 		{"net 8 needs a timeSeries", map[string]any{"enc": map[string]any{"net": []any{8}}}, 4000},
 		{"missingData needs a timeSeries", map[string]any{"enc": map[string]any{"md": map[string]any{"num": 1, "dur": "PT1S"}}}, 4000},
 		{"operationMonitor not implemented", map[string]any{"enc": map[string]any{"om": []any{map[string]any{"ops": 1}}}}, 5001},
@@ -495,6 +496,14 @@ func TestNotifyBadCriteria(t *testing.T) {
 			before.mustEqual(t, c, "/cse-in/ae/c")
 			c.Do(testcse.Req{Method: "GET", Path: "/cse-in/ae/c/s", From: aei}).Must(t, 4004)
 		})
+	}
+	// The 5001s say why.
+	for enc, why := range map[string]string{`{"net":[6]}`: "device triggering", `{"om":[{"ops":1}]}`: "records no event"} {
+		r := c.Do(testcse.Req{Method: "POST", Path: "/cse-in/ae/c", From: aei, Ty: 23, ContentType: "application/json",
+			Body: `{"m2m:sub":{"nu":["` + aei + `"],"enc":` + enc + `}}`}).Must(t, 5001)
+		if !strings.Contains(string(r.Body), why) {
+			t.Errorf("enc %s: %s, want the reason (%q)", enc, r.Body, why)
+		}
 	}
 	if n := len(rcv.All()); n != 0 {
 		t.Errorf("refused subscriptions sent %d verification requests", n)
