@@ -46,11 +46,12 @@ func (c *CSE) discover(ctx context.Context, req *primitive.Request, o *originato
 		may := c.newDecider(tx, req, o, acp.OpDiscovery)
 		found = found[:0]
 		walk := func(fn func(*resource.Resource) bool) error { return tx.Walk(base.Path, types, fn) }
-		if len(fc.Labels) > 0 && fc.FO != 2 {
-			// lbl is AND-ed with the other conditions, so only resources with
-			// one of the labels can match: the store's label index finds them
-			// without reading the rest of the subtree.
-			walk = func(fn func(*resource.Resource) bool) error { return tx.WalkLabeled(base.Path, fc.Labels, types, fn) }
+		if labels := indexLabels(fc); labels != nil {
+			// lbl (or an lbq of EQ/IN expressions) is AND-ed with the other
+			// conditions, so only resources with one of the labels can
+			// match: the store's label index finds them without reading
+			// the rest of the subtree.
+			walk = func(fn func(*resource.Resource) bool) error { return tx.WalkLabeled(base.Path, labels, types, fn) }
 		}
 		err := walk(func(r *resource.Resource) bool {
 			if fc.Lvl > 0 && strings.Count(r.Path, "/")-baseDepth > fc.Lvl {
@@ -110,6 +111,29 @@ func (c *CSE) discover(ctx context.Context, req *primitive.Request, o *originato
 	}
 	resp.PC = map[string]any{"m2m:uril": uris}
 	return resp, nil
+}
+
+// indexLabels returns labels of which a resource must hold one to match fc,
+// or nil when there is no such set: lbl, or else an lbq whose expressions
+// all ask for exact key:value labels (EQ, IN). Only under AND: with fo=2 a
+// resource can match through another condition.
+func indexLabels(fc *primitive.FilterCriteria) []string {
+	if fc.FO == 2 {
+		return nil
+	}
+	if len(fc.Labels) > 0 {
+		return fc.Labels
+	}
+	var out []string
+	for _, e := range fc.LabelsQuery {
+		if e.Op != "EQ" && e.Op != "IN" {
+			return nil
+		}
+		for _, v := range e.Values {
+			out = append(out, e.Key+":"+v)
+		}
+	}
+	return out
 }
 
 // matches evaluates the matching conditions of fc on r: conditions with the
