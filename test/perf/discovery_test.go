@@ -21,11 +21,14 @@ import (
 // that
 //
 //   - lbl=hot&lim=100 stops at the 100th of 1,000 matches,
+//
 //   - lbl=rare&lim=100 must find 10 resources spread over the whole subtree,
+//
 //   - lbl=none finds nothing (the worst case for a CSE that reads the subtree),
+//
 //   - lbl=hot&ty=4&cty=text/plain&lim=100 combines the label with other conditions.
 //
-//	go test -run '^$' -bench BenchmarkDiscoveryLabel -benchtime 50x ./test/perf/
+//     go test -run '^$' -bench BenchmarkDiscoveryLabel -benchtime 50x ./test/perf/
 func BenchmarkDiscoveryLabel(b *testing.B) {
 	n := 100000
 	if v := os.Getenv("DISCOVERY_N"); v != "" {
