@@ -17,18 +17,13 @@ import (
 // discovery over 100,000 resources (DISCOVERY_N) with a label filter and
 // lim=100, over HTTP, on the embedded store with durable writes. The
 // contentInstances of one container carry the label "hot" (every 100th,
-// 1,000 in all), "rare" (every 10,000th, 10 in all) or "cold" (the rest), so
-// that
+// 1,000 in all), "rare" (every 10,000th, 10 in all) or "cold" (the rest).
+// lbl=hot&lim=100 stops at the 100th of 1,000 matches; lbl=rare must find 10
+// resources spread over the whole subtree; lbl=none finds nothing (the worst
+// case for a CSE that reads the subtree); the last case combines the label
+// with other conditions. Run with
 //
-//   - lbl=hot&lim=100 stops at the 100th of 1,000 matches,
-//
-//   - lbl=rare&lim=100 must find 10 resources spread over the whole subtree,
-//
-//   - lbl=none finds nothing (the worst case for a CSE that reads the subtree),
-//
-//   - lbl=hot&ty=4&cty=text/plain&lim=100 combines the label with other conditions.
-//
-//     go test -run '^$' -bench BenchmarkDiscoveryLabel -benchtime 50x ./test/perf/
+//	go test -run '^$' -bench BenchmarkDiscoveryLabel -benchtime 50x ./test/perf/
 func BenchmarkDiscoveryLabel(b *testing.B) {
 	n := 100000
 	if v := os.Getenv("DISCOVERY_N"); v != "" {
