@@ -376,6 +376,8 @@ func (c *CSE) handle(ctx context.Context, req *primitive.Request) (*primitive.Re
 		if req.FC != nil {
 			return nil, primitive.Errorf(primitive.RSCBadRequest, "filter criteria are not allowed in a CREATE")
 		}
+	} else if (req.Op == primitive.OpUpdate || req.Op == primitive.OpDelete) && req.FC.IsDiscovery() {
+		return nil, primitive.Errorf(primitive.RSCBadRequest, "filterUsage 1 (discovery) is for a RETRIEVE, not an %s", req.Op)
 	} else if req.Ty != 0 {
 		return nil, primitive.Errorf(primitive.RSCBadRequest, "the resource type (ty) is only allowed in a CREATE")
 	}

@@ -92,6 +92,9 @@ func (c *CSE) update(ctx context.Context, req *primitive.Request, o *originator,
 		if c.expired(cur) {
 			return primitive.Errorf(primitive.RSCNotFound, "%s not found (expired)", req.To)
 		}
+		if err := c.conditional(tx, req, cur); err != nil {
+			return err
+		}
 		if err := c.checkACPIRefs(tx, b); err != nil {
 			return err
 		}
@@ -257,6 +260,9 @@ func (c *CSE) delete(ctx context.Context, req *primitive.Request, o *originator,
 				}
 			}
 		}
+		if err := c.conditional(tx, req, cur); err != nil {
+			return err
+		}
 		switch req.RCN {
 		case primitive.RCNAttributesAndChildren, primitive.RCNAttributesAndChildRefs, primitive.RCNChildRefs, primitive.RCNChildResources:
 			// The answer describes the children that go with it.
@@ -326,4 +332,16 @@ func (c *CSE) notify(ctx context.Context, req *primitive.Request, o *originator,
 		return c.notifier.Forward(ctx, req, r.RI)
 	}
 	return nil, primitive.Errorf(primitive.RSCOperationNotAllowed, "%s resources do not take notifications", resource.Key(r.Ty))
+}
+
+// conditional applies the filter criteria of an UPDATE or DELETE to its
+// target: the operation is carried out only when the target meets them, and
+// otherwise answered 4004 with nothing changed (TS-0001 8.1.2, TS-0004
+// 7.3.3.17; the same rule as a RETRIEVE with rcn=1). Ignoring them instead
+// would delete or change a resource the originator asked to leave alone.
+func (c *CSE) conditional(tx store.Tx, req *primitive.Request, cur *resource.Resource) error {
+	if req.FC != nil && !c.matches(tx, req.FC, cur) {
+		return primitive.Errorf(primitive.RSCNotFound, "%s does not match the filter criteria: nothing was %s", cur.Path, map[primitive.Operation]string{primitive.OpUpdate: "updated", primitive.OpDelete: "deleted"}[req.Op])
+	}
+	return nil
 }
