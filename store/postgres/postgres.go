@@ -343,6 +343,7 @@ restart:
 		results[i] = nil
 		t := &tx{ctx: ctx, q: c, s: s, w: w}
 		w.op = newPending()
+		clear(w.opFresh)
 		err := safeCall(o.fn, t)
 		switch {
 		case t.fatal != nil:
@@ -363,6 +364,7 @@ restart:
 			results[i], dropped[i] = err, true
 		default:
 			w.group.merge(w.op)
+			w.mergeFresh()
 		}
 	}
 	w.op = newPending()
@@ -387,6 +389,9 @@ restart:
 		n++
 	}
 	b.Queue("COMMIT")
+	// What the cache may hold after the commit is what it held before it was
+	// sent, unless another node's invalidation arrives meanwhile.
+	gen := s.cache.generation()
 	br := c.SendBatch(ctx, b)
 	for range n {
 		if _, err = br.Exec(); err != nil {
@@ -410,8 +415,8 @@ restart:
 		s.rollback(c)
 		return fmt.Errorf("postgres commit: %w", err)
 	}
-	// Before the callers hear of the commit, their next reads miss.
-	s.cache.drop(&w.ch)
+	// Before the callers hear of the commit, their next reads see it.
+	s.cache.commit(&w.ch, w.cacheable(), gen)
 	return nil
 }
 
@@ -489,10 +494,59 @@ type wstate struct {
 	routes bool
 	// ch: what the caches must drop at commit.
 	ch changes
+	// fresh: what the group created or replaced (ri → final state), for
+	// the cache after the commit; opFresh: the current caller's.
+	fresh, opFresh map[string]*written
 }
 
 func newWState() *wstate {
-	return &wstate{group: newPending(), op: newPending(), locked: map[string]string{}}
+	return &wstate{group: newPending(), op: newPending(), locked: map[string]string{},
+		fresh: map[string]*written{}, opFresh: map[string]*written{}}
+}
+
+// wrote records r (the writer's own copy) as created or replaced by the
+// current caller.
+func (w *wstate) wrote(r *resource.Resource, created bool) {
+	if old := w.opFresh[r.RI]; old != nil {
+		created = created || old.created
+	} else if old := w.fresh[r.RI]; old != nil {
+		created = created || old.created
+	}
+	w.opFresh[r.RI] = &written{r: r, created: created}
+}
+
+// mergeFresh keeps the current caller's writes: it succeeded.
+func (w *wstate) mergeFresh() {
+	for ri, f := range w.opFresh {
+		w.fresh[ri] = f
+	}
+	clear(w.opFresh)
+}
+
+// forget drops what was written at path and below (deleted).
+func (w *wstate) forget(path string) {
+	for _, m := range []map[string]*written{w.opFresh, w.fresh} {
+		for ri, f := range m {
+			if f.r.Path == path || strings.HasPrefix(f.r.Path, path+"/") {
+				delete(m, ri)
+			}
+		}
+	}
+}
+
+// cacheable returns what the cache may hold after the commit. A created
+// resource counts as its parent's newest child only if the parent's row was
+// locked in this transaction: that lock orders this commit after every
+// other commit of a child there (see cache.commit).
+func (w *wstate) cacheable() map[string]*written {
+	for _, f := range w.fresh {
+		if f.created {
+			if _, ok := w.locked[f.r.PI]; !ok {
+				f.created = false
+			}
+		}
+	}
+	return w.fresh
 }
 
 func (w *wstate) lookup(ri, path string) (*resource.Resource, bool) {
@@ -645,6 +699,8 @@ func (t *tx) Create(r *resource.Resource) error {
 	}
 	t.w.locked[r.RI] = r.Path
 	t.w.routes = t.w.routes || r.Ty == resource.TyRemoteCSE
+	t.w.ch.child(r.PI, r.Ty)
+	t.w.wrote(r.Clone(), true)
 	return nil
 }
 
@@ -664,6 +720,7 @@ func (t *tx) Put(r *resource.Resource) error {
 		c.Path = p // Path does not change with a Put
 	}
 	t.w.op.put(c)
+	t.w.wrote(c, false)
 	t.w.ch.puts = append(t.w.ch.puts, c.RI)
 	t.w.routes = t.w.routes || r.Ty == resource.TyRemoteCSE
 	return nil
@@ -681,6 +738,7 @@ func (t *tx) DeleteTree(r *resource.Resource) (int, error) {
 	t.w.routes = t.w.routes || r.Ty == resource.TyRemoteCSE || r.Ty == resource.TyCSEBase
 	t.w.op.dropTree(r.Path)
 	t.w.group.dropTree(r.Path)
+	t.w.forget(r.Path)
 	for ri, p := range t.w.locked {
 		if p == r.Path || strings.HasPrefix(p, r.Path+"/") {
 			delete(t.w.locked, ri)
@@ -733,6 +791,19 @@ func (t *tx) Children(pi string, q store.ChildQuery) ([]*resource.Resource, erro
 	order := " ORDER BY seq"
 	if q.Newest {
 		order += " DESC"
+	}
+	if len(q.Types) == 1 && q.Newest && q.Limit == 1 && q.Offset == 0 && t.readOnly {
+		// The newest child of one type (a container's la): from the cache
+		// when it knows it.
+		if r := t.s.cache.newest(pi, q.Types[0]); r != nil {
+			return []*resource.Resource{r}, nil
+		}
+		gen := t.s.cache.generation()
+		out, err := t.many("SELECT "+cols+" FROM resources WHERE pi = $1 AND ty = $2"+order+" LIMIT 1", pi, q.Types[0])
+		if err == nil && len(out) == 1 {
+			t.s.cache.fillNewest(out[0], gen)
+		}
+		return out, err
 	}
 	switch len(q.Types) {
 	case 0:
