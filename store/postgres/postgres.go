@@ -301,9 +301,12 @@ func (s *Store) run(batch []*op) {
 			results[i], dropped[i] = err, true
 		}
 	}
+	// sync: callers whose Creates run one at a time (their pipelined insert
+	// failed once).
+	sync := make([]bool, len(batch))
 	var err error
 	for attempt := 0; ; attempt++ {
-		err = s.attempt(batch, results, dropped)
+		err = s.attempt(batch, results, dropped, sync)
 		if err == nil || !retryable(err) || attempt >= 10 {
 			break
 		}
@@ -325,7 +328,16 @@ func (s *Store) run(batch []*op) {
 // attempt runs the group's callers in one transaction and commits it. When a
 // caller fails after writing, the transaction is rolled back and started
 // again without it.
-func (s *Store) attempt(batch []*op, results []error, dropped []bool) error {
+//
+// A Create does not wait for its INSERT: the inserts are queued and sent
+// together, in one round trip, before the next statement of the group (or
+// with the COMMIT), so that a group of contentInstances under containers it
+// already read costs one round trip in all. r.Seq is set when the insert's
+// answer is read, before Update returns. When a queued insert fails (a name
+// taken: ErrExists is due, or any other error) the group starts again with
+// that caller's Creates run one at a time, so that it sees its error where
+// it made the Create and the others are not affected.
+func (s *Store) attempt(batch []*op, results []error, dropped, sync []bool) error {
 	ctx := context.Background()
 	c, err := s.conn(ctx)
 	if err != nil {
@@ -341,11 +353,25 @@ restart:
 			continue
 		}
 		results[i] = nil
-		t := &tx{ctx: ctx, q: c, s: s, w: w}
+		t := &tx{ctx: ctx, s: s, w: w, idx: i, pipeline: !sync[i]}
+		t.q = &wconn{c: c, w: w}
 		w.op = newPending()
 		clear(w.opFresh)
 		err := safeCall(o.fn, t)
+		if err != nil && t.fatal == nil && w.queuedBy(i) {
+			// It may have failed because a Create of its own seemed to
+			// succeed: learn whether one did not, before its error counts.
+			t.fatal = w.drain(ctx, c)
+		}
+		var pe *pipeErr
 		switch {
+		case errors.As(t.fatal, &pe):
+			s.rollback(c)
+			if retryable(pe.err) {
+				return pe.err
+			}
+			sync[pe.idx] = true
+			goto restart
 		case t.fatal != nil:
 			s.rollback(c)
 			if retryable(t.fatal) {
@@ -368,8 +394,10 @@ restart:
 		}
 	}
 	w.op = newPending()
-	// The Puts deferred to now and the commit go in one round trip.
+	// The queued inserts, the Puts deferred to now and the commit go in one
+	// round trip.
 	b := &pgx.Batch{}
+	ins := w.queueInserts(b)
 	n, err := w.group.queue(b)
 	if err != nil {
 		s.rollback(c)
@@ -393,6 +421,19 @@ restart:
 	// sent, unless another node's invalidation arrives meanwhile.
 	gen := s.cache.generation()
 	br := c.SendBatch(ctx, b)
+	if err := w.readInserts(br, ins); err != nil {
+		br.Close()
+		s.rollback(c)
+		var pe *pipeErr
+		if errors.As(err, &pe) && !retryable(pe.err) {
+			sync[pe.idx] = true
+			goto restart
+		}
+		if pe != nil {
+			return pe.err
+		}
+		return err
+	}
 	for range n {
 		if _, err = br.Exec(); err != nil {
 			break
@@ -497,6 +538,8 @@ type wstate struct {
 	// fresh: what the group created or replaced (ri → final state), for
 	// the cache after the commit; opFresh: the current caller's.
 	fresh, opFresh map[string]*written
+	// queued: inserts not yet sent.
+	queued []insert
 }
 
 func newWState() *wstate {
@@ -570,12 +613,113 @@ type querier interface {
 	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
 }
 
+// insert is a Create queued by the writer.
+type insert struct {
+	idx     int                // the caller's index in the group
+	r, copy *resource.Resource // the caller's, and the cache's
+	args    []any
+}
+
+const insertSQL = "INSERT INTO resources (ri, pi, ty, path, et, lbl, data) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+
+// pipeErr: the queued insert of the group's caller idx failed.
+type pipeErr struct {
+	idx int
+	err error
+}
+
+func (e *pipeErr) Error() string { return "postgres: " + e.err.Error() }
+func (e *pipeErr) Unwrap() error { return e.err }
+
+// queueInserts adds the queued inserts to b; readInserts reads their
+// answers.
+func (w *wstate) queueInserts(b *pgx.Batch) []insert {
+	ins := w.queued
+	for _, q := range ins {
+		b.Queue(insertSQL+" RETURNING seq", q.args...)
+	}
+	w.queued = nil
+	return ins
+}
+
+func (w *wstate) readInserts(br pgx.BatchResults, ins []insert) error {
+	for _, q := range ins {
+		var seq int64
+		if err := br.QueryRow().Scan(&seq); err != nil {
+			return &pipeErr{idx: q.idx, err: err}
+		}
+		q.r.Seq, q.copy.Seq = seq, seq
+	}
+	return nil
+}
+
+// queuedBy reports whether caller idx has inserts waiting.
+func (w *wstate) queuedBy(idx int) bool {
+	for _, q := range w.queued {
+		if q.idx == idx {
+			return true
+		}
+	}
+	return false
+}
+
+// drain sends the queued inserts and reads their answers.
+func (w *wstate) drain(ctx context.Context, c *pgx.Conn) error {
+	if len(w.queued) == 0 {
+		return nil
+	}
+	b := &pgx.Batch{}
+	ins := w.queueInserts(b)
+	br := c.SendBatch(ctx, b)
+	err := w.readInserts(br, ins)
+	if cerr := br.Close(); err == nil && cerr != nil {
+		err = &pipeErr{idx: ins[len(ins)-1].idx, err: cerr}
+	}
+	return err
+}
+
+// wconn is the writer's connection as its callers use it: every statement
+// is preceded by the queued inserts, so that it sees them.
+type wconn struct {
+	c *pgx.Conn
+	w *wstate
+}
+
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
+
+func (q *wconn) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	if err := q.w.drain(ctx, q.c); err != nil {
+		return nil, err
+	}
+	return q.c.Query(ctx, sql, args...)
+}
+
+func (q *wconn) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	if err := q.w.drain(ctx, q.c); err != nil {
+		return errRow{err}
+	}
+	return q.c.QueryRow(ctx, sql, args...)
+}
+
+func (q *wconn) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	if err := q.w.drain(ctx, q.c); err != nil {
+		return pgconn.CommandTag{}, err
+	}
+	return q.c.Exec(ctx, sql, args...)
+}
+
 type tx struct {
 	ctx      context.Context
 	q        querier
 	s        *Store
 	readOnly bool
 	w        *wstate // the writer's; nil in a View
+	// idx is the caller's index in the group; pipeline: its Creates are
+	// queued (see Store.attempt).
+	idx      int
+	pipeline bool
 	// wrote: a statement of this caller changed the database. fatal: a
 	// statement failed, which ends PostgreSQL's transaction.
 	wrote bool
@@ -686,21 +830,27 @@ func (t *tx) Create(r *resource.Resource) error {
 		return err
 	}
 	t.wrote = true
-	// ON CONFLICT DO NOTHING: a duplicate ri or path inserts nothing and
-	// raises no error, so the transaction stays usable (the core tries
-	// another name).
-	err = t.q.QueryRow(t.ctx, "INSERT INTO resources (ri, pi, ty, path, et, lbl, data) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING RETURNING seq",
-		r.RI, r.PI, r.Ty, r.Path, etValue(r), labels(r), data).Scan(&r.Seq)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return store.ErrExists
-	}
-	if err != nil {
-		return t.sqlErr(err)
+	args := []any{r.RI, r.PI, r.Ty, r.Path, etValue(r), labels(r), data}
+	cp := r.Clone()
+	if t.pipeline {
+		t.w.queued = append(t.w.queued, insert{idx: t.idx, r: r, copy: cp, args: args})
+	} else {
+		// ON CONFLICT DO NOTHING: a duplicate ri or path inserts nothing
+		// and raises no error, so the transaction stays usable (the core
+		// tries another name).
+		err = t.q.QueryRow(t.ctx, insertSQL+" ON CONFLICT DO NOTHING RETURNING seq", args...).Scan(&r.Seq)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return store.ErrExists
+		}
+		if err != nil {
+			return t.sqlErr(err)
+		}
+		cp.Seq = r.Seq
 	}
 	t.w.locked[r.RI] = r.Path
 	t.w.routes = t.w.routes || r.Ty == resource.TyRemoteCSE
 	t.w.ch.child(r.PI, r.Ty)
-	t.w.wrote(r.Clone(), true)
+	t.w.wrote(cp, true)
 	return nil
 }
 
@@ -868,8 +1018,11 @@ func (t *tx) flush() error {
 	// The caller's own Puts reach the database now: if it fails later, the
 	// group must start again without it.
 	t.wrote = true
-	c := t.q.(*pgx.Conn)
-	if err := c.SendBatch(t.ctx, b).Close(); err != nil {
+	q := t.q.(*wconn)
+	if err := q.w.drain(t.ctx, q.c); err != nil {
+		return t.sqlErr(err)
+	}
+	if err := q.c.SendBatch(t.ctx, b).Close(); err != nil {
 		return t.sqlErr(err)
 	}
 	t.w.group, t.w.op = newPending(), newPending()
