@@ -56,7 +56,11 @@ type cache struct {
 	// entry whose ri is not in byRI is ignored, so that eviction and
 	// deletions need not clean it up.
 	latest map[parentKey]string
-	max    int
+	// raw is the stored form (the data column) of cached resources, when
+	// known: the writer reads a cached resource without a query and checks
+	// at commit that the row still holds exactly this (see tx.one).
+	raw map[string][]byte
+	max int
 }
 
 type parentKey struct {
@@ -66,7 +70,7 @@ type parentKey struct {
 
 func newCache(max int) *cache {
 	return &cache{byRI: map[string]*resource.Resource{}, byPath: map[string]string{}, kids: pathtree.New(),
-		latest: map[parentKey]string{}, max: max}
+		latest: map[parentKey]string{}, raw: map[string][]byte{}, max: max}
 }
 
 func (c *cache) isCached(path string) bool {
@@ -77,6 +81,7 @@ func (c *cache) isCached(path string) bool {
 // remove drops the cached ri at path.
 func (c *cache) remove(ri, path string) {
 	delete(c.byRI, ri)
+	delete(c.raw, ri)
 	if c.byPath[path] == ri {
 		delete(c.byPath, path)
 		c.kids.Remove(path, c.isCached)
@@ -87,6 +92,7 @@ func (c *cache) clearAll() {
 	clear(c.byRI)
 	clear(c.byPath)
 	clear(c.latest)
+	clear(c.raw)
 	c.kids.Clear()
 }
 
@@ -124,6 +130,26 @@ func (c *cache) newest(pi string, ty int) *resource.Resource {
 	return nil
 }
 
+// getRaw is get for the writer: the resource with its stored form.
+func (c *cache) getRaw(ri, path string) (*resource.Resource, []byte) {
+	if c == nil {
+		return nil, nil
+	}
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if !c.on {
+		return nil, nil
+	}
+	if ri == "" {
+		ri = c.byPath[path]
+	}
+	r, data := c.byRI[ri], c.raw[ri]
+	if r == nil || data == nil {
+		return nil, nil
+	}
+	return r.Clone(), data
+}
+
 func (c *cache) generation() uint64 {
 	if c == nil {
 		return 0
@@ -133,13 +159,13 @@ func (c *cache) generation() uint64 {
 	return c.gen
 }
 
-func (c *cache) fill(r *resource.Resource, gen uint64) { c.fillAs(r, gen, false) }
+func (c *cache) fill(r *resource.Resource, data []byte, gen uint64) { c.fillAs(r, data, gen, false) }
 
 // fillNewest caches r, read at generation gen as the newest child of its
 // type under its parent.
-func (c *cache) fillNewest(r *resource.Resource, gen uint64) { c.fillAs(r, gen, true) }
+func (c *cache) fillNewest(r *resource.Resource, data []byte, gen uint64) { c.fillAs(r, data, gen, true) }
 
-func (c *cache) fillAs(r *resource.Resource, gen uint64, newest bool) {
+func (c *cache) fillAs(r *resource.Resource, data []byte, gen uint64, newest bool) {
 	if c == nil {
 		return
 	}
@@ -149,7 +175,7 @@ func (c *cache) fillAs(r *resource.Resource, gen uint64, newest bool) {
 	if !c.on || c.gen != gen {
 		return
 	}
-	c.put(cp)
+	c.put(cp, data)
 	if newest {
 		c.setLatest(cp)
 	}
@@ -163,7 +189,7 @@ func (c *cache) setLatest(r *resource.Resource) {
 }
 
 // put caches r (the cache's own copy).
-func (c *cache) put(cp *resource.Resource) {
+func (c *cache) put(cp *resource.Resource, data []byte) {
 	if old := c.byRI[cp.RI]; old != nil {
 		c.remove(old.RI, old.Path)
 	}
@@ -178,6 +204,9 @@ func (c *cache) put(cp *resource.Resource) {
 		}
 	}
 	c.byRI[cp.RI] = cp
+	if data != nil {
+		c.raw[cp.RI] = data
+	}
 	c.byPath[cp.Path] = cp.RI
 	c.kids.Add(cp.Path)
 }
@@ -223,6 +252,7 @@ func (ch *changes) child(pi string, ty int) {
 // cache to hold (write through).
 type written struct {
 	r       *resource.Resource // the cache may keep it: nobody else holds it
+	data    []byte             // as written
 	created bool
 }
 
@@ -249,7 +279,7 @@ func (c *cache) commit(ch *changes, fills map[string]*written, gen uint64) {
 	}
 	newest := map[parentKey]*resource.Resource{}
 	for _, w := range fills {
-		c.put(w.r)
+		c.put(w.r, w.data)
 		if w.created {
 			// Every child created by this commit is newer than every child
 			// committed before it: the parent's row lock (each create reads
@@ -285,6 +315,7 @@ func (c *cache) dropLocked(ch *changes) {
 			if ri, ok := c.byPath[p]; ok {
 				delete(c.byPath, p)
 				delete(c.byRI, ri)
+				delete(c.raw, ri)
 			}
 		}, c.isCached)
 	}

@@ -305,11 +305,15 @@ func (s *Store) run(batch []*op) {
 	// failed once).
 	sync := make([]bool, len(batch))
 	var err error
+	pessimistic := false
 	for attempt := 0; ; attempt++ {
-		err = s.attempt(batch, results, dropped, sync)
+		err = s.attempt(batch, results, dropped, sync, pessimistic)
 		if err == nil || !retryable(err) || attempt >= 10 {
 			break
 		}
+		// A row read from the cache may have been the one that changed:
+		// read the database from now on.
+		pessimistic = true
 		s.retries.Add(1)
 		time.Sleep(time.Duration(attempt+1) * time.Millisecond)
 	}
@@ -337,7 +341,7 @@ func (s *Store) run(batch []*op) {
 // taken: ErrExists is due, or any other error) the group starts again with
 // that caller's Creates run one at a time, so that it sees its error where
 // it made the Create and the others are not affected.
-func (s *Store) attempt(batch []*op, results []error, dropped, sync []bool) error {
+func (s *Store) attempt(batch []*op, results []error, dropped, sync []bool, pessimistic bool) error {
 	ctx := context.Background()
 	c, err := s.conn(ctx)
 	if err != nil {
@@ -353,7 +357,7 @@ restart:
 			continue
 		}
 		results[i] = nil
-		t := &tx{ctx: ctx, s: s, w: w, idx: i, pipeline: !sync[i]}
+		t := &tx{ctx: ctx, s: s, w: w, idx: i, pipeline: !sync[i], pessimistic: pessimistic || s.cache == nil}
 		t.q = &wconn{c: c, w: w}
 		w.op = newPending()
 		clear(w.opFresh)
@@ -367,7 +371,7 @@ restart:
 		switch {
 		case errors.As(t.fatal, &pe):
 			s.rollback(c)
-			if retryable(pe.err) {
+			if !pe.again(sync) {
 				return pe.err
 			}
 			sync[pe.idx] = true
@@ -398,7 +402,7 @@ restart:
 	// round trip.
 	b := &pgx.Batch{}
 	ins := w.queueInserts(b)
-	n, err := w.group.queue(b)
+	n, err := w.group.queue(b, w.written)
 	if err != nil {
 		s.rollback(c)
 		return err
@@ -425,7 +429,7 @@ restart:
 		br.Close()
 		s.rollback(c)
 		var pe *pipeErr
-		if errors.As(err, &pe) && !retryable(pe.err) {
+		if errors.As(err, &pe) && pe.again(sync) {
 			sync[pe.idx] = true
 			goto restart
 		}
@@ -510,13 +514,15 @@ func (p *pending) dropTree(path string) {
 	}
 }
 
-func (p *pending) queue(b *pgx.Batch) (int, error) {
+// queue adds the UPDATEs of p to b; wrote learns the stored form of each.
+func (p *pending) queue(b *pgx.Batch, wrote func(*resource.Resource, []byte)) (int, error) {
 	n := 0
 	for ri, r := range p.byRI {
 		data, err := encode(r)
 		if err != nil {
 			return 0, err
 		}
+		wrote(r, data)
 		// A row deleted meanwhile simply matches nothing.
 		b.Queue("UPDATE resources SET et = $1, lbl = $2, data = $3 WHERE ri = $4", etValue(r), labels(r), data, ri)
 		n++
@@ -538,8 +544,20 @@ type wstate struct {
 	// fresh: what the group created or replaced (ri → final state), for
 	// the cache after the commit; opFresh: the current caller's.
 	fresh, opFresh map[string]*written
-	// queued: inserts not yet sent.
+	// queued: inserts (and checks of rows read from the cache) not yet sent.
 	queued []insert
+	// deleted: the paths of the group's DeleteTrees.
+	deleted []string
+}
+
+// deletedUnder reports whether path is at or below a path the group deleted.
+func (w *wstate) deletedUnder(path string) bool {
+	for _, d := range w.deleted {
+		if path == d || strings.HasPrefix(path, d+"/") {
+			return true
+		}
+	}
+	return false
 }
 
 func newWState() *wstate {
@@ -556,6 +574,16 @@ func (w *wstate) wrote(r *resource.Resource, created bool) {
 		created = created || old.created
 	}
 	w.opFresh[r.RI] = &written{r: r, created: created}
+}
+
+// written records data as the stored form of r (a deferred Put being
+// written), for the cache.
+func (w *wstate) written(r *resource.Resource, data []byte) {
+	for _, m := range []map[string]*written{w.opFresh, w.fresh} {
+		if f := m[r.RI]; f != nil && f.r == r {
+			f.data = data
+		}
+	}
 }
 
 // mergeFresh keeps the current caller's writes: it succeeded.
@@ -618,14 +646,24 @@ type insert struct {
 	idx     int                // the caller's index in the group
 	r, copy *resource.Resource // the caller's, and the cache's
 	args    []any
+	// verify: not an insert but the check of a row read from the cache
+	// (args: ri, data).
+	verify bool
 }
 
 const insertSQL = "INSERT INTO resources (ri, pi, ty, path, et, lbl, data) VALUES ($1, $2, $3, $4, $5, $6, $7)"
 
 // pipeErr: the queued insert of the group's caller idx failed.
 type pipeErr struct {
-	idx int
-	err error
+	idx    int
+	err    error
+	verify bool // the check of a row read from the cache failed
+}
+
+// again reports whether the group should start again with caller idx's
+// Creates run one at a time: its insert failed, for the first time.
+func (e *pipeErr) again(sync []bool) bool {
+	return !e.verify && !retryable(e.err) && !sync[e.idx]
 }
 
 func (e *pipeErr) Error() string { return "postgres: " + e.err.Error() }
@@ -636,7 +674,11 @@ func (e *pipeErr) Unwrap() error { return e.err }
 func (w *wstate) queueInserts(b *pgx.Batch) []insert {
 	ins := w.queued
 	for _, q := range ins {
-		b.Queue(insertSQL+" RETURNING seq", q.args...)
+		if q.verify {
+			b.Queue("SELECT onecse_lock($1, $2)", q.args...)
+		} else {
+			b.Queue(insertSQL+" RETURNING seq", q.args...)
+		}
 	}
 	w.queued = nil
 	return ins
@@ -644,6 +686,12 @@ func (w *wstate) queueInserts(b *pgx.Batch) []insert {
 
 func (w *wstate) readInserts(br pgx.BatchResults, ins []insert) error {
 	for _, q := range ins {
+		if q.verify {
+			if _, err := br.Exec(); err != nil {
+				return &pipeErr{idx: q.idx, err: err, verify: true}
+			}
+			continue
+		}
 		var seq int64
 		if err := br.QueryRow().Scan(&seq); err != nil {
 			return &pipeErr{idx: q.idx, err: err}
@@ -717,9 +765,10 @@ type tx struct {
 	readOnly bool
 	w        *wstate // the writer's; nil in a View
 	// idx is the caller's index in the group; pipeline: its Creates are
-	// queued (see Store.attempt).
-	idx      int
-	pipeline bool
+	// queued (see Store.attempt); pessimistic: reads go to the database.
+	idx         int
+	pipeline    bool
+	pessimistic bool
 	// wrote: a statement of this caller changed the database. fatal: a
 	// statement failed, which ends PostgreSQL's transaction.
 	wrote bool
@@ -762,6 +811,12 @@ func labels(r *resource.Resource) []string {
 type scanner interface{ Scan(...any) error }
 
 func scan(row scanner) (*resource.Resource, error) {
+	r, _, err := scanRaw(row)
+	return r, err
+}
+
+// scanRaw is scan that also returns the stored form (the data column).
+func scanRaw(row scanner) (*resource.Resource, []byte, error) {
 	var (
 		r    resource.Resource
 		ty   int32
@@ -770,18 +825,18 @@ func scan(row scanner) (*resource.Resource, error) {
 	)
 	if err := row.Scan(&r.Seq, &r.RI, &r.PI, &ty, &r.Path, &et, &data); err != nil {
 		if errors.Is(err, pgx.ErrNoRows) {
-			return nil, store.ErrNotFound
+			return nil, nil, store.ErrNotFound
 		}
-		return nil, err
+		return nil, nil, err
 	}
 	r.Ty = int(ty)
 	if err := envelope.Decode(data, &r); err != nil {
-		return nil, fmt.Errorf("postgres: corrupt resource %s: %w", r.RI, err)
+		return nil, nil, fmt.Errorf("postgres: corrupt resource %s: %w", r.RI, err)
 	}
 	if et != nil {
 		r.ET = et.UTC()
 	}
-	return &r, nil
+	return &r, data, nil
 }
 
 func (t *tx) one(ri, path string) (*resource.Resource, error) {
@@ -796,6 +851,18 @@ func (t *tx) one(ri, path string) (*resource.Resource, error) {
 			return r, nil
 		}
 		gen = t.s.cache.generation()
+	} else if !t.pessimistic {
+		// Committed state from the cache, without a query: the row is
+		// locked, and checked to still hold exactly what was read, by a
+		// statement queued ahead of the commit (onecse_lock, which fails
+		// with a serialisation failure when another node changed or
+		// deleted it meanwhile: the group then runs again reading the
+		// database). A resource this group deleted is not taken from it.
+		if r, data := t.s.cache.getRaw(ri, path); r != nil && !t.w.deletedUnder(r.Path) {
+			t.w.queued = append(t.w.queued, insert{idx: t.idx, verify: true, args: []any{r.RI, data}})
+			t.w.locked[r.RI] = r.Path
+			return r, nil
+		}
 	}
 	q := "SELECT " + cols + " FROM resources WHERE ri = $1"
 	arg := ri
@@ -805,14 +872,14 @@ func (t *tx) one(ri, path string) (*resource.Resource, error) {
 	if !t.readOnly {
 		q += " FOR UPDATE"
 	}
-	r, err := scan(t.q.QueryRow(t.ctx, q, arg))
+	r, data, err := scanRaw(t.q.QueryRow(t.ctx, q, arg))
 	if err != nil {
 		return nil, t.sqlErr(err)
 	}
 	if t.w != nil {
 		t.w.locked[r.RI] = r.Path
 	} else {
-		t.s.cache.fill(r, gen)
+		t.s.cache.fill(r, data, gen)
 	}
 	return r, nil
 }
@@ -851,6 +918,7 @@ func (t *tx) Create(r *resource.Resource) error {
 	t.w.routes = t.w.routes || r.Ty == resource.TyRemoteCSE
 	t.w.ch.child(r.PI, r.Ty)
 	t.w.wrote(cp, true)
+	t.w.opFresh[cp.RI].data = data
 	return nil
 }
 
@@ -889,6 +957,7 @@ func (t *tx) DeleteTree(r *resource.Resource) (int, error) {
 	t.w.op.dropTree(r.Path)
 	t.w.group.dropTree(r.Path)
 	t.w.forget(r.Path)
+	t.w.deleted = append(t.w.deleted, r.Path)
 	for ri, p := range t.w.locked {
 		if p == r.Path || strings.HasPrefix(p, r.Path+"/") {
 			delete(t.w.locked, ri)
@@ -949,11 +1018,15 @@ func (t *tx) Children(pi string, q store.ChildQuery) ([]*resource.Resource, erro
 			return []*resource.Resource{r}, nil
 		}
 		gen := t.s.cache.generation()
-		out, err := t.many("SELECT "+cols+" FROM resources WHERE pi = $1 AND ty = $2"+order+" LIMIT 1", pi, q.Types[0])
-		if err == nil && len(out) == 1 {
-			t.s.cache.fillNewest(out[0], gen)
+		r, data, err := scanRaw(t.q.QueryRow(t.ctx, "SELECT "+cols+" FROM resources WHERE pi = $1 AND ty = $2"+order+" LIMIT 1", pi, q.Types[0]))
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, nil
 		}
-		return out, err
+		if err != nil {
+			return nil, err
+		}
+		t.s.cache.fillNewest(r, data, gen)
+		return []*resource.Resource{r}, nil
 	}
 	switch len(q.Types) {
 	case 0:
@@ -1004,11 +1077,11 @@ func (t *tx) Walk(path string, types []int, fn func(*resource.Resource) bool) er
 // what they change).
 func (t *tx) flush() error {
 	b := &pgx.Batch{}
-	n1, err := t.w.group.queue(b)
+	n1, err := t.w.group.queue(b, t.w.written)
 	if err != nil {
 		return err
 	}
-	n2, err := t.w.op.queue(b)
+	n2, err := t.w.op.queue(b, t.w.written)
 	if err != nil {
 		return err
 	}
