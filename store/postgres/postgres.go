@@ -548,6 +548,11 @@ type wstate struct {
 	queued []insert
 	// deleted: the paths of the group's DeleteTrees.
 	deleted []string
+	// absent: the ris ("r" + ri) and paths ("p" + path) the group looked up and did
+	// not find, and has not created since: looking again needs no query (a
+	// registration checks its AE-ID twice). A row another node inserts
+	// meanwhile is found by the unique indexes at the insert.
+	absent map[string]bool
 }
 
 // deletedUnder reports whether path is at or below a path the group deleted.
@@ -562,7 +567,7 @@ func (w *wstate) deletedUnder(path string) bool {
 
 func newWState() *wstate {
 	return &wstate{group: newPending(), op: newPending(), locked: map[string]string{},
-		fresh: map[string]*written{}, opFresh: map[string]*written{}}
+		fresh: map[string]*written{}, opFresh: map[string]*written{}, absent: map[string]bool{}}
 }
 
 // wrote records r (the writer's own copy) as created or replaced by the
@@ -845,6 +850,13 @@ func (t *tx) one(ri, path string) (*resource.Resource, error) {
 			return r.Clone(), nil
 		}
 	}
+	key := "r" + ri
+	if ri == "" {
+		key = "p" + path
+	}
+	if t.w != nil && t.w.absent[key] {
+		return nil, store.ErrNotFound
+	}
 	var gen uint64
 	if t.readOnly {
 		if r := t.s.cache.get(ri, path); r != nil {
@@ -873,6 +885,9 @@ func (t *tx) one(ri, path string) (*resource.Resource, error) {
 		q += " FOR UPDATE"
 	}
 	r, data, err := scanRaw(t.q.QueryRow(t.ctx, q, arg))
+	if t.w != nil && errors.Is(err, store.ErrNotFound) {
+		t.w.absent[key] = true
+	}
 	if err != nil {
 		return nil, t.sqlErr(err)
 	}
@@ -897,6 +912,8 @@ func (t *tx) Create(r *resource.Resource) error {
 		return err
 	}
 	t.wrote = true
+	delete(t.w.absent, "r"+r.RI)
+	delete(t.w.absent, "p"+r.Path)
 	args := []any{r.RI, r.PI, r.Ty, r.Path, etValue(r), labels(r), data}
 	cp := r.Clone()
 	if t.pipeline {
