@@ -10,10 +10,18 @@
 // start again without it (its function is run again: see store.Store).
 //
 // Between nodes (several processes on one database) serialisability comes
-// from row locks: inside an Update every Get and GetByPath reads with FOR
-// UPDATE, so two nodes changing the same resource (a container's counters)
-// take turns, and a deadlock between two groups is resolved by PostgreSQL
-// and the group run again.
+// from row locks: inside an Update every resource a Get or GetByPath returns
+// is locked, so two nodes changing the same resource (a container's
+// counters) take turns, and a deadlock between two groups is resolved by
+// PostgreSQL and the group run again. A resource the read cache holds is
+// read from it and locked by a statement queued ahead of the commit, which
+// also checks that the row still holds what was read (onecse_lock): when
+// another node changed it meanwhile, the group runs again reading the
+// database (SELECT ... FOR UPDATE).
+//
+// Inside a group, Creates do not wait for their INSERT: the inserts are sent
+// together before the group's next statement or with its COMMIT (see
+// attempt), so a group of contentInstances costs one round trip.
 //
 // The outbox's Seqs are drawn from a sequence under a transaction-scoped
 // advisory lock that is held until commit: appenders therefore commit in Seq
