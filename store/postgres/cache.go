@@ -163,7 +163,9 @@ func (c *cache) fill(r *resource.Resource, data []byte, gen uint64) { c.fillAs(r
 
 // fillNewest caches r, read at generation gen as the newest child of its
 // type under its parent.
-func (c *cache) fillNewest(r *resource.Resource, data []byte, gen uint64) { c.fillAs(r, data, gen, true) }
+func (c *cache) fillNewest(r *resource.Resource, data []byte, gen uint64) {
+	c.fillAs(r, data, gen, true)
+}
 
 func (c *cache) fillAs(r *resource.Resource, data []byte, gen uint64, newest bool) {
 	if c == nil {
