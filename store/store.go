@@ -62,7 +62,9 @@ type Tx interface {
 	GetByPath(path string) (*resource.Resource, error)
 	// Create inserts r and sets r.Seq, which is greater than any Seq handed
 	// out before (never reused, not even after deletions). ErrExists when
-	// r.RI or r.Path is taken; the transaction stays usable after it.
+	// r.RI or r.Path is taken; the transaction stays usable after it. A
+	// backend may set r.Seq only when Update returns (store/postgres sends a
+	// group's inserts together), so fn must not rely on it.
 	Create(r *resource.Resource) error
 	// Put replaces the stored r (same RI; Path, PI, Ty and Seq do not change).
 	// ErrNotFound when it does not exist.

@@ -24,6 +24,9 @@ func FuzzPayload(f *testing.F) {
 		if tree != "" {
 			ch.trees = []string{tree}
 		}
+		if put != "" {
+			ch.child(put, len(del)) // a parent that got a child of a type
+		}
 		node, got := parsePayload(ch.payload("node1"))
 		if node != "node1" {
 			t.Fatalf("node %q", node)
@@ -34,10 +37,10 @@ func FuzzPayload(f *testing.F) {
 		if ch.all {
 			t.Fatal("drop-everything lost")
 		}
-		if strings.ContainsAny(put+del+tree, "\n") {
+		if strings.ContainsAny(put+del+tree, "\n\x00") {
 			t.Fatalf("a value with a newline was sent as is: %+v", got)
 		}
-		if !slices.Equal(got.puts, ch.puts) || !slices.Equal(got.dels, ch.dels) || !slices.Equal(got.trees, ch.trees) {
+		if !slices.Equal(got.puts, ch.puts) || !slices.Equal(got.dels, ch.dels) || !slices.Equal(got.trees, ch.trees) || !slices.Equal(got.kids, ch.kids) {
 			t.Fatalf("sent %+v, got %+v", ch, got)
 		}
 		parsePayload(put + "\n" + del + "\n" + tree) // anything at all parses

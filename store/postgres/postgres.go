@@ -10,10 +10,18 @@
 // start again without it (its function is run again: see store.Store).
 //
 // Between nodes (several processes on one database) serialisability comes
-// from row locks: inside an Update every Get and GetByPath reads with FOR
-// UPDATE, so two nodes changing the same resource (a container's counters)
-// take turns, and a deadlock between two groups is resolved by PostgreSQL
-// and the group run again.
+// from row locks: inside an Update every resource a Get or GetByPath returns
+// is locked, so two nodes changing the same resource (a container's
+// counters) take turns, and a deadlock between two groups is resolved by
+// PostgreSQL and the group run again. A resource the read cache holds is
+// read from it and locked by a statement queued ahead of the commit, which
+// also checks that the row still holds what was read (onecse_lock): when
+// another node changed it meanwhile, the group runs again reading the
+// database (SELECT ... FOR UPDATE).
+//
+// Inside a group, Creates do not wait for their INSERT: the inserts are sent
+// together before the group's next statement or with its COMMIT (see
+// attempt), so a group of contentInstances costs one round trip.
 //
 // The outbox's Seqs are drawn from a sequence under a transaction-scoped
 // advisory lock that is held until commit: appenders therefore commit in Seq
@@ -301,12 +309,19 @@ func (s *Store) run(batch []*op) {
 			results[i], dropped[i] = err, true
 		}
 	}
+	// sync: callers whose Creates run one at a time (their pipelined insert
+	// failed once).
+	sync := make([]bool, len(batch))
 	var err error
+	pessimistic := false
 	for attempt := 0; ; attempt++ {
-		err = s.attempt(batch, results, dropped)
+		err = s.attempt(batch, results, dropped, sync, pessimistic)
 		if err == nil || !retryable(err) || attempt >= 10 {
 			break
 		}
+		// A row read from the cache may have been the one that changed:
+		// read the database from now on.
+		pessimistic = true
 		s.retries.Add(1)
 		time.Sleep(time.Duration(attempt+1) * time.Millisecond)
 	}
@@ -325,7 +340,16 @@ func (s *Store) run(batch []*op) {
 // attempt runs the group's callers in one transaction and commits it. When a
 // caller fails after writing, the transaction is rolled back and started
 // again without it.
-func (s *Store) attempt(batch []*op, results []error, dropped []bool) error {
+//
+// A Create does not wait for its INSERT: the inserts are queued and sent
+// together, in one round trip, before the next statement of the group (or
+// with the COMMIT), so that a group of contentInstances under containers it
+// already read costs one round trip in all. r.Seq is set when the insert's
+// answer is read, before Update returns. When a queued insert fails (a name
+// taken: ErrExists is due, or any other error) the group starts again with
+// that caller's Creates run one at a time, so that it sees its error where
+// it made the Create and the others are not affected.
+func (s *Store) attempt(batch []*op, results []error, dropped, sync []bool, pessimistic bool) error {
 	ctx := context.Background()
 	c, err := s.conn(ctx)
 	if err != nil {
@@ -341,10 +365,25 @@ restart:
 			continue
 		}
 		results[i] = nil
-		t := &tx{ctx: ctx, q: c, s: s, w: w}
+		t := &tx{ctx: ctx, s: s, w: w, idx: i, pipeline: !sync[i], pessimistic: pessimistic || s.cache == nil}
+		t.q = &wconn{c: c, w: w}
 		w.op = newPending()
+		clear(w.opFresh)
 		err := safeCall(o.fn, t)
+		if err != nil && t.fatal == nil && w.queuedBy(i) {
+			// It may have failed because a Create of its own seemed to
+			// succeed: learn whether one did not, before its error counts.
+			t.fatal = w.drain(ctx, c)
+		}
+		var pe *pipeErr
 		switch {
+		case errors.As(t.fatal, &pe):
+			s.rollback(c)
+			if !pe.again(sync) {
+				return pe.err
+			}
+			sync[pe.idx] = true
+			goto restart
 		case t.fatal != nil:
 			s.rollback(c)
 			if retryable(t.fatal) {
@@ -363,12 +402,15 @@ restart:
 			results[i], dropped[i] = err, true
 		default:
 			w.group.merge(w.op)
+			w.mergeFresh()
 		}
 	}
 	w.op = newPending()
-	// The Puts deferred to now and the commit go in one round trip.
+	// The queued inserts, the Puts deferred to now and the commit go in one
+	// round trip.
 	b := &pgx.Batch{}
-	n, err := w.group.queue(b)
+	ins := w.queueInserts(b)
+	n, err := w.group.queue(b, w.written)
 	if err != nil {
 		s.rollback(c)
 		return err
@@ -387,7 +429,23 @@ restart:
 		n++
 	}
 	b.Queue("COMMIT")
+	// What the cache may hold after the commit is what it held before it was
+	// sent, unless another node's invalidation arrives meanwhile.
+	gen := s.cache.generation()
 	br := c.SendBatch(ctx, b)
+	if err := w.readInserts(br, ins); err != nil {
+		br.Close()
+		s.rollback(c)
+		var pe *pipeErr
+		if errors.As(err, &pe) && pe.again(sync) {
+			sync[pe.idx] = true
+			goto restart
+		}
+		if pe != nil {
+			return pe.err
+		}
+		return err
+	}
 	for range n {
 		if _, err = br.Exec(); err != nil {
 			break
@@ -410,8 +468,8 @@ restart:
 		s.rollback(c)
 		return fmt.Errorf("postgres commit: %w", err)
 	}
-	// Before the callers hear of the commit, their next reads miss.
-	s.cache.drop(&w.ch)
+	// Before the callers hear of the commit, their next reads see it.
+	s.cache.commit(&w.ch, w.cacheable(), gen)
 	return nil
 }
 
@@ -464,13 +522,15 @@ func (p *pending) dropTree(path string) {
 	}
 }
 
-func (p *pending) queue(b *pgx.Batch) (int, error) {
+// queue adds the UPDATEs of p to b; wrote learns the stored form of each.
+func (p *pending) queue(b *pgx.Batch, wrote func(*resource.Resource, []byte)) (int, error) {
 	n := 0
 	for ri, r := range p.byRI {
 		data, err := encode(r)
 		if err != nil {
 			return 0, err
 		}
+		wrote(r, data)
 		// A row deleted meanwhile simply matches nothing.
 		b.Queue("UPDATE resources SET et = $1, lbl = $2, data = $3 WHERE ri = $4", etValue(r), labels(r), data, ri)
 		n++
@@ -489,10 +549,88 @@ type wstate struct {
 	routes bool
 	// ch: what the caches must drop at commit.
 	ch changes
+	// fresh: what the group created or replaced (ri → final state), for
+	// the cache after the commit; opFresh: the current caller's.
+	fresh, opFresh map[string]*written
+	// queued: inserts (and checks of rows read from the cache) not yet sent.
+	queued []insert
+	// deleted: the paths of the group's DeleteTrees.
+	deleted []string
+	// absent: the ris ("r" + ri) and paths ("p" + path) the group looked up and did
+	// not find, and has not created since: looking again needs no query (a
+	// registration checks its AE-ID twice). A row another node inserts
+	// meanwhile is found by the unique indexes at the insert.
+	absent map[string]bool
+}
+
+// deletedUnder reports whether path is at or below a path the group deleted.
+func (w *wstate) deletedUnder(path string) bool {
+	for _, d := range w.deleted {
+		if path == d || strings.HasPrefix(path, d+"/") {
+			return true
+		}
+	}
+	return false
 }
 
 func newWState() *wstate {
-	return &wstate{group: newPending(), op: newPending(), locked: map[string]string{}}
+	return &wstate{group: newPending(), op: newPending(), locked: map[string]string{},
+		fresh: map[string]*written{}, opFresh: map[string]*written{}, absent: map[string]bool{}}
+}
+
+// wrote records r (the writer's own copy) as created or replaced by the
+// current caller.
+func (w *wstate) wrote(r *resource.Resource, created bool) {
+	if old := w.opFresh[r.RI]; old != nil {
+		created = created || old.created
+	} else if old := w.fresh[r.RI]; old != nil {
+		created = created || old.created
+	}
+	w.opFresh[r.RI] = &written{r: r, created: created}
+}
+
+// written records data as the stored form of r (a deferred Put being
+// written), for the cache.
+func (w *wstate) written(r *resource.Resource, data []byte) {
+	for _, m := range []map[string]*written{w.opFresh, w.fresh} {
+		if f := m[r.RI]; f != nil && f.r == r {
+			f.data = data
+		}
+	}
+}
+
+// mergeFresh keeps the current caller's writes: it succeeded.
+func (w *wstate) mergeFresh() {
+	for ri, f := range w.opFresh {
+		w.fresh[ri] = f
+	}
+	clear(w.opFresh)
+}
+
+// forget drops what was written at path and below (deleted).
+func (w *wstate) forget(path string) {
+	for _, m := range []map[string]*written{w.opFresh, w.fresh} {
+		for ri, f := range m {
+			if f.r.Path == path || strings.HasPrefix(f.r.Path, path+"/") {
+				delete(m, ri)
+			}
+		}
+	}
+}
+
+// cacheable returns what the cache may hold after the commit. A created
+// resource counts as its parent's newest child only if the parent's row was
+// locked in this transaction: that lock orders this commit after every
+// other commit of a child there (see cache.commit).
+func (w *wstate) cacheable() map[string]*written {
+	for _, f := range w.fresh {
+		if f.created {
+			if _, ok := w.locked[f.r.PI]; !ok {
+				f.created = false
+			}
+		}
+	}
+	return w.fresh
 }
 
 func (w *wstate) lookup(ri, path string) (*resource.Resource, bool) {
@@ -516,12 +654,134 @@ type querier interface {
 	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
 }
 
+// insert is a Create queued by the writer.
+type insert struct {
+	idx     int                // the caller's index in the group
+	r, copy *resource.Resource // the caller's, and the cache's
+	args    []any
+	// verify: not an insert but the check of a row read from the cache
+	// (args: ri, data).
+	verify bool
+}
+
+const insertSQL = "INSERT INTO resources (ri, pi, ty, path, et, lbl, data) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+
+// pipeErr: the queued insert of the group's caller idx failed.
+type pipeErr struct {
+	idx    int
+	err    error
+	verify bool // the check of a row read from the cache failed
+}
+
+// again reports whether the group should start again with caller idx's
+// Creates run one at a time: its insert failed, for the first time.
+func (e *pipeErr) again(sync []bool) bool {
+	return !e.verify && !retryable(e.err) && !sync[e.idx]
+}
+
+func (e *pipeErr) Error() string { return "postgres: " + e.err.Error() }
+func (e *pipeErr) Unwrap() error { return e.err }
+
+// queueInserts adds the queued inserts to b; readInserts reads their
+// answers.
+func (w *wstate) queueInserts(b *pgx.Batch) []insert {
+	ins := w.queued
+	for _, q := range ins {
+		if q.verify {
+			b.Queue("SELECT onecse_lock($1, $2)", q.args...)
+		} else {
+			b.Queue(insertSQL+" RETURNING seq", q.args...)
+		}
+	}
+	w.queued = nil
+	return ins
+}
+
+func (w *wstate) readInserts(br pgx.BatchResults, ins []insert) error {
+	for _, q := range ins {
+		if q.verify {
+			if _, err := br.Exec(); err != nil {
+				return &pipeErr{idx: q.idx, err: err, verify: true}
+			}
+			continue
+		}
+		var seq int64
+		if err := br.QueryRow().Scan(&seq); err != nil {
+			return &pipeErr{idx: q.idx, err: err}
+		}
+		q.r.Seq, q.copy.Seq = seq, seq
+	}
+	return nil
+}
+
+// queuedBy reports whether caller idx has inserts waiting.
+func (w *wstate) queuedBy(idx int) bool {
+	for _, q := range w.queued {
+		if q.idx == idx {
+			return true
+		}
+	}
+	return false
+}
+
+// drain sends the queued inserts and reads their answers.
+func (w *wstate) drain(ctx context.Context, c *pgx.Conn) error {
+	if len(w.queued) == 0 {
+		return nil
+	}
+	b := &pgx.Batch{}
+	ins := w.queueInserts(b)
+	br := c.SendBatch(ctx, b)
+	err := w.readInserts(br, ins)
+	if cerr := br.Close(); err == nil && cerr != nil {
+		err = &pipeErr{idx: ins[len(ins)-1].idx, err: cerr}
+	}
+	return err
+}
+
+// wconn is the writer's connection as its callers use it: every statement
+// is preceded by the queued inserts, so that it sees them.
+type wconn struct {
+	c *pgx.Conn
+	w *wstate
+}
+
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
+
+func (q *wconn) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	if err := q.w.drain(ctx, q.c); err != nil {
+		return nil, err
+	}
+	return q.c.Query(ctx, sql, args...)
+}
+
+func (q *wconn) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	if err := q.w.drain(ctx, q.c); err != nil {
+		return errRow{err}
+	}
+	return q.c.QueryRow(ctx, sql, args...)
+}
+
+func (q *wconn) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	if err := q.w.drain(ctx, q.c); err != nil {
+		return pgconn.CommandTag{}, err
+	}
+	return q.c.Exec(ctx, sql, args...)
+}
+
 type tx struct {
 	ctx      context.Context
 	q        querier
 	s        *Store
 	readOnly bool
 	w        *wstate // the writer's; nil in a View
+	// idx is the caller's index in the group; pipeline: its Creates are
+	// queued (see Store.attempt); pessimistic: reads go to the database.
+	idx         int
+	pipeline    bool
+	pessimistic bool
 	// wrote: a statement of this caller changed the database. fatal: a
 	// statement failed, which ends PostgreSQL's transaction.
 	wrote bool
@@ -564,6 +824,12 @@ func labels(r *resource.Resource) []string {
 type scanner interface{ Scan(...any) error }
 
 func scan(row scanner) (*resource.Resource, error) {
+	r, _, err := scanRaw(row)
+	return r, err
+}
+
+// scanRaw is scan that also returns the stored form (the data column).
+func scanRaw(row scanner) (*resource.Resource, []byte, error) {
 	var (
 		r    resource.Resource
 		ty   int32
@@ -572,18 +838,18 @@ func scan(row scanner) (*resource.Resource, error) {
 	)
 	if err := row.Scan(&r.Seq, &r.RI, &r.PI, &ty, &r.Path, &et, &data); err != nil {
 		if errors.Is(err, pgx.ErrNoRows) {
-			return nil, store.ErrNotFound
+			return nil, nil, store.ErrNotFound
 		}
-		return nil, err
+		return nil, nil, err
 	}
 	r.Ty = int(ty)
 	if err := envelope.Decode(data, &r); err != nil {
-		return nil, fmt.Errorf("postgres: corrupt resource %s: %w", r.RI, err)
+		return nil, nil, fmt.Errorf("postgres: corrupt resource %s: %w", r.RI, err)
 	}
 	if et != nil {
 		r.ET = et.UTC()
 	}
-	return &r, nil
+	return &r, data, nil
 }
 
 func (t *tx) one(ri, path string) (*resource.Resource, error) {
@@ -592,12 +858,31 @@ func (t *tx) one(ri, path string) (*resource.Resource, error) {
 			return r.Clone(), nil
 		}
 	}
+	key := "r" + ri
+	if ri == "" {
+		key = "p" + path
+	}
+	if t.w != nil && t.w.absent[key] {
+		return nil, store.ErrNotFound
+	}
 	var gen uint64
 	if t.readOnly {
 		if r := t.s.cache.get(ri, path); r != nil {
 			return r, nil
 		}
 		gen = t.s.cache.generation()
+	} else if !t.pessimistic {
+		// Committed state from the cache, without a query: the row is
+		// locked, and checked to still hold exactly what was read, by a
+		// statement queued ahead of the commit (onecse_lock, which fails
+		// with a serialisation failure when another node changed or
+		// deleted it meanwhile: the group then runs again reading the
+		// database). A resource this group deleted is not taken from it.
+		if r, data := t.s.cache.getRaw(ri, path); r != nil && !t.w.deletedUnder(r.Path) {
+			t.w.queued = append(t.w.queued, insert{idx: t.idx, verify: true, args: []any{r.RI, data}})
+			t.w.locked[r.RI] = r.Path
+			return r, nil
+		}
 	}
 	q := "SELECT " + cols + " FROM resources WHERE ri = $1"
 	arg := ri
@@ -607,14 +892,17 @@ func (t *tx) one(ri, path string) (*resource.Resource, error) {
 	if !t.readOnly {
 		q += " FOR UPDATE"
 	}
-	r, err := scan(t.q.QueryRow(t.ctx, q, arg))
+	r, data, err := scanRaw(t.q.QueryRow(t.ctx, q, arg))
+	if t.w != nil && errors.Is(err, store.ErrNotFound) {
+		t.w.absent[key] = true
+	}
 	if err != nil {
 		return nil, t.sqlErr(err)
 	}
 	if t.w != nil {
 		t.w.locked[r.RI] = r.Path
 	} else {
-		t.s.cache.fill(r, gen)
+		t.s.cache.fill(r, data, gen)
 	}
 	return r, nil
 }
@@ -632,19 +920,30 @@ func (t *tx) Create(r *resource.Resource) error {
 		return err
 	}
 	t.wrote = true
-	// ON CONFLICT DO NOTHING: a duplicate ri or path inserts nothing and
-	// raises no error, so the transaction stays usable (the core tries
-	// another name).
-	err = t.q.QueryRow(t.ctx, "INSERT INTO resources (ri, pi, ty, path, et, lbl, data) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING RETURNING seq",
-		r.RI, r.PI, r.Ty, r.Path, etValue(r), labels(r), data).Scan(&r.Seq)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return store.ErrExists
-	}
-	if err != nil {
-		return t.sqlErr(err)
+	delete(t.w.absent, "r"+r.RI)
+	delete(t.w.absent, "p"+r.Path)
+	args := []any{r.RI, r.PI, r.Ty, r.Path, etValue(r), labels(r), data}
+	cp := r.Clone()
+	if t.pipeline {
+		t.w.queued = append(t.w.queued, insert{idx: t.idx, r: r, copy: cp, args: args})
+	} else {
+		// ON CONFLICT DO NOTHING: a duplicate ri or path inserts nothing
+		// and raises no error, so the transaction stays usable (the core
+		// tries another name).
+		err = t.q.QueryRow(t.ctx, insertSQL+" ON CONFLICT DO NOTHING RETURNING seq", args...).Scan(&r.Seq)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return store.ErrExists
+		}
+		if err != nil {
+			return t.sqlErr(err)
+		}
+		cp.Seq = r.Seq
 	}
 	t.w.locked[r.RI] = r.Path
 	t.w.routes = t.w.routes || r.Ty == resource.TyRemoteCSE
+	t.w.ch.child(r.PI, r.Ty)
+	t.w.wrote(cp, true)
+	t.w.opFresh[cp.RI].data = data
 	return nil
 }
 
@@ -664,6 +963,7 @@ func (t *tx) Put(r *resource.Resource) error {
 		c.Path = p // Path does not change with a Put
 	}
 	t.w.op.put(c)
+	t.w.wrote(c, false)
 	t.w.ch.puts = append(t.w.ch.puts, c.RI)
 	t.w.routes = t.w.routes || r.Ty == resource.TyRemoteCSE
 	return nil
@@ -681,6 +981,8 @@ func (t *tx) DeleteTree(r *resource.Resource) (int, error) {
 	t.w.routes = t.w.routes || r.Ty == resource.TyRemoteCSE || r.Ty == resource.TyCSEBase
 	t.w.op.dropTree(r.Path)
 	t.w.group.dropTree(r.Path)
+	t.w.forget(r.Path)
+	t.w.deleted = append(t.w.deleted, r.Path)
 	for ri, p := range t.w.locked {
 		if p == r.Path || strings.HasPrefix(p, r.Path+"/") {
 			delete(t.w.locked, ri)
@@ -734,6 +1036,23 @@ func (t *tx) Children(pi string, q store.ChildQuery) ([]*resource.Resource, erro
 	if q.Newest {
 		order += " DESC"
 	}
+	if len(q.Types) == 1 && q.Newest && q.Limit == 1 && q.Offset == 0 && t.readOnly {
+		// The newest child of one type (a container's la): from the cache
+		// when it knows it.
+		if r := t.s.cache.newest(pi, q.Types[0]); r != nil {
+			return []*resource.Resource{r}, nil
+		}
+		gen := t.s.cache.generation()
+		r, data, err := scanRaw(t.q.QueryRow(t.ctx, "SELECT "+cols+" FROM resources WHERE pi = $1 AND ty = $2"+order+" LIMIT 1", pi, q.Types[0]))
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		t.s.cache.fillNewest(r, data, gen)
+		return []*resource.Resource{r}, nil
+	}
 	switch len(q.Types) {
 	case 0:
 		return t.many("SELECT "+cols+" FROM resources WHERE pi = $1"+order+" LIMIT $2 OFFSET $3", pi, limitArg(q.Limit), q.Offset)
@@ -783,11 +1102,11 @@ func (t *tx) Walk(path string, types []int, fn func(*resource.Resource) bool) er
 // what they change).
 func (t *tx) flush() error {
 	b := &pgx.Batch{}
-	n1, err := t.w.group.queue(b)
+	n1, err := t.w.group.queue(b, t.w.written)
 	if err != nil {
 		return err
 	}
-	n2, err := t.w.op.queue(b)
+	n2, err := t.w.op.queue(b, t.w.written)
 	if err != nil {
 		return err
 	}
@@ -797,8 +1116,11 @@ func (t *tx) flush() error {
 	// The caller's own Puts reach the database now: if it fails later, the
 	// group must start again without it.
 	t.wrote = true
-	c := t.q.(*pgx.Conn)
-	if err := c.SendBatch(t.ctx, b).Close(); err != nil {
+	q := t.q.(*wconn)
+	if err := q.w.drain(t.ctx, q.c); err != nil {
+		return t.sqlErr(err)
+	}
+	if err := q.c.SendBatch(t.ctx, b).Close(); err != nil {
 		return t.sqlErr(err)
 	}
 	t.w.group, t.w.op = newPending(), newPending()

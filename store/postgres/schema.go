@@ -53,6 +53,20 @@ CREATE TABLE marks (
 	v   bigint NOT NULL
 );
 `,
+	// 2: onecse_lock locks the row of a resource that the writer read from its
+	// cache and checks that it still holds what was read; otherwise (changed
+	// or deleted by another node) it fails with a serialisation failure, and
+	// the writer runs the group again reading the database.
+	`
+CREATE FUNCTION onecse_lock(r text, d bytea) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+	PERFORM 1 FROM resources WHERE ri = r AND data = d FOR UPDATE;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'onecse: resource % changed since it was read', r USING ERRCODE = '40001';
+	END IF;
+END
+$$;
+`,
 }
 
 // migrate brings the schema up to date. Several nodes may start at once: the
