@@ -4,29 +4,16 @@ import (
 	"slices"
 
 	"github.com/onecse/onecse/resource"
+	"github.com/onecse/onecse/store"
 )
 
 // WalkLabeled finds the labelled resources through the GIN index on lbl
 // (resources_lbl): lbl && $labels is "has one of them".
 func (t *tx) WalkLabeled(path string, labels []string, types []int, fn func(*resource.Resource) bool) error {
-	want := map[string]bool{}
-	var uniq []string
-	for _, l := range labels {
-		if !want[l] {
-			want[l] = true
-			uniq = append(uniq, l)
-		}
-	}
+	ls := store.NewLabels(labels)
+	uniq, labelled := ls.Distinct, ls.Match
 	if len(uniq) == 0 {
 		return nil
-	}
-	labelled := func(r *resource.Resource) bool {
-		for _, l := range r.Strings("lbl") {
-			if want[l] {
-				return true
-			}
-		}
-		return false
 	}
 	if !t.readOnly {
 		// In the writer the deferred Puts of the group are not in the lbl

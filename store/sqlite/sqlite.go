@@ -1124,24 +1124,10 @@ func (t *tx) Walk(path string, types []int, fn func(*resource.Resource) bool) er
 }
 
 func (t *tx) WalkLabeled(path string, labels []string, types []int, fn func(*resource.Resource) bool) error {
-	want := map[string]bool{}
-	var uniq []string
-	for _, l := range labels {
-		if !want[l] {
-			want[l] = true
-			uniq = append(uniq, l)
-		}
-	}
+	ls := store.NewLabels(labels)
+	uniq, labelled := ls.Distinct, ls.Match
 	if len(uniq) == 0 {
 		return nil
-	}
-	labelled := func(r *resource.Resource) bool {
-		for _, l := range r.Strings("lbl") {
-			if want[l] {
-				return true
-			}
-		}
-		return false
 	}
 	if !t.readOnly {
 		// In the writer the Puts of this group are not in the labels table
