@@ -202,13 +202,6 @@ func (c *CSE) create(ctx context.Context, req *primitive.Request, o *originator,
 		}
 	}
 
-	// What the CSE assigns (ri, ct, et, ...) is filled in here, outside the
-	// store's single writer, whose time every other write waits for; only if
-	// the parent's expirationTime changed meanwhile is it done again inside.
-	pre := r.Clone()
-	if err := c.fill(pre, parent, now); err != nil {
-		return nil, err
-	}
 	var created *resource.Resource
 	err = c.write(ctx, func(tx store.Tx, ev *events) error {
 		// Re-read the parent inside the transaction: it may have changed or gone
@@ -240,14 +233,9 @@ func (c *CSE) create(ctx context.Context, req *primitive.Request, o *originator,
 				return err
 			}
 		}
-		// A clone each run: the store may run this function again.
-		nr := pre.Clone()
-		if !p.ET.Equal(parent.ET) {
-			nr = r.Clone()
-			nr.RI = pre.RI
-			if err := c.fill(nr, p, now); err != nil {
-				return err
-			}
+		nr := r.Clone()
+		if err := c.fill(nr, p, now); err != nil {
+			return err
 		}
 		if nr.Ty == resource.TyCIN {
 			if err := c.addInstance(tx, p, nr); err != nil {

@@ -34,7 +34,12 @@ func (c *CSE) update(ctx context.Context, req *primitive.Request, o *originator,
 	// Authorization before the content checks (TS-0004 7.2.2.2), decided once
 	// here rather than in the writer's transaction (see create).
 	err := c.st.View(ctx, func(tx store.Tx) error {
-		return c.authorizeUpdate(tx, req, o, r, t)
+		if err := c.authorizeUpdate(tx, req, o, r, t); err != nil {
+			return err
+		}
+		// Checked here too so that a blocking update subscriber is not asked
+		// about an UPDATE that its filter criteria rule out.
+		return c.conditional(tx, req, r)
 	})
 	if err != nil {
 		return nil, storeErr(err, req.To)
@@ -341,7 +346,7 @@ func (c *CSE) notify(ctx context.Context, req *primitive.Request, o *originator,
 // would delete or change a resource the originator asked to leave alone.
 func (c *CSE) conditional(tx store.Tx, req *primitive.Request, cur *resource.Resource) error {
 	if req.FC != nil && !c.matches(tx, req.FC, cur) {
-		return primitive.Errorf(primitive.RSCNotFound, "%s does not match the filter criteria: nothing was %s", cur.Path, map[primitive.Operation]string{primitive.OpUpdate: "updated", primitive.OpDelete: "deleted"}[req.Op])
+		return primitive.Errorf(primitive.RSCNotFound, "%s does not match the filter criteria of the %s: nothing was changed", cur.Path, req.Op)
 	}
 	return nil
 }

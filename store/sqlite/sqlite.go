@@ -244,26 +244,25 @@ func migrate(db *sql.DB) error {
 	if err != nil {
 		return err
 	}
-	var rs []*resource.Resource
+	type label struct{ lbl, path string }
+	var labels []label // read first: one statement at a time on the connection
 	for rows.Next() {
 		r, err := scan(rows)
 		if err != nil {
 			rows.Close()
 			return err
 		}
-		if len(r.Strings("lbl")) > 0 {
-			rs = append(rs, &resource.Resource{Path: r.Path, Attrs: map[string]any{"lbl": r.Attrs["lbl"]}})
+		for _, l := range r.Strings("lbl") {
+			labels = append(labels, label{l, r.Path})
 		}
 	}
 	if err := rows.Err(); err != nil {
 		return err
 	}
 	rows.Close()
-	for _, r := range rs {
-		for _, l := range r.Strings("lbl") {
-			if _, err := tx.Exec("INSERT OR IGNORE INTO labels (lbl, path) VALUES (?, ?)", l, r.Path); err != nil {
-				return err
-			}
+	for _, l := range labels {
+		if _, err := tx.Exec("INSERT OR IGNORE INTO labels (lbl, path) VALUES (?, ?)", l.lbl, l.path); err != nil {
+			return err
 		}
 	}
 	if _, err := tx.Exec(fmt.Sprintf("PRAGMA user_version = %d", schemaVersion)); err != nil {
@@ -597,7 +596,7 @@ func (s *Store) run(wst *stmts, batch []*op) {
 	}
 	committed := false
 	if broken == nil {
-		if err := flushPuts(bound, batchOv); err != nil {
+		if err := flushPuts(bound, batchOv, s.cache); err != nil {
 			broken = fmt.Errorf("sqlite: %w", err)
 		}
 	}
@@ -983,7 +982,7 @@ func (t *tx) exists(ri string) error {
 }
 
 // flushPuts writes the rows that Put deferred, each once in its final state.
-func flushPuts(st *stmts, o *overlay) error {
+func flushPuts(st *stmts, o *overlay, committed *cache) error {
 	for ri, r := range o.puts {
 		data, err := encode(r)
 		if err != nil {
@@ -997,12 +996,20 @@ func flushPuts(st *stmts, o *overlay) error {
 		if n, _ := res.RowsAffected(); n == 0 {
 			continue
 		}
-		// The labels may have changed: index them anew.
+		// Index the labels anew unless they are those of the committed row,
+		// which the cache still holds until this group commits: a container
+		// that every new instance updates costs no statement here.
+		lbl := r.Strings("lbl")
+		if old := committed.get(ri); old != nil && slices.Equal(old.Strings("lbl"), lbl) {
+			continue
+		}
 		if _, err := st.labelDel.ExecContext(context.Background(), r.Path); err != nil {
 			return err
 		}
-		if err := addLabels(context.Background(), st, r); err != nil {
-			return err
+		for _, l := range lbl {
+			if _, err := st.labelAdd.ExecContext(context.Background(), l, r.Path); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

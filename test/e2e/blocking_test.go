@@ -115,8 +115,15 @@ func TestBlockingUpdate(t *testing.T) {
 		t.Errorf("%d notifications, want 4 (one per UPDATE)", n)
 	}
 
-	// Subscriber down: no answer → 5107, nothing changes.
+	// An UPDATE whose filter criteria the container does not meet is
+	// answered 4004 without asking the subscriber.
 	f.rcv.Answer(2000, 200)
+	f.c.Do(testcse.Req{Method: "PUT", Path: f.cnt + "?lbl=nope", From: f.aei, Body: map[string]any{"m2m:cnt": map[string]any{"mni": 9}}}).Must(t, 4004)
+	if n := len(f.rcv.All()); n != 4 {
+		t.Errorf("%d notifications after a conditional UPDATE that did not match, want still 4", n)
+	}
+
+	// Subscriber down: no answer → 5107, nothing changes.
 	f.rcv.Stop()
 	f.update(t, map[string]any{"lbl": []any{"v3"}}).Must(t, 5107)
 	if after := f.get(t); fmt.Sprint(after) != fmt.Sprint(before) {
