@@ -352,6 +352,7 @@ func (s *Service) note(ctx context.Context, en *entry, at time.Time, n *cse.Note
 	case cse.NoteUpdated, cse.NoteChildCreated, cse.NoteChildDeleted, cse.NoteRetrieveNoInstance:
 		net := int64(n.Kind)
 		child, _ := n.Res["ri"].(string)
+		var ev *eventRes // parsed when the first subscription needs it
 		for _, sb := range s.subscriptions(ctx, n.Subject).byNet[net] {
 			switch {
 			case sb.ct.After(at):
@@ -361,7 +362,10 @@ func (s *Service) note(ctx context.Context, en *entry, at time.Time, n *cse.Note
 			case !sb.et.IsZero() && !sb.et.After(at):
 				continue // expired, not yet removed
 			}
-			if !sb.matches(net, n.Ty, n.Res, n.Mod) {
+			if ev == nil {
+				ev = newEventRes(n.Ty, n.Res)
+			}
+			if !sb.qualifies(net, ev, n.Mod) { // byNet[net]: it wants net
 				continue
 			}
 			sgn := sb.notification(s.core, net, sb.content(s.core, n.Ty, n.Res, n.Mod))
@@ -373,7 +377,7 @@ func (s *Service) note(ctx context.Context, en *entry, at time.Time, n *cse.Note
 		sb := parseSub(n.Sub)
 		if n.SubjectGone {
 			delete(s.subs, n.Subject)
-			if sb.matches(2, n.Ty, n.Res, nil) {
+			if sb.matches(2, newEventRes(n.Ty, n.Res), nil) {
 				// The subscribed-to resource was deleted (net 2): the last
 				// notification of this subscription.
 				sgn := sb.notification(s.core, 2, sb.content(s.core, n.Ty, n.Res, nil))

@@ -125,67 +125,93 @@ func ints(v any) []int64 {
 // wants reports whether the subscription asked for event type net.
 func (s *sub) wants(net int64) bool { return slices.Contains(s.nets, net) }
 
+// eventRes is what the conditions of eventNotificationCriteria read from the
+// resource of an event, parsed once per event rather than once for each of
+// the subscriptions it is matched against (a container may have thousands).
+type eventRes struct {
+	ty           int
+	res          map[string]any
+	ct, lt, et   time.Time
+	st, cs       int64
+	hasST, hasCS bool
+}
+
+func newEventRes(ty int, res map[string]any) *eventRes {
+	e := &eventRes{ty: ty, res: res}
+	e.ct, e.lt, e.et = timeAttr(res, "ct"), timeAttr(res, "lt"), timeAttr(res, "et")
+	e.st, e.hasST = res["st"].(int64)
+	e.cs, e.hasCS = res["cs"].(int64)
+	return e
+}
+
 // matches is step 1.0 of TS-0004 7.5.1.2.2 for an event of type net about
-// the resource res (of type ty): the event type, then its qualifiers (atr
+// the resource e.res (of type e.ty): the event type, then its qualifiers (atr
 // for an update: one of the listed attributes changed; chty for a child
-// event: the child is of a listed type), then the other conditions on res,
-// combined with filterOperation (AND unless fo=2).
-func (s *sub) matches(net int64, ty int, res map[string]any, mod []string) bool {
-	if !s.wants(net) {
-		return false
-	}
+// event: the child is of a listed type), then the other conditions on the
+// resource, combined with filterOperation (AND unless fo=2).
+func (s *sub) matches(net int64, e *eventRes, mod []string) bool {
+	return s.wants(net) && s.qualifies(net, e, mod)
+}
+
+// qualifies is matches for a subscription known to want net (one of the
+// subscriptions indexed under net).
+func (s *sub) qualifies(net int64, e *eventRes, mod []string) bool {
 	switch net {
 	case 1:
 		if len(s.atr) > 0 && !slices.ContainsFunc(s.atr, func(a string) bool { return slices.Contains(mod, a) }) {
 			return false
 		}
 	case 3, 4:
-		if len(s.chty) > 0 && !slices.Contains(s.chty, int64(ty)) {
+		if len(s.chty) > 0 && !slices.Contains(s.chty, int64(e.ty)) {
 			return false
 		}
 	}
-	var results []bool
-	add := func(ok bool) { results = append(results, ok) }
-	ct, lt, et := timeAttr(res, "ct"), timeAttr(res, "lt"), timeAttr(res, "et")
+	// conditions counts the conditions present, met those that hold.
+	conditions, met := 0, 0
+	add := func(ok bool) {
+		conditions++
+		if ok {
+			met++
+		}
+	}
 	if !s.crb.IsZero() {
-		add(!ct.IsZero() && ct.Before(s.crb))
+		add(!e.ct.IsZero() && e.ct.Before(s.crb))
 	}
 	if !s.cra.IsZero() {
-		add(!ct.IsZero() && !ct.Before(s.cra))
+		add(!e.ct.IsZero() && !e.ct.Before(s.cra))
 	}
 	if !s.ms.IsZero() {
-		add(!lt.IsZero() && !lt.Before(s.ms))
+		add(!e.lt.IsZero() && !e.lt.Before(s.ms))
 	}
 	if !s.us.IsZero() {
-		add(!lt.IsZero() && lt.Before(s.us))
+		add(!e.lt.IsZero() && e.lt.Before(s.us))
 	}
 	if !s.exb.IsZero() {
-		add(!et.IsZero() && et.Before(s.exb))
+		add(!e.et.IsZero() && e.et.Before(s.exb))
 	}
 	if !s.exa.IsZero() {
-		add(et.IsZero() || !et.Before(s.exa))
+		add(e.et.IsZero() || !e.et.Before(s.exa))
 	}
-	st, hasST := res["st"].(int64)
 	if s.sts != nil {
-		add(hasST && st < *s.sts)
+		add(e.hasST && e.st < *s.sts)
 	}
 	if s.stb != nil {
-		add(hasST && st >= *s.stb)
+		add(e.hasST && e.st >= *s.stb)
 	}
-	cs, hasCS := res["cs"].(int64)
 	if s.sza != nil {
-		add(hasCS && cs >= *s.sza)
+		add(e.hasCS && e.cs >= *s.sza)
 	}
 	if s.szb != nil {
-		add(hasCS && cs < *s.szb)
+		add(e.hasCS && e.cs < *s.szb)
 	}
-	if len(results) == 0 {
+	switch {
+	case conditions == 0:
 		return true
+	case s.or:
+		return met > 0
+	default:
+		return met == conditions
 	}
-	if s.or {
-		return slices.Contains(results, true)
-	}
-	return !slices.Contains(results, false)
 }
 
 // content is step 2.1 of TS-0004 7.5.1.2.2: the representation of res for

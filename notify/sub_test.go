@@ -57,7 +57,7 @@ func TestMatches(t *testing.T) {
 		if tc.enc != nil {
 			a["enc"] = tc.enc
 		}
-		if got := parseSub(a).matches(tc.net, tc.ty, tc.res, tc.mod); got != tc.want {
+		if got := parseSub(a).matches(tc.net, newEventRes(tc.ty, tc.res), tc.mod); got != tc.want {
 			t.Errorf("%s: matches = %v, want %v", tc.name, got, tc.want)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"github.com/onecse/onecse/resource"
+	"github.com/onecse/onecse/store"
 	"github.com/onecse/onecse/store/internal/pathtree"
 )
 
@@ -205,6 +206,9 @@ type overlay struct {
 	paths    map[string]string             // path → ri; "": deleted
 	prefixes []string                      // deleted subtrees, "path/"
 	log      []change                      // in order, for the cache
+	// outbox entries appended and deleted, for the outbox tail
+	outAdd []store.OutboxEntry
+	outDel []int64
 }
 
 type change struct {
@@ -227,6 +231,8 @@ func (o *overlay) reset() {
 	clear(o.paths)
 	o.prefixes = o.prefixes[:0]
 	o.log = o.log[:0]
+	o.outAdd = o.outAdd[:0]
+	o.outDel = o.outDel[:0]
 }
 
 func (o *overlay) set(r *resource.Resource) {
@@ -270,6 +276,8 @@ func (o *overlay) delTree(path string) {
 
 // merge appends other's changes (a successful caller's) to o, in order.
 func (o *overlay) merge(other *overlay) {
+	o.outAdd = append(o.outAdd, other.outAdd...)
+	o.outDel = append(o.outDel, other.outDel...)
 	for _, ch := range other.log {
 		switch {
 		case ch.tree:

@@ -146,6 +146,7 @@ type Store struct {
 	unsynced  atomic.Int64
 	syncedSig chan struct{}
 	cache     *cache
+	tail      *outboxTail
 	obs       Observer
 }
 
@@ -210,6 +211,10 @@ func Open(dir string, o Options) (*Store, error) {
 	default:
 		s.cache = newCache(o.CacheSize)
 	}
+	s.tail = newOutboxTail(defaultOutboxTail)
+	var seq int64
+	err = wdb.QueryRow(outboxSeqQuery).Scan(&seq)
+	s.tail.reset(seq, err)
 	if s.reads, err = prepare(rdb); err != nil {
 		s.rdb.Close()
 		s.wdb.Close()
@@ -423,7 +428,7 @@ func (s *Store) View(ctx context.Context, fn func(store.Tx) error) error {
 	if closed {
 		return store.ErrClosed
 	}
-	return fn(&tx{ctx: ctx, st: s.reads, readOnly: true, cache: s.cache})
+	return fn(&tx{ctx: ctx, st: s.reads, readOnly: true, cache: s.cache, tail: s.tail})
 }
 
 // Update queues fn for the writer and waits for its commit.
@@ -614,6 +619,7 @@ func (s *Store) run(wst *stmts, batch []*op) {
 		s.commits.Add(1)
 		s.txs.Add(int64(len(batch)))
 		s.cache.apply(batchOv)
+		s.tail.apply(batchOv.outAdd, batchOv.outDel)
 	} else {
 		for i := range results {
 			if results[i] == nil {
@@ -621,6 +627,9 @@ func (s *Store) run(wst *stmts, batch []*op) {
 			}
 		}
 		s.cache.clear()
+		var seq int64
+		err := wst.conn.QueryRowContext(context.Background(), outboxSeqQuery).Scan(&seq)
+		s.tail.reset(seq, err)
 	}
 	if s.obs != nil {
 		s.obs.Commit(len(batch), time.Since(start), committed)
@@ -742,6 +751,7 @@ type tx struct {
 	st       *stmts
 	readOnly bool
 	cache    *cache
+	tail     *outboxTail
 	// op and batch are the writer's overlays: this caller's writes and the
 	// writes of the callers before it in the same commit.
 	op, batch *overlay
@@ -1196,10 +1206,19 @@ func (t *tx) AppendOutbox(data []byte) (int64, error) {
 	}
 	t.wrote = true
 	n, err := res.LastInsertId()
-	return n, t.sqlErr(err)
+	if err != nil {
+		return 0, t.sqlErr(err)
+	}
+	t.op.outAdd = append(t.op.outAdd, store.OutboxEntry{Seq: n, Data: slices.Clone(data)})
+	return n, nil
 }
 
 func (t *tx) Outbox(after int64, limit int) ([]store.OutboxEntry, error) {
+	if t.readOnly && t.tail != nil {
+		if out, ok := t.tail.read(after, limit); ok {
+			return out, nil
+		}
+	}
 	if limit <= 0 {
 		limit = -1
 	}
@@ -1227,6 +1246,7 @@ func (t *tx) DeleteOutbox(seqs []int64) error {
 	if t.readOnly {
 		return store.ErrReadOnly
 	}
+	t.op.outDel = append(t.op.outDel, seqs...)
 	args := make([]any, outboxDelChunk)
 	for len(seqs) >= outboxDelChunk {
 		for i, s := range seqs[:outboxDelChunk] {
