@@ -3,6 +3,7 @@ package notify
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"testing"
 	"time"
 
@@ -108,5 +109,33 @@ func TestContent(t *testing.T) {
 	}
 	if d := parseSub(map[string]any{"ri": "s"}).deletion(core); fmt.Sprint(d) != "map[sud:true sur:/id-in/s]" {
 		t.Errorf("deletion %v", d)
+	}
+}
+
+// BenchmarkMatchThousandSubs is the notifier's work for one new
+// contentInstance under a container with 1,000 subscriptions to child
+// creations whose size condition it does not meet: each event is parsed once,
+// then tested against every subscription.
+func BenchmarkMatchThousandSubs(b *testing.B) {
+	subs := make([]*sub, 1000)
+	for i := range subs {
+		subs[i] = parseSub(map[string]any{"ri": "sub" + strconv.Itoa(i), "nu": []any{"http://127.0.0.1/n"},
+			"enc": map[string]any{"net": []any{int64(3)}, "chty": []any{int64(4)}, "sza": int64(1 << 30)}})
+	}
+	ss := newSubjectSubs(subs)
+	res := map[string]any{"ri": "cin1", "ty": int64(4), "cs": int64(32), "st": int64(7),
+		"ct": "20261127T210219,041781", "lt": "20261127T210219,041781", "et": "20271127T210218,992243"}
+	b.ReportAllocs()
+	for b.Loop() {
+		ev := newEventRes(4, res)
+		n := 0
+		for _, sb := range ss.byNet[3] {
+			if sb.qualifies(3, ev, nil) {
+				n++
+			}
+		}
+		if n != 0 {
+			b.Fatal("a subscription matched")
+		}
 	}
 }
