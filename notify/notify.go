@@ -352,22 +352,7 @@ func (s *Service) note(ctx context.Context, en *entry, at time.Time, n *cse.Note
 	case cse.NoteUpdated, cse.NoteChildCreated, cse.NoteChildDeleted, cse.NoteRetrieveNoInstance:
 		net := int64(n.Kind)
 		child, _ := n.Res["ri"].(string)
-		var ev *eventRes // parsed when the first subscription needs it
-		for _, sb := range s.subscriptions(ctx, n.Subject).byNet[net] {
-			switch {
-			case sb.ct.After(at):
-				continue // created after the event (it was loaded later)
-			case net == 3 && sb.ri == child:
-				continue // its own creation
-			case !sb.et.IsZero() && !sb.et.After(at):
-				continue // expired, not yet removed
-			}
-			if ev == nil {
-				ev = newEventRes(n.Ty, n.Res)
-			}
-			if !sb.qualifies(net, ev, n.Mod) { // byNet[net]: it wants net
-				continue
-			}
+		for _, sb := range s.subscriptions(ctx, n.Subject).matching(net, at, child, n.Ty, n.Res, n.Mod) {
 			sgn := sb.notification(s.core, net, sb.content(s.core, n.Ty, n.Res, n.Mod))
 			for _, t := range sb.targets {
 				s.enqueue(en, sb, t, &item{sgn: sgn, counted: true})
@@ -402,10 +387,26 @@ func (s *Service) note(ctx context.Context, en *entry, at time.Time, n *cse.Note
 type subjectSubs struct {
 	all   []*sub
 	byNet [6][]*sub
+	// crits is the number of distinct eventNotificationCriteria among all;
+	// sub.crit numbers them, so that an event is tested once per distinct
+	// criteria rather than once per subscription (a thousand applications
+	// subscribed to the same container usually ask the same).
+	crits int
 }
 
 func newSubjectSubs(l []*sub) *subjectSubs {
 	ss := &subjectSubs{all: l}
+	ids := map[string]int{}
+	for _, sb := range l {
+		k := sb.critKey()
+		id, ok := ids[k]
+		if !ok {
+			id = len(ids)
+			ids[k] = id
+		}
+		sb.crit = id
+	}
+	ss.crits = len(ids)
 	for _, sb := range l {
 		for _, n := range sb.nets {
 			if n >= 1 && n <= 5 && !slices.Contains(ss.byNet[n], sb) {
@@ -414,6 +415,40 @@ func newSubjectSubs(l []*sub) *subjectSubs {
 		}
 	}
 	return ss
+}
+
+// matching returns the subscriptions that an event of type net at time at
+// about res (of type ty; child: its ri) concerns, in their order.
+func (ss *subjectSubs) matching(net int64, at time.Time, child string, ty int, res map[string]any, mod []string) []*sub {
+	var out []*sub
+	var ev *eventRes    // parsed when the first subscription needs it
+	var verdicts []int8 // by sub.crit: 0 not tested yet, 1 met, 2 not met
+	for _, sb := range ss.byNet[net] {
+		switch {
+		case sb.ct.After(at):
+			continue // created after the event (it was loaded later)
+		case net == 3 && sb.ri == child:
+			continue // its own creation
+		case !sb.et.IsZero() && !sb.et.After(at):
+			continue // expired, not yet removed
+		}
+		if ev == nil {
+			ev = newEventRes(ty, res)
+			verdicts = make([]int8, ss.crits)
+		}
+		v := verdicts[sb.crit]
+		if v == 0 {
+			v = 2
+			if sb.qualifies(net, ev, mod) { // byNet[net]: it wants net
+				v = 1
+			}
+			verdicts[sb.crit] = v
+		}
+		if v == 1 {
+			out = append(out, sb)
+		}
+	}
+	return out
 }
 
 // subscriptions returns the subscriptions of subject, loading them when

@@ -1,7 +1,10 @@
 package notify
 
 import (
+	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/onecse/onecse/cse"
@@ -38,6 +41,30 @@ type sub struct {
 
 	hasExc bool // expirationCounter present
 	exc    int64
+
+	crit int // its criteria's number among its subject's (subjectSubs.crits)
+}
+
+// critKey is the same string for two subscriptions exactly when qualifies
+// gives the same answer for both for every event.
+func (s *sub) critKey() string {
+	opt := func(p *int64) string {
+		if p == nil {
+			return "-"
+		}
+		return strconv.FormatInt(*p, 10)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%q %v %t|", s.atr, s.chty, s.or)
+	for _, t := range []time.Time{s.crb, s.cra, s.ms, s.us, s.exb, s.exa} {
+		if t.IsZero() {
+			b.WriteString("- ")
+		} else {
+			fmt.Fprintf(&b, "%d ", t.UnixNano())
+		}
+	}
+	fmt.Fprintf(&b, "|%s %s %s %s", opt(s.sts), opt(s.stb), opt(s.sza), opt(s.szb))
+	return b.String()
 }
 
 // ecLatest is the "latest" event category (m2m:stdEventCats).

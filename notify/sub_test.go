@@ -125,17 +125,53 @@ func BenchmarkMatchThousandSubs(b *testing.B) {
 	ss := newSubjectSubs(subs)
 	res := map[string]any{"ri": "cin1", "ty": int64(4), "cs": int64(32), "st": int64(7),
 		"ct": "20261127T210219,041781", "lt": "20261127T210219,041781", "et": "20271127T210218,992243"}
+	at := time.Now()
 	b.ReportAllocs()
 	for b.Loop() {
-		ev := newEventRes(4, res)
-		n := 0
-		for _, sb := range ss.byNet[3] {
-			if sb.qualifies(3, ev, nil) {
-				n++
-			}
-		}
-		if n != 0 {
+		if m := ss.matching(3, at, "cin1", 4, res, nil); len(m) != 0 {
 			b.Fatal("a subscription matched")
 		}
+	}
+}
+
+// Subscriptions share a criteria number exactly when their criteria are the
+// same, so that an event's verdict for one holds for the others.
+func TestCritKey(t *testing.T) {
+	encs := []map[string]any{
+		{"net": []any{int64(3)}},
+		{"net": []any{int64(3), int64(1)}}, // the event types are not part of it (byNet)
+		{"net": []any{int64(3)}, "chty": []any{int64(4)}},
+		{"net": []any{int64(3)}, "sza": int64(10)},
+		{"net": []any{int64(3)}, "sza": int64(11)},
+		{"net": []any{int64(3)}, "szb": int64(10)},
+		{"net": []any{int64(3)}, "sza": int64(10), "fo": int64(2)},
+		{"net": []any{int64(1)}, "atr": []any{"lbl"}},
+		{"net": []any{int64(1)}, "atr": []any{"lbl", "acpi"}},
+		{"net": []any{int64(1)}, "atr": []any{"lbl acpi"}},
+		{"net": []any{int64(3)}, "cra": "20250601T120000"},
+		{"net": []any{int64(3)}, "crb": "20250601T120000"},
+		{"net": []any{int64(3)}, "sts": int64(0)},
+	}
+	var subs []*sub
+	for i, enc := range encs {
+		subs = append(subs, parseSub(map[string]any{"ri": "s" + strconv.Itoa(i), "enc": enc}))
+	}
+	subs = append(subs, parseSub(map[string]any{"ri": "again", "enc": map[string]any{"net": []any{int64(3)}, "sza": int64(10)}}))
+	ss := newSubjectSubs(subs)
+	if ss.crits != len(encs)-1 {
+		t.Errorf("%d distinct criteria, want %d", ss.crits, len(encs)-1)
+	}
+	if subs[0].crit != subs[1].crit {
+		t.Error("criteria that differ only in net were told apart")
+	}
+	if last := subs[len(subs)-1]; last.crit != subs[3].crit {
+		t.Error("the same criteria got two numbers")
+	}
+	seen := map[int]int{}
+	for i, sb := range subs[2 : len(subs)-1] {
+		if j, ok := seen[sb.crit]; ok {
+			t.Errorf("criteria %v and %v share a number", encs[j+2], encs[i+2])
+		}
+		seen[sb.crit] = i
 	}
 }
