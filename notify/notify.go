@@ -38,6 +38,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"sync"
@@ -386,7 +387,7 @@ func (s *Service) note(ctx context.Context, en *entry, at time.Time, n *cse.Note
 // subscriptions that want it.
 type subjectSubs struct {
 	all   []*sub
-	byNet [6][]*sub
+	byNet [6][]hotSub
 	// crits is the number of distinct eventNotificationCriteria among all;
 	// sub.crit numbers them, so that an event is tested once per distinct
 	// criteria rather than once per subscription (a thousand applications
@@ -408,13 +409,43 @@ func newSubjectSubs(l []*sub) *subjectSubs {
 	}
 	ss.crits = len(ids)
 	for _, sb := range l {
+		h := hotSub{ct: math.MinInt64, et: math.MaxInt64, crit: sb.crit, sb: sb}
+		if !sb.ct.IsZero() {
+			h.ct = unixNano(sb.ct)
+		}
+		if !sb.et.IsZero() {
+			h.et = unixNano(sb.et)
+		}
+		var added [6]bool
 		for _, n := range sb.nets {
-			if n >= 1 && n <= 5 && !slices.Contains(ss.byNet[n], sb) {
-				ss.byNet[n] = append(ss.byNet[n], sb)
+			if n >= 1 && n <= 5 && !added[n] {
+				added[n] = true
+				ss.byNet[n] = append(ss.byNet[n], h)
 			}
 		}
 	}
 	return ss
+}
+
+// unixNano is t.UnixNano, clamped to the int64 range (an expirationTime may
+// be far beyond 2262).
+func unixNano(t time.Time) int64 {
+	switch sec := t.Unix(); {
+	case sec >= math.MaxInt64/int64(time.Second):
+		return math.MaxInt64
+	case sec <= math.MinInt64/int64(time.Second):
+		return math.MinInt64
+	}
+	return t.UnixNano()
+}
+
+// hotSub is what matching reads of every subscription, side by side in one
+// slice: with a thousand subscriptions, following a pointer to each cost
+// more than testing it.
+type hotSub struct {
+	ct, et int64 // UnixNano; math.MinInt64 and math.MaxInt64 when absent
+	crit   int
+	sb     *sub
 }
 
 // matching returns the subscriptions that an event of type net at time at
@@ -423,29 +454,27 @@ func (ss *subjectSubs) matching(net int64, at time.Time, child string, ty int, r
 	var out []*sub
 	var ev *eventRes    // parsed when the first subscription needs it
 	var verdicts []int8 // by sub.crit: 0 not tested yet, 1 met, 2 not met
-	for _, sb := range ss.byNet[net] {
-		switch {
-		case sb.ct.After(at):
-			continue // created after the event (it was loaded later)
-		case net == 3 && sb.ri == child:
-			continue // its own creation
-		case !sb.et.IsZero() && !sb.et.After(at):
-			continue // expired, not yet removed
+	atN := unixNano(at)
+	for _, h := range ss.byNet[net] {
+		if h.ct > atN || h.et <= atN {
+			// created after the event (it was loaded later), or expired
+			// and not yet removed
+			continue
 		}
 		if ev == nil {
 			ev = newEventRes(ty, res)
 			verdicts = make([]int8, ss.crits)
 		}
-		v := verdicts[sb.crit]
+		v := verdicts[h.crit]
 		if v == 0 {
 			v = 2
-			if sb.qualifies(net, ev, mod) { // byNet[net]: it wants net
+			if h.sb.qualifies(net, ev, mod) { // byNet[net]: it wants net
 				v = 1
 			}
-			verdicts[sb.crit] = v
+			verdicts[h.crit] = v
 		}
-		if v == 1 {
-			out = append(out, sb)
+		if v == 1 && !(net == 3 && h.sb.ri == child) { // not its own creation
+			out = append(out, h.sb)
 		}
 	}
 	return out

@@ -60,7 +60,7 @@ func (s *sub) critKey() string {
 		if t.IsZero() {
 			b.WriteString("- ")
 		} else {
-			fmt.Fprintf(&b, "%d ", t.UnixNano())
+			fmt.Fprintf(&b, "%d.%d ", t.Unix(), t.Nanosecond())
 		}
 	}
 	fmt.Fprintf(&b, "|%s %s %s %s", opt(s.sts), opt(s.stb), opt(s.sza), opt(s.szb))

@@ -3,6 +3,7 @@ package notify
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -173,5 +174,38 @@ func TestCritKey(t *testing.T) {
 			t.Errorf("criteria %v and %v share a number", encs[j+2], encs[i+2])
 		}
 		seen[sb.crit] = i
+	}
+}
+
+// matching leaves out the subscriptions created after the event, those
+// expired at its time and a subscription's own creation, and keeps one that
+// expires long after the year 2262 (beyond UnixNano).
+func TestMatchingSkips(t *testing.T) {
+	at := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
+	enc := map[string]any{"net": []any{int64(3)}}
+	mk := func(ri, ct, et string) *sub {
+		a := map[string]any{"ri": ri, "enc": enc}
+		if ct != "" {
+			a["ct"] = ct
+		}
+		if et != "" {
+			a["et"] = et
+		}
+		return parseSub(a)
+	}
+	ss := newSubjectSubs([]*sub{
+		mk("before", "20260601T115959", "20270101T000000"),
+		mk("later", "20260601T120001", ""),
+		mk("expired", "20250101T000000", "20260601T120000"),
+		mk("far", "20250101T000000", "99991231T235959"),
+		mk("own", "20260601T120000", ""),
+		mk("noTimes", "", ""),
+	})
+	var got []string
+	for _, sb := range ss.matching(3, at, "own", 23, map[string]any{"ri": "own", "ty": int64(23)}, nil) {
+		got = append(got, sb.ri)
+	}
+	if want := []string{"before", "far", "noTimes"}; !slices.Equal(got, want) {
+		t.Errorf("matching: %v, want %v", got, want)
 	}
 }
