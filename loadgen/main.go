@@ -47,7 +47,7 @@ func Main(args []string, out io.Writer) int {
 	fs.BoolVar(&cfg.Keep, "keep", false, "do not delete the AE at the end")
 	fs.IntVar(&cfg.Subs, "subs", 0, "subscribe `N` times to the container before the phases (each CREATE then causes N notifications)")
 	fs.StringVar(&cfg.NotifyURL, "notify-url", "", "target of those subscriptions (default: a receiver run by the load generator, which measures the notification latency)")
-	fs.StringVar(&cfg.SubsENC, "subs-enc", "", `their eventNotificationCriteria as JSON (default {"net":[3],"chty":[4]}: every new contentInstance)`)
+	fs.StringVar(&cfg.SubsENC, "subs-enc", "", `their eventNotificationCriteria as JSON, where {i} stands for the subscription's number from 0 (default {"net":[3],"chty":[4]}: every new contentInstance)`)
 	fs.Float64Var(&cfg.Rate, "rate", 0, "pace the create phase at `N` requests/s in all (default: as fast as the connections go)")
 	fs.StringVar(&cfg.PSKIdentity, "psk-identity", "", "KpsaID for an https:// target over TLS-PSK (with --psk-key-file)")
 	fs.StringVar(&cfg.Binding, "binding", "", "http, ws, mqtt or coap (default: the --target's scheme: ws://host:port/cse-in, mqtt://broker:1883/cse-in, coap://host:port/cse-in; ws, mqtt and coap run the create, retrieve and la phases only)")

@@ -7,6 +7,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -98,9 +100,9 @@ func (r *receiver) close() { r.srv.Close() }
 // subscribe creates n subscriptions to cntURL notifying target, with the
 // eventNotificationCriteria enc (JSON).
 func subscribe(client *http.Client, cntURL, origin, target, enc string, n int) error {
-	body := []byte(fmt.Sprintf(`{"m2m:sub":{"nu":[%q],"enc":%s}}`, target, enc))
 	ct := []string{"application/json;ty=23"}
 	for i := 0; i < n; i++ {
+		body := []byte(fmt.Sprintf(`{"m2m:sub":{"nu":[%q],"enc":%s}}`, target, subsENC(enc, i)))
 		status, rsc, resp, err := simple(client, http.MethodPost, cntURL, origin, ct, body)
 		if err != nil {
 			return fmt.Errorf("subscription %d: %w", i+1, err)
@@ -110,6 +112,13 @@ func subscribe(client *http.Client, cntURL, origin, target, enc string, n int) e
 		}
 	}
 	return nil
+}
+
+// subsENC is the criteria of the i-th subscription (from 0): enc with each
+// "{i}" replaced by i, so that the subscriptions can ask different things
+// (say {"net":[3],"sza":{i}}) and the CSE has to test each of them.
+func subsENC(enc string, i int) string {
+	return strings.ReplaceAll(enc, "{i}", strconv.Itoa(i))
 }
 
 // settle waits until the receiver has want notifications (0: unknown), or

@@ -27,7 +27,7 @@ func TestRunWithSubscriptions(t *testing.T) {
 		t.Errorf("%.0f creates/s with --rate 200", r)
 	}
 	rep, err = Run(context.Background(), Config{Target: c.URL + "/cse-in", Connections: 4, Duration: 300 * time.Millisecond,
-		Timeout: 5 * time.Second, Ops: []string{OpCreate}, Subs: 5, SubsENC: `{"net":[1]}`})
+		Timeout: 5 * time.Second, Ops: []string{OpCreate}, Subs: 5, SubsENC: `{"net":[3],"sza":1000{i}}`}) // none of 32 bytes is above 10000+i
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,5 +37,11 @@ func TestRunWithSubscriptions(t *testing.T) {
 	if _, err := Run(context.Background(), Config{Target: c.URL + "/cse-in", Connections: 1, Duration: time.Second,
 		Timeout: time.Second, Subs: 1, SubsENC: "{"}); err == nil {
 		t.Error("--subs-enc that is not JSON accepted")
+	}
+}
+
+func TestSubsENC(t *testing.T) {
+	if got := subsENC(`{"net":[3],"sza":{i},"szb":{i}}`, 12); got != `{"net":[3],"sza":12,"szb":12}` {
+		t.Errorf("subsENC: %s", got)
 	}
 }

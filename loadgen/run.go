@@ -205,7 +205,7 @@ func (c *Config) normalize() error {
 	if c.SubsENC == "" {
 		c.SubsENC = defaultSubsENC
 	}
-	if !json.Valid([]byte(c.SubsENC)) {
+	if !json.Valid([]byte(subsENC(c.SubsENC, 0))) {
 		return fmt.Errorf("--subs-enc %q is not JSON", c.SubsENC)
 	}
 	if c.Timeout <= 0 {
