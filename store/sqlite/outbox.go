@@ -19,18 +19,25 @@ import (
 // within max) go to the database. Only the writer appends and deletes, at
 // commit, so the tail sees entries in the order they become visible.
 type outboxTail struct {
-	mu      sync.RWMutex
-	base    int64 // math.MaxInt64: not known, every read goes to the database
-	entries []store.OutboxEntry
-	max     int
+	mu       sync.RWMutex
+	base     int64 // math.MaxInt64: not known, every read goes to the database
+	entries  []store.OutboxEntry
+	max      int // entries
+	bytes    int // of Data in entries
+	maxBytes int
 }
 
-// defaultOutboxTail bounds the entries kept: enough for the notification
-// service's pages, small next to the resource cache.
-const defaultOutboxTail = 4096
+// defaultOutboxTail and defaultOutboxTailBytes bound what the tail keeps:
+// enough for the notification service's pages, small next to the resource
+// cache (an entry holds the representation of the changed resource, which
+// may be large).
+const (
+	defaultOutboxTail      = 4096
+	defaultOutboxTailBytes = 16 << 20
+)
 
-func newOutboxTail(max int) *outboxTail {
-	return &outboxTail{base: math.MaxInt64, max: max}
+func newOutboxTail(max, maxBytes int) *outboxTail {
+	return &outboxTail{base: math.MaxInt64, max: max, maxBytes: maxBytes}
 }
 
 // reset empties the tail and starts it after base, the highest Seq the
@@ -41,7 +48,7 @@ func newOutboxTail(max int) *outboxTail {
 func (t *outboxTail) reset(base int64, err error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.entries = t.entries[:0]
+	t.entries, t.bytes = t.entries[:0], 0
 	if err != nil {
 		t.base = math.MaxInt64
 		return
@@ -57,7 +64,7 @@ const outboxSeqQuery = "SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE n
 func (t *outboxTail) invalidate() {
 	t.mu.Lock()
 	t.base = math.MaxInt64
-	t.entries = t.entries[:0]
+	t.entries, t.bytes = t.entries[:0], 0
 	t.mu.Unlock()
 }
 
@@ -76,12 +83,29 @@ func (t *outboxTail) apply(added []store.OutboxEntry, deleted []int64) {
 		for _, s := range deleted {
 			gone[s] = true
 		}
-		t.entries = slices.DeleteFunc(t.entries, func(e store.OutboxEntry) bool { return gone[e.Seq] })
+		t.entries = slices.DeleteFunc(t.entries, func(e store.OutboxEntry) bool {
+			if gone[e.Seq] {
+				t.bytes -= len(e.Data)
+				return true
+			}
+			return false
+		})
 	}
 	t.entries = append(t.entries, added...)
-	if n := len(t.entries) - t.max; n > 0 {
-		// Forget the oldest: reads that far back go to the database.
+	for _, e := range added {
+		t.bytes += len(e.Data)
+	}
+	// Forget the oldest beyond the bounds: reads that far back go to the
+	// database.
+	n := 0
+	for bytes := t.bytes; n < len(t.entries) && (len(t.entries)-n > t.max || bytes > t.maxBytes); n++ {
+		bytes -= len(t.entries[n].Data)
+	}
+	if n > 0 {
 		t.base = t.entries[n-1].Seq
+		for _, e := range t.entries[:n] {
+			t.bytes -= len(e.Data)
+		}
 		t.entries = slices.Delete(t.entries, 0, n)
 	}
 }

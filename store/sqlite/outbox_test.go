@@ -51,7 +51,7 @@ func sameEntries(a, b []store.OutboxEntry) bool {
 func TestOutboxTailMatchesDatabase(t *testing.T) {
 	dir := t.TempDir()
 	s := open(t, dir, Options{})
-	s.tail.max = 8 // overflow often
+	s.tail.max, s.tail.maxBytes = 8, 40 // overflow often, by count and by size
 	rng := rand.New(rand.NewPCG(1, 2))
 	var live []int64
 	check := func(step int) {
@@ -79,7 +79,11 @@ func TestOutboxTailMatchesDatabase(t *testing.T) {
 			n := 1 + rng.IntN(3)
 			err := s.Update(context.Background(), func(tx store.Tx) error {
 				for i := range n {
-					seq, err := tx.AppendOutbox(fmt.Appendf(nil, "e%d-%d", step, i))
+					data := fmt.Appendf(nil, "e%d-%d", step, i)
+					if step%7 == 0 {
+						data = append(data, make([]byte, 100)...) // alone above maxBytes
+					}
+					seq, err := tx.AppendOutbox(data)
 					if err != nil {
 						return err
 					}

@@ -211,7 +211,7 @@ func Open(dir string, o Options) (*Store, error) {
 	default:
 		s.cache = newCache(o.CacheSize)
 	}
-	s.tail = newOutboxTail(defaultOutboxTail)
+	s.tail = newOutboxTail(defaultOutboxTail, defaultOutboxTailBytes)
 	var seq int64
 	err = wdb.QueryRow(outboxSeqQuery).Scan(&seq)
 	s.tail.reset(seq, err)
