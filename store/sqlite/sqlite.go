@@ -483,6 +483,10 @@ func (s *Store) writer() {
 	wst.conn = conn
 	defer wst.close()
 	batch := make([]*op, 0, s.maxBatch)
+	// The overlays live as long as the writer and are reset for each group,
+	// not made anew: nothing keeps them after run (the cache takes the
+	// resources they point to, the outbox tail copies their entries).
+	ov := writerOverlays{batch: newOverlay(), op: newOverlay()}
 	for {
 		var first *op
 		select {
@@ -520,11 +524,14 @@ func (s *Store) writer() {
 				break gather
 			}
 		}
-		s.run(wst, batch)
+		s.run(wst, batch, ov)
 	}
 }
 
-func (s *Store) run(wst *stmts, batch []*op) {
+// writerOverlays are the writer's two overlays (see run).
+type writerOverlays struct{ batch, op *overlay }
+
+func (s *Store) run(wst *stmts, batch []*op, ov writerOverlays) {
 	results := make([]error, len(batch))
 	start := time.Now()
 	if err := wst.begin(); err != nil {
@@ -534,7 +541,8 @@ func (s *Store) run(wst *stmts, batch []*op) {
 		return
 	}
 	bound := wst
-	batchOv, opOv := newOverlay(), newOverlay()
+	batchOv, opOv := ov.batch, ov.op
+	batchOv.reset()
 	// call runs one caller's function. Its writes that reach SQL are undone
 	// only together with the whole group (there are no per-caller savepoints:
 	// their statements and page copies cost a third of the write path), so a
