@@ -303,7 +303,7 @@ func (c *CSE) fill(r *resource.Resource, parent *resource.Resource, now time.Tim
 	r.Path = parent.Path + "/" + r.RN
 	a := r.Attrs
 	a["ty"], a["ri"], a["rn"], a["pi"] = int64(r.Ty), r.RI, r.RN, parent.RI
-	ct := primitive.FormatTime(now)
+	var ct any = primitive.FormatTime(now) // one interface value for both
 	a["ct"], a["lt"] = ct, ct
 	if t, _ := resource.Lookup(r.Ty); t != nil && t.HasET {
 		et, err := c.expiry(a["et"], parent, now)
