@@ -156,6 +156,12 @@ type op struct {
 	done chan error
 }
 
+// ops are reused (with their channel) from Update to Update. An op goes back
+// to the pool only after its answer was received: the writer and the syncer
+// send that answer last and do not look at the op again (stale pointers in
+// their batch slices are never read), and the channel is empty then.
+var opPool = sync.Pool{New: func() any { return &op{done: make(chan error, 1)} }}
+
 // Open opens (creating if needed) the database in dir.
 func Open(dir string, o Options) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -443,10 +449,16 @@ func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
 }
 
 func (s *Store) update(ctx context.Context, fn func(store.Tx) error) error {
-	o := &op{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	o := opPool.Get().(*op)
+	o.ctx, o.fn = ctx, fn
+	release := func() {
+		o.ctx, o.fn = nil, nil
+		opPool.Put(o)
+	}
 	s.mu.RLock()
 	if s.closed {
 		s.mu.RUnlock()
+		release()
 		return store.ErrClosed
 	}
 	// The writer keeps taking ops until closed is set, which waits for this
@@ -455,12 +467,15 @@ func (s *Store) update(ctx context.Context, fn func(store.Tx) error) error {
 	case s.ops <- o:
 	case <-ctx.Done():
 		s.mu.RUnlock()
+		release()
 		return ctx.Err()
 	}
 	s.mu.RUnlock()
 	// Once queued the outcome must be awaited: the writer may already have
 	// committed it, and the caller must not report a failure for a kept write.
-	return <-o.done
+	err := <-o.done
+	release()
+	return err
 }
 
 func (s *Store) writer() {
