@@ -827,9 +827,20 @@ func (t *tx) fromCache(r *resource.Resource) *resource.Resource {
 }
 
 func (t *tx) lookup(ri, path string, row func() *sql.Row) (*resource.Resource, error) {
+	return t.lookupAs(ri, path, row, true)
+}
+
+// lookupAs is lookup; without copy, the resource of the overlay or the cache
+// is returned itself (Peek). Neither is ever changed in place: the overlay
+// and the cache hold copies nobody else has, and are given new resources,
+// not changes to the ones they hold.
+func (t *tx) lookupAs(ri, path string, row func() *sql.Row, copy bool) (*resource.Resource, error) {
 	if r, ok := t.fromOverlay(ri, path); ok {
 		if r == nil {
 			return nil, store.ErrNotFound
+		}
+		if !copy {
+			return r, nil
 		}
 		return r.Clone(), nil
 	}
@@ -838,6 +849,13 @@ func (t *tx) lookup(ri, path string, row func() *sql.Row) (*resource.Resource, e
 		cached = t.cache.get(ri)
 	} else {
 		cached = t.cache.getPath(path)
+	}
+	if cached != nil && !copy {
+		if !t.readOnly && (t.op.under(cached.Path) || t.batch.under(cached.Path)) {
+			cached = nil // deleted by the writer (see fromCache)
+		} else {
+			return cached, nil
+		}
 	}
 	if r := t.fromCache(cached); r != nil {
 		return r, nil
@@ -891,6 +909,11 @@ func etValue(r *resource.Resource) any {
 
 func (t *tx) Get(ri string) (*resource.Resource, error) {
 	return t.lookup(ri, "", func() *sql.Row { return t.st.get.QueryRowContext(t.ctx, ri) })
+}
+
+// Peek implements store.Peeker.
+func (t *tx) Peek(ri string) (*resource.Resource, error) {
+	return t.lookupAs(ri, "", func() *sql.Row { return t.st.get.QueryRowContext(t.ctx, ri) }, false)
 }
 
 func (t *tx) GetByPath(path string) (*resource.Resource, error) {
