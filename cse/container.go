@@ -37,10 +37,11 @@ func (c *CSE) addInstance(tx store.Tx, cnt *resource.Resource, cin *resource.Res
 	cni, _ := cnt.Int("cni")
 	cbs, _ := cnt.Int("cbs")
 	st++
-	cnt.Attrs["st"], cnt.Attrs["cni"], cnt.Attrs["cbs"] = st, cni+1, cbs+cs
+	var stv any = st // one interface value for both
+	cnt.Attrs["st"], cnt.Attrs["cni"], cnt.Attrs["cbs"] = stv, cni+1, cbs+cs
 	// The container's attributes changed, so did its lastModifiedTime.
 	cnt.Attrs["lt"] = cin.Attrs["ct"]
-	cin.Attrs["cs"], cin.Attrs["st"] = cs, st
+	cin.Attrs["cs"], cin.Attrs["st"] = cs, stv
 	return nil
 }
 

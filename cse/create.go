@@ -302,7 +302,19 @@ func (c *CSE) fill(r *resource.Resource, parent *resource.Resource, now time.Tim
 	r.PI = parent.RI
 	r.Path = parent.Path + "/" + r.RN
 	a := r.Attrs
-	a["ty"], a["ri"], a["rn"], a["pi"] = int64(r.Ty), r.RI, r.RN, parent.RI
+	// Interface values are shared where they hold the same string (rn is
+	// mostly ri; pi is the parent's ri, which its attributes hold already):
+	// each conversion of a string to an interface allocates.
+	ri := any(r.RI)
+	rn := ri
+	if r.RN != r.RI {
+		rn = r.RN
+	}
+	pi, ok := parent.Attrs["ri"]
+	if s, _ := pi.(string); !ok || s != parent.RI {
+		pi = parent.RI
+	}
+	a["ty"], a["ri"], a["rn"], a["pi"] = int64(r.Ty), ri, rn, pi
 	var ct any = primitive.FormatTime(now) // one interface value for both
 	a["ct"], a["lt"] = ct, ct
 	if t, _ := resource.Lookup(r.Ty); t != nil && t.HasET {

@@ -77,11 +77,14 @@ func (c *CSE) resolve(ctx context.Context, to string) (*target, error) {
 			t.res = base
 			return nil
 		}
-		// last is the last segment of rest; full the path of its parent.
+		// last is the last segment of rest; full the path of its parent,
+		// whole the path of last (one string, full and last are in it).
+		whole := base.Path + "/" + rest
 		last, full := rest, base.Path
 		several := false
 		if i := strings.LastIndexByte(rest, '/'); i >= 0 {
-			last, full, several = rest[i+1:], full+"/"+rest[:i], true
+			full = whole[:len(base.Path)+1+i]
+			last, several = whole[len(full)+1:], true
 		}
 		if last == virtLatest || last == virtOldest || last == virtPCU {
 			p := base
@@ -96,7 +99,7 @@ func (c *CSE) resolve(ctx context.Context, to string) (*target, error) {
 				return nil
 			}
 		}
-		r, err := tx.GetByPath(full + "/" + last)
+		r, err := tx.GetByPath(whole)
 		if err != nil {
 			return err
 		}
