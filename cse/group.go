@@ -216,8 +216,8 @@ func (c *CSE) checkPolicyRefs(tx store.Tx, body map[string]any, sn string) error
 // splitFanOut cuts a To of the form <group>/fopt[/<relative path>]: it
 // returns the group's address and the relative path.
 func splitFanOut(to string) (group, rest string, ok bool) {
-	if strings.Contains(to, "#") {
-		return "", "", false
+	if strings.Contains(to, "#") || !strings.Contains(to, virtFanOut) {
+		return "", "", false // (no segment can be fopt: nothing to split)
 	}
 	segs := strings.Split(to, "/")
 	for i := 1; i < len(segs); i++ {
