@@ -63,8 +63,8 @@ func header(r *http.Request, name string) (string, bool, error) {
 
 // decode builds the request primitive from r (TS-0009 clause 6, read in the
 // receiver's direction). Every failure is a *primitive.Error.
-func (b *Binding) decode(r *http.Request) (*decoded, error) {
-	d := &decoded{req: primitive.NewRequest(), resp: codec.MediaInfo{Format: codec.JSON}}
+func (b *Binding) decode(r *http.Request) (decoded, error) {
+	d := decoded{req: primitive.NewRequest(), resp: codec.MediaInfo{Format: codec.JSON}}
 	req := d.req
 	req.Peer.Binding = "http"
 	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
@@ -155,9 +155,11 @@ func (b *Binding) decode(r *http.Request) (*decoded, error) {
 	if err := b.optionalHeaders(r, req); err != nil {
 		return d, err
 	}
-	q, err := primitive.ParseQuery(r.URL.RawQuery)
-	if err != nil {
-		return d, err
+	var q url.Values // none (nil) for a request without a query
+	if r.URL.RawQuery != "" {
+		if q, err = primitive.ParseQuery(r.URL.RawQuery); err != nil {
+			return d, err
+		}
 	}
 	if err := primitive.ApplyQuery(req, q, b.opt.Now()); err != nil {
 		return d, err
