@@ -264,7 +264,9 @@ func (c *CSE) create(ctx context.Context, req *primitive.Request, o *originator,
 		if nr.Ty == resource.TyCIN {
 			// Counters were advanced by addInstance; drop the oldest instances
 			// beyond mni/mbs and store the container once.
-			if err := c.enforceLimits(tx, p); err != nil {
+			// p (this function's copy of the parent) is not used after:
+			// it is handed over to the store.
+			if err := c.enforceLimits(tx, p, true); err != nil {
 				return err
 			}
 		}

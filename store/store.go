@@ -73,6 +73,23 @@ func Peek(tx Tx, ri string) (*resource.Resource, error) {
 	return tx.Get(ri)
 }
 
+// OwnedPutter is implemented by a Tx that can keep the caller's resource on a
+// Put instead of a copy (see PutOwned).
+type OwnedPutter interface {
+	// PutOwned is Put that keeps r itself: r becomes the store's, and the
+	// caller must not change it (nor its Attrs or Private maps) afterwards.
+	PutOwned(r *resource.Resource) error
+}
+
+// PutOwned puts r through tx's PutOwned when it has one, else through Put.
+// The caller must treat r as OwnedPutter.PutOwned says.
+func PutOwned(tx Tx, r *resource.Resource) error {
+	if p, ok := tx.(OwnedPutter); ok {
+		return p.PutOwned(r)
+	}
+	return tx.Put(r)
+}
+
 // Tx is what a transaction can do. Resources read are the caller's to change;
 // attribute values round-trip exactly in the canonical shape of package codec.
 type Tx interface {

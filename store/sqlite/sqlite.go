@@ -1021,6 +1021,19 @@ func (t *tx) Put(r *resource.Resource) error {
 	return nil
 }
 
+// PutOwned implements store.OwnedPutter: Put without the copy, for a caller
+// that hands r over (the overlay, then the cache, keep r itself).
+func (t *tx) PutOwned(r *resource.Resource) error {
+	if t.readOnly {
+		return store.ErrReadOnly
+	}
+	if err := t.exists(r.RI); err != nil {
+		return err
+	}
+	t.op.put(r)
+	return nil
+}
+
 // exists reports ErrNotFound unless ri is stored (as this transaction sees it),
 // without copying the resource.
 func (t *tx) exists(ri string) error {
