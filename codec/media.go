@@ -210,8 +210,11 @@ func Negotiate(accept string, fallback MediaInfo) (MediaInfo, bool) {
 	} else {
 		fallback.Kind = ""
 	}
-	var ranges []acceptRange
-	for i, part := range strings.Split(accept, ",") {
+	var buf [4]acceptRange // most Accept headers name one to four ranges
+	ranges := buf[:0]
+	for i, rest, more := 0, accept, true; more; i++ {
+		var part string
+		part, rest, more = strings.Cut(rest, ",")
 		if strings.TrimSpace(part) == "" {
 			continue
 		}
@@ -236,7 +239,8 @@ func Negotiate(accept string, fallback MediaInfo) (MediaInfo, bool) {
 		q, spec, pos int
 		isFallback   bool
 	}
-	var best *cand
+	var best cand
+	found := false
 	for _, p := range producible {
 		typ, sub, _ := strings.Cut(ContentType(p.Format, p.OneM2M, p.Kind), "/")
 		c := cand{mi: p, q: -1, isFallback: p == fallback}
@@ -249,12 +253,11 @@ func Negotiate(accept string, fallback MediaInfo) (MediaInfo, bool) {
 		if c.spec == 0 || c.q <= 0 {
 			continue
 		}
-		if best == nil || better(c.q, c.spec, c.isFallback, c.pos, best.q, best.spec, best.isFallback, best.pos) {
-			cc := c
-			best = &cc
+		if !found || better(c.q, c.spec, c.isFallback, c.pos, best.q, best.spec, best.isFallback, best.pos) {
+			best, found = c, true
 		}
 	}
-	if best == nil {
+	if !found {
 		return MediaInfo{}, false
 	}
 	return best.mi, true

@@ -37,17 +37,25 @@ func (c *CSE) addInstance(tx store.Tx, cnt *resource.Resource, cin *resource.Res
 	cni, _ := cnt.Int("cni")
 	cbs, _ := cnt.Int("cbs")
 	st++
-	cnt.Attrs["st"], cnt.Attrs["cni"], cnt.Attrs["cbs"] = st, cni+1, cbs+cs
+	var stv any = st // one interface value for both
+	cnt.Attrs["st"], cnt.Attrs["cni"], cnt.Attrs["cbs"] = stv, cni+1, cbs+cs
 	// The container's attributes changed, so did its lastModifiedTime.
 	cnt.Attrs["lt"] = cin.Attrs["ct"]
-	cin.Attrs["cs"], cin.Attrs["st"] = cs, st
+	cin.Attrs["cs"], cin.Attrs["st"] = cs, stv
 	return nil
 }
 
 // enforceLimits deletes the oldest instances of cnt while it holds more than
 // maxNrOfInstances or maxByteSize allow, then stores cnt. Instances removed this
 // way do not count as deleted by a client (no "delete child" event).
-func (c *CSE) enforceLimits(tx store.Tx, cnt *resource.Resource) error {
+//
+// With owned, cnt is handed over to the store with its Put
+// (store.PutOwned): the caller must not change cnt afterwards.
+func (c *CSE) enforceLimits(tx store.Tx, cnt *resource.Resource, owned bool) error {
+	put := tx.Put
+	if owned {
+		put = func(r *resource.Resource) error { return store.PutOwned(tx, r) }
+	}
 	for {
 		cni, _ := cnt.Int("cni")
 		cbs, _ := cnt.Int("cbs")
@@ -59,7 +67,7 @@ func (c *CSE) enforceLimits(tx store.Tx, cnt *resource.Resource) error {
 			excess = 1 // size: drop one at a time until it fits
 		}
 		if excess == 0 {
-			return tx.Put(cnt)
+			return put(cnt)
 		}
 		old, err := tx.Children(cnt.RI, store.ChildQuery{Types: []int{resource.TyCIN}, Limit: int(excess)})
 		if err != nil {
@@ -68,7 +76,7 @@ func (c *CSE) enforceLimits(tx store.Tx, cnt *resource.Resource) error {
 		if len(old) == 0 {
 			// Counters disagree with the children: repair rather than loop.
 			cnt.Attrs["cni"], cnt.Attrs["cbs"] = int64(0), int64(0)
-			return tx.Put(cnt)
+			return put(cnt)
 		}
 		for _, o := range old {
 			if _, err := tx.DeleteTree(o); err != nil {

@@ -264,7 +264,9 @@ func (c *CSE) create(ctx context.Context, req *primitive.Request, o *originator,
 		if nr.Ty == resource.TyCIN {
 			// Counters were advanced by addInstance; drop the oldest instances
 			// beyond mni/mbs and store the container once.
-			if err := c.enforceLimits(tx, p); err != nil {
+			// p (this function's copy of the parent) is not used after:
+			// it is handed over to the store.
+			if err := c.enforceLimits(tx, p, true); err != nil {
 				return err
 			}
 		}
@@ -302,8 +304,20 @@ func (c *CSE) fill(r *resource.Resource, parent *resource.Resource, now time.Tim
 	r.PI = parent.RI
 	r.Path = parent.Path + "/" + r.RN
 	a := r.Attrs
-	a["ty"], a["ri"], a["rn"], a["pi"] = int64(r.Ty), r.RI, r.RN, parent.RI
-	ct := primitive.FormatTime(now)
+	// Interface values are shared where they hold the same string (rn is
+	// mostly ri; pi is the parent's ri, which its attributes hold already):
+	// each conversion of a string to an interface allocates.
+	ri := any(r.RI)
+	rn := ri
+	if r.RN != r.RI {
+		rn = r.RN
+	}
+	pi, ok := parent.Attrs["ri"]
+	if s, _ := pi.(string); !ok || s != parent.RI {
+		pi = parent.RI
+	}
+	a["ty"], a["ri"], a["rn"], a["pi"] = int64(r.Ty), ri, rn, pi
+	var ct any = primitive.FormatTime(now) // one interface value for both
 	a["ct"], a["lt"] = ct, ct
 	if t, _ := resource.Lookup(r.Ty); t != nil && t.HasET {
 		et, err := c.expiry(a["et"], parent, now)

@@ -163,15 +163,15 @@ type events struct {
 // write runs fn in a store transaction with a collector for its events, and
 // appends what was collected to the outbox in that same transaction.
 func (c *CSE) write(ctx context.Context, fn func(tx store.Tx, ev *events) error) error {
-	var ev *events
+	ev := &events{c: c}
 	err := c.st.Update(ctx, func(tx store.Tx) error {
-		ev = &events{c: c, now: c.now()}
+		*ev = events{c: c, now: c.now()} // afresh on each run (a replay runs fn again)
 		if err := fn(tx, ev); err != nil {
 			return err
 		}
 		return ev.flush(tx)
 	})
-	if err == nil && ev != nil && ev.wrote {
+	if err == nil && ev.wrote {
 		c.notifier.Wake()
 	}
 	return err

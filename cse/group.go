@@ -216,8 +216,8 @@ func (c *CSE) checkPolicyRefs(tx store.Tx, body map[string]any, sn string) error
 // splitFanOut cuts a To of the form <group>/fopt[/<relative path>]: it
 // returns the group's address and the relative path.
 func splitFanOut(to string) (group, rest string, ok bool) {
-	if strings.Contains(to, "#") {
-		return "", "", false
+	if strings.Contains(to, "#") || !strings.Contains(to, virtFanOut) {
+		return "", "", false // (no segment can be fopt: nothing to split)
 	}
 	segs := strings.Split(to, "/")
 	for i := 1; i < len(segs); i++ {
@@ -242,6 +242,13 @@ func (c *CSE) fanOut(ctx context.Context, req *primitive.Request, o *originator)
 	if !ok {
 		return nil, nil
 	}
+	// The work is in a function of its own: its variables that closures
+	// capture live on the heap, allocated on entry, which a request to
+	// anything but a fanOutPoint (nearly all) need not pay.
+	return c.fanOutTo(ctx, req, o, grpTo, rest)
+}
+
+func (c *CSE) fanOutTo(ctx context.Context, req *primitive.Request, o *originator, grpTo, rest string) (*primitive.Response, error) {
 	tgt, err := c.resolve(ctx, grpTo)
 	if err != nil {
 		if primitive.AsError(err).RSC == primitive.RSCNotFound {

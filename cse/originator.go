@@ -182,7 +182,7 @@ func (c *CSE) originator(ctx context.Context, req *primitive.Request, isAECreate
 	}
 	registered := false
 	err := c.st.View(ctx, func(tx store.Tx) error {
-		r, err := tx.Get(id)
+		r, err := store.Peek(tx, id) // only read, here
 		if err != nil {
 			return err
 		}

@@ -47,40 +47,48 @@ func (c *CSE) resolve(ctx context.Context, to string) (*target, error) {
 	if path == "" {
 		return &target{res: c.base, attr: a.Attr}, nil
 	}
-	segs := strings.Split(path, "/")
-	for _, s := range segs {
-		if s == "" || s == "." || s == ".." {
+	// The segments are looked at in place (no strings.Split on every request).
+	for s, more := path, true; more; {
+		var seg string
+		seg, s, more = strings.Cut(s, "/")
+		if seg == "" || seg == "." || seg == ".." {
 			return nil, primitive.Errorf(primitive.RSCBadRequest, "%q is not a valid address", to)
 		}
 	}
+	// first is the first segment, rest the others ("" when there are none),
+	// none of them empty.
+	first, rest, _ := strings.Cut(path, "/")
 	t := &target{attr: a.Attr}
 	err := c.st.View(ctx, func(tx store.Tx) error {
 		var base *resource.Resource
-		rest := segs
-		switch segs[0] {
+		switch first {
 		case c.cfg.CSEName, "-":
-			base, rest = c.base, segs[1:]
+			base = c.base
 		default:
 			// Unstructured (resource ID), possibly followed by a structured
 			// remainder: the hybrid form "cnt123/la".
-			r, err := tx.Get(segs[0])
+			r, err := tx.Get(first)
 			if err != nil {
 				return err
 			}
-			base, rest = r, segs[1:]
+			base = r
 		}
-		if len(rest) == 0 {
+		if rest == "" {
 			t.res = base
 			return nil
 		}
-		last := rest[len(rest)-1]
-		full := base.Path
-		if len(rest) > 1 {
-			full += "/" + strings.Join(rest[:len(rest)-1], "/")
+		// last is the last segment of rest; full the path of its parent,
+		// whole the path of last (one string, full and last are in it).
+		whole := base.Path + "/" + rest
+		last, full := rest, base.Path
+		several := false
+		if i := strings.LastIndexByte(rest, '/'); i >= 0 {
+			full = whole[:len(base.Path)+1+i]
+			last, several = whole[len(full)+1:], true
 		}
 		if last == virtLatest || last == virtOldest || last == virtPCU {
 			p := base
-			if len(rest) > 1 {
+			if several {
 				var err error
 				if p, err = tx.GetByPath(full); err != nil {
 					return err
@@ -91,7 +99,7 @@ func (c *CSE) resolve(ctx context.Context, to string) (*target, error) {
 				return nil
 			}
 		}
-		r, err := tx.GetByPath(full + "/" + last)
+		r, err := tx.GetByPath(whole)
 		if err != nil {
 			return err
 		}

@@ -157,7 +157,7 @@ func (c *CSE) update(ctx context.Context, req *primitive.Request, o *originator,
 		}
 		updated = cur
 		if cur.Ty == resource.TyContainer {
-			err = c.enforceLimits(tx, cur) // mni/mbs may have shrunk
+			err = c.enforceLimits(tx, cur, false) // mni/mbs may have shrunk
 		} else {
 			err = tx.Put(cur)
 		}

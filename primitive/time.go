@@ -18,11 +18,9 @@ func FormatTime(t time.Time) string {
 	buf := t.AppendFormat(b[:0], TimeLayout)
 	buf = append(buf, ',')
 	us := t.Nanosecond() / 1000
-	s := strconv.Itoa(us)
-	for i := len(s); i < 6; i++ {
-		buf = append(buf, '0')
+	for d := 100000; d > 0; d /= 10 {
+		buf = append(buf, byte('0'+us/d%10))
 	}
-	buf = append(buf, s...)
 	return string(buf)
 }
 

@@ -34,15 +34,17 @@ func init() {
 // checkCNF checks contentInfo: <media type>:<encodingType 0|1|2>[:<contentSecurity>].
 func checkCNF(v any) error {
 	s := v.(string)
-	parts := strings.Split(s, ":")
-	if len(parts) < 1 || len(parts) > 3 || !strings.Contains(parts[0], "/") {
+	// Looked at in place: this runs for every contentInstance.
+	mt, rest, hasEnc := strings.Cut(s, ":")
+	if strings.Count(s, ":") > 2 || !strings.Contains(mt, "/") {
 		return fmt.Errorf("%q is not <media type>[:<encoding>[:<security>]]", s)
 	}
-	if len(parts) >= 2 {
-		switch parts[1] {
+	if hasEnc {
+		enc, _, _ := strings.Cut(rest, ":")
+		switch enc {
 		case "0", "1", "2":
 		default:
-			return fmt.Errorf("%q has encoding %q, not 0, 1 or 2", s, parts[1])
+			return fmt.Errorf("%q has encoding %q, not 0, 1 or 2", s, enc)
 		}
 	}
 	return nil

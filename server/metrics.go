@@ -181,13 +181,15 @@ type instrumented struct {
 
 func (h *instrumented) Handle(ctx context.Context, req *primitive.Request) *primitive.Response {
 	start := time.Now()
-	ctx = logctx.With(ctx, "rqi", req.RQI, "originator", req.From, "binding", h.binding)
+	ctx = logctx.WithAttrs(ctx, slog.String("rqi", req.RQI), slog.String("originator", req.From), slog.String("binding", h.binding))
 	resp := h.core.Handle(ctx, req)
 	d := time.Since(start)
 	op := operation(req.Op)
 	h.m.requests.WithLabelValues(op, h.m.resourceType(req, resp), h.binding, strconv.Itoa(int(resp.RSC))).Inc()
 	h.m.latency.WithLabelValues(op, h.binding).Observe(d.Seconds())
-	h.log.DebugContext(ctx, "request", "op", op, "to", req.To, "rsc", int(resp.RSC), "duration", d)
+	if h.log.Enabled(ctx, slog.LevelDebug) { // spares making the arguments
+		h.log.DebugContext(ctx, "request", "op", op, "to", req.To, "rsc", int(resp.RSC), "duration", d)
+	}
 	return resp
 }
 

@@ -55,6 +55,41 @@ type ChildQuery struct {
 	Newest bool  // newest first (default: oldest first, i.e. creation order)
 }
 
+// Peeker is implemented by a Tx that can lend a resource without copying it
+// (see Peek).
+type Peeker interface {
+	// Peek is Get for a caller that only reads the resource, and only while
+	// the transaction's function runs: the resource may be the store's own
+	// copy, shared with other readers, which nobody may change.
+	Peek(ri string) (*resource.Resource, error)
+}
+
+// Peek returns the resource ri through tx's Peek when it has one, else
+// through Get. The result must be treated as Peeker.Peek says.
+func Peek(tx Tx, ri string) (*resource.Resource, error) {
+	if p, ok := tx.(Peeker); ok {
+		return p.Peek(ri)
+	}
+	return tx.Get(ri)
+}
+
+// OwnedPutter is implemented by a Tx that can keep the caller's resource on a
+// Put instead of a copy (see PutOwned).
+type OwnedPutter interface {
+	// PutOwned is Put that keeps r itself: r becomes the store's, and the
+	// caller must not change it (nor its Attrs or Private maps) afterwards.
+	PutOwned(r *resource.Resource) error
+}
+
+// PutOwned puts r through tx's PutOwned when it has one, else through Put.
+// The caller must treat r as OwnedPutter.PutOwned says.
+func PutOwned(tx Tx, r *resource.Resource) error {
+	if p, ok := tx.(OwnedPutter); ok {
+		return p.PutOwned(r)
+	}
+	return tx.Put(r)
+}
+
 // Tx is what a transaction can do. Resources read are the caller's to change;
 // attribute values round-trip exactly in the canonical shape of package codec.
 type Tx interface {

@@ -26,12 +26,27 @@ type decoded struct {
 	tooLarge bool
 }
 
+// canonical holds the canonical forms of the header names the binding reads
+// ("X-M2M-RI" → "X-M2m-Ri"): http.CanonicalHeaderKey makes a new string for
+// each call.
+var canonical = func() map[string]string {
+	m := map[string]string{}
+	for _, n := range []string{hOrigin, hRI, hRVI, hRSC, hOT, hRET, hRST, hOET, hRTU, hEC, hGID, hVSI, hCTS, hCTO, hAS, "Authorization"} {
+		m[n] = http.CanonicalHeaderKey(n)
+	}
+	return m
+}()
+
 // header returns the single value of a request header. Go's server stores
 // header names canonicalised ("X-M2m-Origin"); requests built in-process may
 // use the spelling of the specification. A header repeated with different
 // values is ambiguous: a 4000.
 func header(r *http.Request, name string) (string, bool, error) {
-	vals := r.Header[http.CanonicalHeaderKey(name)]
+	key, ok := canonical[name]
+	if !ok {
+		key = http.CanonicalHeaderKey(name)
+	}
+	vals := r.Header[key]
 	if len(vals) == 0 {
 		vals = r.Header[name]
 	}
@@ -48,8 +63,8 @@ func header(r *http.Request, name string) (string, bool, error) {
 
 // decode builds the request primitive from r (TS-0009 clause 6, read in the
 // receiver's direction). Every failure is a *primitive.Error.
-func (b *Binding) decode(r *http.Request) (*decoded, error) {
-	d := &decoded{req: primitive.NewRequest(), resp: codec.MediaInfo{Format: codec.JSON}}
+func (b *Binding) decode(r *http.Request) (decoded, error) {
+	d := decoded{req: primitive.NewRequest(), resp: codec.MediaInfo{Format: codec.JSON}}
 	req := d.req
 	req.Peer.Binding = "http"
 	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
@@ -140,9 +155,11 @@ func (b *Binding) decode(r *http.Request) (*decoded, error) {
 	if err := b.optionalHeaders(r, req); err != nil {
 		return d, err
 	}
-	q, err := primitive.ParseQuery(r.URL.RawQuery)
-	if err != nil {
-		return d, err
+	var q url.Values // none (nil) for a request without a query
+	if r.URL.RawQuery != "" {
+		if q, err = primitive.ParseQuery(r.URL.RawQuery); err != nil {
+			return d, err
+		}
 	}
 	if err := primitive.ApplyQuery(req, q, b.opt.Now()); err != nil {
 		return d, err
@@ -182,18 +199,49 @@ func (b *Binding) readBody(r *http.Request) ([]byte, bool, error) {
 	if r.Body == nil || r.Body == http.NoBody {
 		return nil, false, nil
 	}
-	tooLarge := primitive.Errorf(primitive.RSCBadRequest, "the request body is larger than %d bytes", b.opt.MaxBody)
-	if r.ContentLength > b.opt.MaxBody {
-		return nil, true, tooLarge
+	tooLarge := func() error {
+		return primitive.Errorf(primitive.RSCBadRequest, "the request body is larger than %d bytes", b.opt.MaxBody)
 	}
-	data, err := io.ReadAll(io.LimitReader(r.Body, b.opt.MaxBody+1))
+	if r.ContentLength > b.opt.MaxBody {
+		return nil, true, tooLarge()
+	}
+	data, err := readLimited(r.Body, r.ContentLength, b.opt.MaxBody+1)
 	if err != nil {
 		return nil, true, primitive.Errorf(primitive.RSCBadRequest, "reading the request body: %v", err)
 	}
 	if int64(len(data)) > b.opt.MaxBody {
-		return nil, true, tooLarge
+		return nil, true, tooLarge()
 	}
 	return data, false, nil
+}
+
+// readLimited is io.ReadAll(io.LimitReader(rd, limit)) in one allocation when
+// size, the announced length (-1: unknown), is right: the buffer is made
+// size+1 long, so that the end of the body is seen without growing it.
+func readLimited(rd io.Reader, size, limit int64) ([]byte, error) {
+	n := int64(512)
+	if size >= 0 && size < limit {
+		n = size + 1
+	}
+	buf := make([]byte, 0, n)
+	for int64(len(buf)) < limit {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)] // grow
+		}
+		end := cap(buf)
+		if int64(end) > limit {
+			end = int(limit)
+		}
+		m, err := rd.Read(buf[len(buf):end])
+		buf = buf[:len(buf)+m]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
+	return buf, nil
 }
 
 // optionalHeaders maps the optional X-M2M headers of a request (TS-0009 6.4).
@@ -287,18 +335,24 @@ func toFromPath(u *url.URL) (string, error) {
 	if !strings.HasPrefix(raw, "/") {
 		return "", primitive.Errorf(primitive.RSCBadRequest, "the request target %q is not a path", raw)
 	}
-	segs := strings.Split(raw[1:], "/")
-	for i, s := range segs {
-		d, err := url.PathUnescape(s)
-		if err != nil {
-			return "", primitive.Errorf(primitive.RSCBadRequest, "malformed percent-encoding in the path %q", raw)
+	p := raw[1:]
+	// Without '%' nothing is encoded: each segment is its own decoding (and
+	// holds no '/'), so the path needs no splitting. '#' is tested as the
+	// loop below would.
+	if strings.Contains(p, "%") || strings.Contains(p, "#") {
+		segs := strings.Split(p, "/")
+		for i, s := range segs {
+			d, err := url.PathUnescape(s)
+			if err != nil {
+				return "", primitive.Errorf(primitive.RSCBadRequest, "malformed percent-encoding in the path %q", raw)
+			}
+			if strings.ContainsAny(d, "/#") {
+				return "", primitive.Errorf(primitive.RSCBadRequest, "the path segment %q holds an encoded '/' or '#'", s)
+			}
+			segs[i] = d
 		}
-		if strings.ContainsAny(d, "/#") {
-			return "", primitive.Errorf(primitive.RSCBadRequest, "the path segment %q holds an encoded '/' or '#'", s)
-		}
-		segs[i] = d
+		p = strings.Join(segs, "/")
 	}
-	p := strings.Join(segs, "/")
 	switch {
 	case p == "" || p == "~" || p == "_" || p == "~/" || p == "_/":
 		return "", primitive.Errorf(primitive.RSCBadRequest, "the request path %q names no resource", raw)

@@ -116,9 +116,14 @@ func (b *Binding) write(w http.ResponseWriter, resp *primitive.Response, mi code
 			body, _ = codec.Encode(mi.Format, map[string]any{"m2m:dbg": "the response could not be encoded"})
 		}
 	}
+	// The header values share one backing array (each a full slice of one
+	// element, so an append by anyone copies instead of overwriting the next).
+	vals := make([]string, 0, 12)
 	set := func(name, v string) {
 		if v != "" {
-			h[name] = []string{v}
+			vals = append(vals, v)
+			n := len(vals)
+			h[name] = vals[n-1 : n : n]
 		}
 	}
 	set(hRSC, strconv.Itoa(int(resp.RSC)))
@@ -148,7 +153,8 @@ func (b *Binding) write(w http.ResponseWriter, resp *primitive.Response, mi code
 	if len(body) > 0 {
 		set("Content-Type", codec.ContentType(mi.Format, mi.OneM2M, mi.Kind))
 	}
-	h["Content-Length"] = []string{strconv.Itoa(len(body))}
+	vals = append(vals, strconv.Itoa(len(body)))
+	h["Content-Length"] = vals[len(vals)-1 : len(vals) : len(vals)]
 	w.WriteHeader(resp.RSC.HTTPStatus())
 	if len(body) > 0 {
 		w.Write(body)

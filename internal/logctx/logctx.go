@@ -26,6 +26,16 @@ func With(ctx context.Context, args ...any) context.Context {
 	return context.WithValue(ctx, key{}, attrs)
 }
 
+// WithAttrs is With for attributes already made (slog.String, ...): it spares
+// the conversion of each value to an interface, which allocates.
+func WithAttrs(ctx context.Context, add ...slog.Attr) context.Context {
+	old, _ := ctx.Value(key{}).([]slog.Attr)
+	attrs := make([]slog.Attr, 0, len(old)+len(add))
+	attrs = append(attrs, old...)
+	attrs = append(attrs, add...)
+	return context.WithValue(ctx, key{}, attrs)
+}
+
 // Attrs returns the attributes ctx carries.
 func Attrs(ctx context.Context) []slog.Attr {
 	a, _ := ctx.Value(key{}).([]slog.Attr)

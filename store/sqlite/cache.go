@@ -225,7 +225,20 @@ func newOverlay() *overlay {
 
 func (o *overlay) empty() bool { return len(o.log) == 0 }
 
+// overlayKeep is the size up to which a reset overlay keeps its maps for the
+// next group: larger ones (a big deletion) are dropped, since a Go map does
+// not shrink and clearing costs its whole capacity.
+const overlayKeep = 1024
+
 func (o *overlay) reset() {
+	if len(o.res) > overlayKeep || len(o.paths) > overlayKeep || len(o.log) > overlayKeep {
+		*o = *newOverlay()
+		return
+	}
+	// Zero what the slices held, so that a reused overlay does not keep
+	// resources and outbox data alive.
+	clear(o.log)
+	clear(o.outAdd)
 	clear(o.res)
 	clear(o.puts)
 	clear(o.paths)

@@ -156,6 +156,12 @@ type op struct {
 	done chan error
 }
 
+// ops are reused (with their channel) from Update to Update. An op goes back
+// to the pool only after its answer was received: the writer and the syncer
+// send that answer last and do not look at the op again (stale pointers in
+// their batch slices are never read), and the channel is empty then.
+var opPool = sync.Pool{New: func() any { return &op{done: make(chan error, 1)} }}
+
 // Open opens (creating if needed) the database in dir.
 func Open(dir string, o Options) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -443,10 +449,16 @@ func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
 }
 
 func (s *Store) update(ctx context.Context, fn func(store.Tx) error) error {
-	o := &op{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	o := opPool.Get().(*op)
+	o.ctx, o.fn = ctx, fn
+	release := func() {
+		o.ctx, o.fn = nil, nil
+		opPool.Put(o)
+	}
 	s.mu.RLock()
 	if s.closed {
 		s.mu.RUnlock()
+		release()
 		return store.ErrClosed
 	}
 	// The writer keeps taking ops until closed is set, which waits for this
@@ -455,12 +467,15 @@ func (s *Store) update(ctx context.Context, fn func(store.Tx) error) error {
 	case s.ops <- o:
 	case <-ctx.Done():
 		s.mu.RUnlock()
+		release()
 		return ctx.Err()
 	}
 	s.mu.RUnlock()
 	// Once queued the outcome must be awaited: the writer may already have
 	// committed it, and the caller must not report a failure for a kept write.
-	return <-o.done
+	err := <-o.done
+	release()
+	return err
 }
 
 func (s *Store) writer() {
@@ -483,6 +498,10 @@ func (s *Store) writer() {
 	wst.conn = conn
 	defer wst.close()
 	batch := make([]*op, 0, s.maxBatch)
+	// The overlays live as long as the writer and are reset for each group,
+	// not made anew: nothing keeps them after run (the cache takes the
+	// resources they point to, the outbox tail copies their entries).
+	ov := writerOverlays{batch: newOverlay(), op: newOverlay()}
 	for {
 		var first *op
 		select {
@@ -520,11 +539,14 @@ func (s *Store) writer() {
 				break gather
 			}
 		}
-		s.run(wst, batch)
+		s.run(wst, batch, ov)
 	}
 }
 
-func (s *Store) run(wst *stmts, batch []*op) {
+// writerOverlays are the writer's two overlays (see run).
+type writerOverlays struct{ batch, op *overlay }
+
+func (s *Store) run(wst *stmts, batch []*op, ov writerOverlays) {
 	results := make([]error, len(batch))
 	start := time.Now()
 	if err := wst.begin(); err != nil {
@@ -534,7 +556,8 @@ func (s *Store) run(wst *stmts, batch []*op) {
 		return
 	}
 	bound := wst
-	batchOv, opOv := newOverlay(), newOverlay()
+	batchOv, opOv := ov.batch, ov.op
+	batchOv.reset()
 	// call runs one caller's function. Its writes that reach SQL are undone
 	// only together with the whole group (there are no per-caller savepoints:
 	// their statements and page copies cost a third of the write path), so a
@@ -804,9 +827,20 @@ func (t *tx) fromCache(r *resource.Resource) *resource.Resource {
 }
 
 func (t *tx) lookup(ri, path string, row func() *sql.Row) (*resource.Resource, error) {
+	return t.lookupAs(ri, path, row, true)
+}
+
+// lookupAs is lookup; without copy, the resource of the overlay or the cache
+// is returned itself (Peek). Neither is ever changed in place: the overlay
+// and the cache hold copies nobody else has, and are given new resources,
+// not changes to the ones they hold.
+func (t *tx) lookupAs(ri, path string, row func() *sql.Row, copy bool) (*resource.Resource, error) {
 	if r, ok := t.fromOverlay(ri, path); ok {
 		if r == nil {
 			return nil, store.ErrNotFound
+		}
+		if !copy {
+			return r, nil
 		}
 		return r.Clone(), nil
 	}
@@ -815,6 +849,13 @@ func (t *tx) lookup(ri, path string, row func() *sql.Row) (*resource.Resource, e
 		cached = t.cache.get(ri)
 	} else {
 		cached = t.cache.getPath(path)
+	}
+	if cached != nil && !copy {
+		if !t.readOnly && (t.op.under(cached.Path) || t.batch.under(cached.Path)) {
+			cached = nil // deleted by the writer (see fromCache)
+		} else {
+			return cached, nil
+		}
 	}
 	if r := t.fromCache(cached); r != nil {
 		return r, nil
@@ -868,6 +909,11 @@ func etValue(r *resource.Resource) any {
 
 func (t *tx) Get(ri string) (*resource.Resource, error) {
 	return t.lookup(ri, "", func() *sql.Row { return t.st.get.QueryRowContext(t.ctx, ri) })
+}
+
+// Peek implements store.Peeker.
+func (t *tx) Peek(ri string) (*resource.Resource, error) {
+	return t.lookupAs(ri, "", func() *sql.Row { return t.st.get.QueryRowContext(t.ctx, ri) }, false)
 }
 
 func (t *tx) GetByPath(path string) (*resource.Resource, error) {
@@ -972,6 +1018,19 @@ func (t *tx) Put(r *resource.Resource) error {
 		return err
 	}
 	t.op.put(r.Clone())
+	return nil
+}
+
+// PutOwned implements store.OwnedPutter: Put without the copy, for a caller
+// that hands r over (the overlay, then the cache, keep r itself).
+func (t *tx) PutOwned(r *resource.Resource) error {
+	if t.readOnly {
+		return store.ErrReadOnly
+	}
+	if err := t.exists(r.RI); err != nil {
+		return err
+	}
+	t.op.put(r)
 	return nil
 }
 
