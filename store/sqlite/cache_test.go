@@ -90,20 +90,24 @@ func TestCacheNoStaleFill(t *testing.T) {
 	}
 }
 
+// withContainer opens a store holding one container, cnt1, with cni 0.
+func withContainer(t *testing.T) *Store {
+	t.Helper()
+	st := open(t, t.TempDir(), Options{})
+	t.Cleanup(func() { st.Close() })
+	r := &resource.Resource{Ty: 3, RI: "cnt1", PI: "base", RN: "c", Path: "cse-in/c", Attrs: map[string]any{"ri": "cnt1", "cni": int64(0)}}
+	if err := st.Update(context.Background(), func(tx store.Tx) error { return tx.Create(r) }); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
 // TestPeekSharesNoChange: Peek lends the cached resource itself, and a Get
 // afterwards (a copy) or a Put through another transaction leaves the lent
 // one as it was.
 func TestPeekSharesNoChange(t *testing.T) {
-	st, err := Open(t.TempDir(), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := withContainer(t)
 	ctx := context.Background()
-	r := &resource.Resource{Ty: 3, RI: "cnt1", PI: "base", RN: "c", Path: "cse-in/c", Attrs: map[string]any{"ri": "cnt1", "cni": int64(0)}}
-	if err := st.Update(ctx, func(tx store.Tx) error { return tx.Create(r) }); err != nil {
-		t.Fatal(err)
-	}
 	var lent *resource.Resource
 	if err := st.View(ctx, func(tx store.Tx) error {
 		var err error
@@ -152,16 +156,8 @@ func TestPeekSharesNoChange(t *testing.T) {
 // TestPutOwned: PutOwned stores the caller's resource as Put does (seen in the
 // transaction and after the commit, refused in a View and for a missing one).
 func TestPutOwned(t *testing.T) {
-	st, err := Open(t.TempDir(), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := withContainer(t)
 	ctx := context.Background()
-	r := &resource.Resource{Ty: 3, RI: "cnt1", PI: "base", RN: "c", Path: "cse-in/c", Attrs: map[string]any{"ri": "cnt1", "cni": int64(0)}}
-	if err := st.Update(ctx, func(tx store.Tx) error { return tx.Create(r) }); err != nil {
-		t.Fatal(err)
-	}
 	if err := st.Update(ctx, func(tx store.Tx) error {
 		c, err := tx.Get("cnt1")
 		if err != nil {
