@@ -173,9 +173,8 @@ type Stats struct {
 // Stats returns the counters.
 func (s *Service) Stats() Stats {
 	s.mu.Lock()
-	p := s.pending
-	s.mu.Unlock()
-	return Stats{Pending: p, Sent: s.sent.Load(), FailedAttempts: s.failedAttempts.Load(), Delivered: s.delivered.Load(), Dropped: s.dropped.Load()}
+	defer s.mu.Unlock()
+	return Stats{Pending: s.pending, Sent: s.sent.Load(), FailedAttempts: s.failedAttempts.Load(), Delivered: s.delivered.Load(), Dropped: s.dropped.Load()}
 }
 
 // entry is an outbox entry being delivered.

@@ -3,6 +3,7 @@ package notify
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"time"
 )
 
@@ -104,9 +105,15 @@ func (s *Service) advance(q *queue, seq int64) {
 	}
 }
 
-// ack marks items of q as delivered or dropped.
-func (s *Service) ack(q *queue, items []*item) {
+// ack marks items of q as done: delivered or dropped (counted in the given
+// counter, nil for neither), or no longer due. The counter moves under s.mu
+// together with pending, so that Stats never counts a notification both as
+// pending and as delivered or dropped.
+func (s *Service) ack(q *queue, items []*item, outcome *atomic.Int64) {
 	s.mu.Lock()
+	if outcome != nil {
+		outcome.Add(int64(len(items)))
+	}
 	for _, it := range items {
 		s.advance(q, it.en.seq)
 		s.release(it.en, 1)
@@ -262,15 +269,16 @@ func (s *Service) deliverBatch(ctx context.Context, q *queue, items []*item) {
 		pc = map[string]any{"m2m:sgn": send[0].sgn}
 	}
 	if counted && s.isGone(sb.ri) {
-		s.ack(q, items) // deleted meanwhile: its pending notifications go too
+		s.ack(q, items, nil) // deleted meanwhile: its pending notifications go too
 		return
 	}
 	limited := counted && sb.hasExc
 	if limited && !s.reserve(sb) {
-		s.ack(q, items) // the expirationCounter ran out: nothing more to send
+		s.ack(q, items, nil) // the expirationCounter ran out: nothing more to send
 		return
 	}
 	err := s.attempts(ctx, q, pc, sb.ec)
+	outcome := &s.delivered
 	if err != nil && ctx.Err() != nil {
 		// Stopping: not delivered, so it is sent after the restart. (One
 		// that was delivered just before the stop is acknowledged below.)
@@ -286,10 +294,8 @@ func (s *Service) deliverBatch(ctx context.Context, q *queue, items []*item) {
 		if limited {
 			s.unreserve(sb)
 		}
-		s.dropped.Add(int64(len(items)))
+		outcome = &s.dropped
 		s.log.Warn("notification dropped", "sub", sb.ri, "target", q.target, "notifications", len(items), "err", err)
-	} else {
-		s.delivered.Add(int64(len(items)))
 	}
 	if err == nil && limited {
 		gone, err := s.core.SubscriptionNotified(context.WithoutCancel(ctx), sb.ri)
@@ -298,7 +304,7 @@ func (s *Service) deliverBatch(ctx context.Context, q *queue, items []*item) {
 		}
 		s.confirm(sb, gone)
 	}
-	s.ack(q, items)
+	s.ack(q, items, outcome)
 }
 
 // attempts sends pc to q's target until it is answered with success, with
