@@ -144,3 +144,60 @@ func getRI(s *Store, ri string) (*resource.Resource, error) {
 	})
 	return r, err
 }
+
+// TestLingerGathersThePreviousGroup: with sync=full, callers that come back
+// one after another within the wait the last fsync allows are committed in
+// one group of the previous group's size, not one by one; and a group that
+// waited in vain lowers the size, so that the next lone caller does not wait.
+func TestLingerGathersThePreviousGroup(t *testing.T) {
+	s := open(t, t.TempDir(), Options{Sync: "full", MaxLinger: 2 * time.Second})
+	defer s.Close()
+	ctx := context.Background()
+	create := func(i int) error { return s.Update(ctx, func(tx store.Tx) error { return tx.Create(cin(i)) }) }
+	// A group of 7 (the blocker commits alone before it).
+	var fns []func(store.Tx) error
+	for i := range 7 {
+		fns = append(fns, func(tx store.Tx) error { return tx.Create(cin(i)) })
+	}
+	if errs := group(t, s, fns); errors.Join(errs...) != nil {
+		t.Fatalf("first group: %v", errs)
+	}
+	// A disk whose fsync takes a minute: the wait is bounded by MaxLinger.
+	s.lastSync.Store(int64(time.Minute))
+	before := s.Stats().Commits
+	start := time.Now()
+	errs := make(chan error, 7)
+	for i := range 7 {
+		go func() { errs <- create(100 + i) }()
+		time.Sleep(20 * time.Millisecond)
+	}
+	for range 7 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := s.Stats().Commits - before; n != 1 {
+		t.Errorf("7 callers 20ms apart took %d commits, want 1", n)
+	}
+	if d := time.Since(start); d >= 2*time.Second {
+		t.Errorf("the group waited %v: it should have committed when the 7th caller came", d)
+	}
+	// A lone caller now waits for the 6 others in vain, up to MaxLinger...
+	s.lastSync.Store(int64(time.Minute))
+	start = time.Now()
+	if err := create(200); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d < 2*time.Second {
+		t.Errorf("a group smaller than the previous one committed after %v, before MaxLinger", d)
+	}
+	// ...and the next lone caller does not wait at all.
+	s.lastSync.Store(int64(time.Minute))
+	start = time.Now()
+	if err := create(201); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d >= time.Second {
+		t.Errorf("a lone caller after a lone group waited %v", d)
+	}
+}

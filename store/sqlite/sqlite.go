@@ -92,6 +92,9 @@ type Options struct {
 	Sync string
 	// MaxBatch bounds how many transactions one commit groups (default 256).
 	MaxBatch int
+	// MaxLinger bounds how long a group waits for callers to join it (see
+	// Store.linger): default 2ms; negative: never wait.
+	MaxLinger time.Duration
 	// CacheSize is how many decoded resources are kept in memory (default
 	// 100,000; negative disables the cache).
 	CacheSize int
@@ -145,6 +148,10 @@ type Store struct {
 	// writer after each fsync.
 	unsynced  atomic.Int64
 	syncedSig chan struct{}
+	// lastSync is how long the latest fsync took (ns); maxLinger bounds the
+	// wait it allows (see linger).
+	lastSync  atomic.Int64
+	maxLinger time.Duration
 	cache     *cache
 	tail      *outboxTail
 	obs       Observer
@@ -208,6 +215,12 @@ func Open(dir string, o Options) (*Store, error) {
 		walSync: walSync, walPath: path + "-wal", acks: make(chan ack, 64), synced: make(chan struct{}), syncedSig: make(chan struct{}, 1), obs: o.Observer}
 	if s.maxBatch <= 0 {
 		s.maxBatch = 256
+	}
+	switch {
+	case o.MaxLinger == 0:
+		s.maxLinger = 2 * time.Millisecond
+	case o.MaxLinger > 0:
+		s.maxLinger = o.MaxLinger
 	}
 	switch {
 	case o.CacheSize == 0:
@@ -324,8 +337,10 @@ func (s *Store) syncer() {
 		}
 		start := time.Now()
 		err := s.syncWAL()
+		took := time.Since(start)
+		s.lastSync.Store(int64(took))
 		if s.obs != nil {
-			s.obs.Sync(time.Since(start), err)
+			s.obs.Sync(took, err)
 		}
 		for _, a := range pending {
 			for i, o := range a.ops {
@@ -502,6 +517,9 @@ func (s *Store) writer() {
 	// not made anew: nothing keeps them after run (the cache takes the
 	// resources they point to, the outbox tail copies their entries).
 	ov := writerOverlays{batch: newOverlay(), op: newOverlay()}
+	lastN := 0 // callers in the previous group
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
 	for {
 		var first *op
 		select {
@@ -539,8 +557,49 @@ func (s *Store) writer() {
 				break gather
 			}
 		}
+		batch = s.linger(batch, lastN, timer)
+		lastN = len(batch)
 		s.run(wst, batch, ov)
 	}
+}
+
+// linger lets a group that is smaller than the previous one wait for more
+// callers, at most as long as the latest fsync took (and s.maxLinger).
+//
+// Every group pays for its BEGIN, its COMMIT, the WAL pages it rewrites and
+// the kernel's work in its fsync, however few callers it carries; on a busy
+// CSE that is a large share of the CPU a write costs. Under steady load the
+// callers of the previous group come back within about one fsync (their
+// answers go out, their clients send the next request), so waiting for them
+// that long lets one commit serve them all again, instead of the first few
+// committing alone and the rest paying for a commit of their own. The same
+// idea as PostgreSQL's commit_delay and commit_siblings, with the group
+// size and the disk's own fsync time instead of two settings. A CSE with
+// one caller at a time never waits (the previous group was one caller), and
+// the wait adapts downwards at once when the load falls: a group that timed
+// out sets the smaller size for the next one. Only with sync=full: without
+// an fsync per group there is no such cost to share.
+func (s *Store) linger(batch []*op, lastN int, timer *time.Timer) []*op {
+	if !s.walSync || len(batch) >= lastN || s.maxLinger <= 0 {
+		return batch
+	}
+	wait := min(time.Duration(s.lastSync.Load()), s.maxLinger)
+	if wait <= 0 {
+		return batch
+	}
+	timer.Reset(wait)
+	defer timer.Stop()
+	for len(batch) < lastN && len(batch) < s.maxBatch {
+		select {
+		case o := <-s.ops:
+			batch = append(batch, o)
+		case <-timer.C:
+			return batch
+		case <-s.closing:
+			return batch
+		}
+	}
+	return batch
 }
 
 // writerOverlays are the writer's two overlays (see run).
