@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -242,7 +243,7 @@ func TestMainEndToEnd(t *testing.T) {
 	srv := httptest.NewServer(f)
 	defer srv.Close()
 
-	code, text, rep := runMain(t, "--target", srv.URL+"/cse-in", "-d", "300ms", "-c", "4", "--ceiling", "--prefill", "20", "--json")
+	code, text, rep := runMain(t, "--target", srv.URL+"/cse-in", "-d", "300ms", "-c", "4", "--ceiling", "--slices", "1", "--prefill", "20", "--json")
 	if code != 0 {
 		t.Errorf("exit code %d", code)
 	}
@@ -320,6 +321,8 @@ func TestMainUsage(t *testing.T) {
 		{"--target", "http://x/cse-in", "--ops", "retrieve"}, // nothing to retrieve
 		{"--ceiling-only", "--ceiling-url", "ftp://127.0.0.1:1"},
 		{"--ceiling-only", "--ceiling-url", "http://127.0.0.1:1/cse-in"},
+		{"--target", "http://x/cse-in", "--ceiling", "-d", "1s", "--slices", "-1"},
+		{"--target", "http://x/cse-in", "--ceiling", "-d", "1s", "--slices", "50"}, // 20ms slices
 	} {
 		var out bytes.Buffer
 		if code := Main(args, &out); code != 2 {
@@ -351,5 +354,63 @@ func TestMainExternalCeiling(t *testing.T) {
 	}
 	if !strings.Contains(text, "separate process") {
 		t.Error("the text report does not say the ceiling ran in a separate process")
+	}
+}
+
+// TestMainSlices: with --slices, each phase runs in turns against the ceiling
+// and the CSE, and the report lists the ceiling's phases first with the CSE's
+// as a % of them. The order in which the two servers saw the requests shows
+// the turns.
+func TestMainSlices(t *testing.T) {
+	var mu sync.Mutex
+	var seen []byte // 'c' ceiling, 's' CSE, in the order the requests came
+	note := func(b byte, h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			seen = append(seen, b)
+			mu.Unlock()
+			h.ServeHTTP(w, r)
+		})
+	}
+	cse := httptest.NewServer(note('s', &fakeCSE{cins: map[string]string{}}))
+	defer cse.Close()
+	ceiling := httptest.NewServer(note('c', CeilingHandler()))
+	defer ceiling.Close()
+	const slices = 3
+	code, text, rep := runMain(t, "--target", cse.URL+"/cse-in", "--ceiling-url", ceiling.URL, "-d", "300ms", "-c", "2",
+		"--slices", strconv.Itoa(slices), "--json")
+	if code != 0 {
+		t.Fatalf("exit code %d\n%s", code, text)
+	}
+	if rep.Slices != slices || !strings.Contains(text, "3 slices") {
+		t.Errorf("report slices %d; text:\n%s", rep.Slices, text)
+	}
+	if len(rep.Phases) != 6 {
+		t.Fatalf("%d phases, want 6", len(rep.Phases))
+	}
+	for i, p := range rep.Phases {
+		want := TargetCeiling
+		if i >= 3 {
+			want = TargetCSE
+		}
+		if p.Target != want || p.Phase != allOps[i%3] || p.Requests == 0 || p.Errors != 0 {
+			t.Errorf("phase %d: %s %s, %d requests, %d errors", i, p.Target, p.Phase, p.Requests, p.Errors)
+		}
+		if want == TargetCSE && p.PctOfCeiling <= 0 {
+			t.Errorf("%s: no %% of ceiling", p.Phase)
+		}
+	}
+	// The turns: ceiling, CSE, ceiling, ... slices times per phase (the
+	// setup's requests go to the CSE before the first turn).
+	mu.Lock()
+	defer mu.Unlock()
+	turns := 0
+	for i := 1; i < len(seen); i++ {
+		if seen[i] != seen[i-1] {
+			turns++
+		}
+	}
+	if want := 2*slices*len(allOps) - 1; turns < want {
+		t.Errorf("%d changes between ceiling and CSE, want at least %d", turns, want)
 	}
 }

@@ -42,6 +42,7 @@ func Main(args []string, out io.Writer) int {
 	fs.BoolVar(&cfg.Ceiling, "ceiling", false, "first run the same load against the in-process ceiling server and report the CSE as a % of it")
 	fs.BoolVar(&cfg.CeilingOnly, "ceiling-only", false, "run against the ceiling server only")
 	fs.StringVar(&cfg.CeilingURL, "ceiling-url", "", "use the ceiling server at this `URL` (one started with `onecse ceiling --http ADDR`, in a process of its own like the CSE) instead of one inside the load generator's process; implies --ceiling")
+	fs.IntVar(&cfg.Slices, "slices", 5, "with a ceiling: run each phase in `N` slices, the ceiling's and the CSE's in turns, so that both sides of a ratio see the same machine (1: all ceiling phases first)")
 	fs.BoolVar(&asJSON, "json", false, "also print the results as one JSON object at the end")
 	fs.DurationVar(&cfg.Timeout, "timeout", 5*time.Second, "per-request timeout")
 	fs.BoolVar(&cfg.Keep, "keep", false, "do not delete the AE at the end")
@@ -172,6 +173,9 @@ func WriteText(out io.Writer, r *Report) {
 			where = "separate process"
 		}
 		fmt.Fprintf(out, "  ceiling: %s (%s net/http, constant %d-byte JSON answer)\n", r.CeilingURL, where, len(ceilingBody))
+		if r.Slices > 1 {
+			fmt.Fprintf(out, "  each phase in %d slices, the ceiling's and the CSE's in turns\n", r.Slices)
+		}
 	}
 	if r.Target != "" {
 		fmt.Fprintf(out, "  cse:     %s", r.Target)

@@ -45,9 +45,16 @@ type Config struct {
 	// load generator starts in its own process: that way the ceiling runs
 	// as the CSE does, across a process boundary.
 	CeilingURL string
-	Timeout    time.Duration // per-request timeout
-	Keep       bool          // do not delete the AE at the end
-	Log        io.Writer     // progress messages (nil: none)
+	// Slices > 1 (with a ceiling, against an http(s) target): each phase is
+	// run as that many slices of Duration/Slices, the ceiling's and the
+	// CSE's in turn, instead of all ceiling phases first. The machine's
+	// speed drifts from minute to minute on shared hosts; in turns, both
+	// sides of each ratio are measured under the same drift. 0 or 1: the
+	// ceiling phases first, then the CSE's.
+	Slices  int
+	Timeout time.Duration // per-request timeout
+	Keep    bool          // do not delete the AE at the end
+	Log     io.Writer     // progress messages (nil: none)
 	// Subs subscriptions to the container are created before the phases, so
 	// that each CREATE causes Subs notifications (see notify.go).
 	Subs int
@@ -139,18 +146,21 @@ type Report struct {
 	Target     string `json:"target,omitempty"`
 	CeilingURL string `json:"ceiling_url,omitempty"`
 	// CeilingExternal: the ceiling ran in a process of its own (--ceiling-url).
-	CeilingExternal bool           `json:"ceiling_external,omitempty"`
-	Connections     int            `json:"connections"`
-	Duration        string         `json:"duration"`
-	Size            int            `json:"size"`
-	Ops             []string       `json:"ops"`
-	AE              string         `json:"ae,omitempty"`  // resource name of the AE
-	AEI             string         `json:"aei,omitempty"` // AE-ID used as originator
-	Prefill         *PrefillResult `json:"prefill,omitempty"`
-	Phases          []PhaseResult  `json:"phases"`
-	Notify          *NotifyResult  `json:"notify,omitempty"`
-	Warnings        []string       `json:"warnings,omitempty"`
-	Error           string         `json:"error,omitempty"`
+	CeilingExternal bool `json:"ceiling_external,omitempty"`
+	// Slices: the ceiling's and the CSE's phases ran in turns, in this many
+	// slices each (Config.Slices).
+	Slices      int            `json:"slices,omitempty"`
+	Connections int            `json:"connections"`
+	Duration    string         `json:"duration"`
+	Size        int            `json:"size"`
+	Ops         []string       `json:"ops"`
+	AE          string         `json:"ae,omitempty"`  // resource name of the AE
+	AEI         string         `json:"aei,omitempty"` // AE-ID used as originator
+	Prefill     *PrefillResult `json:"prefill,omitempty"`
+	Phases      []PhaseResult  `json:"phases"`
+	Notify      *NotifyResult  `json:"notify,omitempty"`
+	Warnings    []string       `json:"warnings,omitempty"`
+	Error       string         `json:"error,omitempty"`
 }
 
 // TotalErrors is the number of failed requests over all phases and prefill.
@@ -195,6 +205,12 @@ func (c *Config) normalize() error {
 	}
 	if c.Size < 0 {
 		return fmt.Errorf("--size must not be negative")
+	}
+	if c.Slices < 0 {
+		return fmt.Errorf("--slices must not be negative")
+	}
+	if c.Slices > 1 && (c.Ceiling || c.CeilingURL != "") && !c.CeilingOnly && c.Duration/time.Duration(c.Slices) < 50*time.Millisecond {
+		return fmt.Errorf("--slices %d: slices of %v are too short to measure (-d / --slices must be at least 50ms)", c.Slices, c.Duration/time.Duration(c.Slices))
 	}
 	if c.Prefill < 0 {
 		return fmt.Errorf("--prefill must not be negative")
@@ -352,6 +368,10 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	runID := fmt.Sprintf("%08x", rand.Uint32())
 	cinBody := cinBody(cfg.Size)
 
+	// ceilingSpec is the ceiling's request for a phase: the same method,
+	// body and headers as the CSE's.
+	var ceilingSpec func(op string) *opSpec
+	interleave := false
 	if cfg.Ceiling || cfg.CeilingOnly {
 		curl, stop := cfg.CeilingURL, func() {}
 		if curl == "" {
@@ -360,12 +380,10 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 				return rep, fmt.Errorf("starting the ceiling server: %w", err)
 			}
 		}
+		defer stop()
 		rep.CeilingURL, rep.CeilingExternal = curl, cfg.CeilingURL != ""
 		base, _ := url.Parse(curl + "/")
-		for _, op := range cfg.Ops {
-			if ctx.Err() != nil {
-				break
-			}
+		ceilingSpec = func(op string) *opSpec {
 			spec := &opSpec{method: http.MethodGet, url: base, expect: http.StatusOK, origin: []string{"Cceiling"}}
 			switch op {
 			case OpCreate:
@@ -373,12 +391,21 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			case OpRetrieve:
 				spec.pool = []string{""} // same code path as against the CSE, path "/"
 			}
+			return spec
+		}
+		interleave = cfg.Slices > 1 && !cfg.CeilingOnly
+		if interleave {
+			rep.Slices = cfg.Slices
+		}
+		for _, op := range cfg.Ops {
+			if ctx.Err() != nil || interleave {
+				break
+			}
 			cfg.logf("ceiling %s: %d connections for %v ...", op, cfg.Connections, cfg.Duration)
-			st, el := runPhase(ctx, client, spec, cfg.Connections, cfg.Duration, 0, runID+"-ceiling-"+op)
+			st, el := runPhase(ctx, client, ceilingSpec(op), cfg.Connections, cfg.Duration, 0, runID+"-ceiling-"+op)
 			rep.Phases = append(rep.Phases, st.result(TargetCeiling, op, el))
 		}
 		tr.CloseIdleConnections()
-		stop()
 		if cfg.CeilingOnly {
 			return rep, ctx.Err()
 		}
@@ -483,6 +510,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 	}
 
+	var ceilings []PhaseResult // the ceiling's phases when run in turns with the CSE's
 	for _, op := range cfg.Ops {
 		if ctx.Err() != nil {
 			break
@@ -505,8 +533,16 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			spec.rate = cfg.Rate
 			spec.acks = rcv != nil
 		}
-		cfg.logf("cse %s: %d connections for %v ...", op, cfg.Connections, cfg.Duration)
-		st, el := runPhase(ctx, client, spec, cfg.Connections, cfg.Duration, 0, runID+"-"+op)
+		var st *stats
+		var el time.Duration
+		if interleave {
+			cfg.logf("ceiling and cse %s in turns: %d connections, %d slices of %v each ...", op, cfg.Connections, cfg.Slices, cfg.Duration/time.Duration(cfg.Slices))
+			cst, cel := runSlices(ctx, client, ceilingSpec(op), spec, cfg, runID+"-"+op, &st, &el)
+			ceilings = append(ceilings, cst.result(TargetCeiling, op, cel))
+		} else {
+			cfg.logf("cse %s: %d connections for %v ...", op, cfg.Connections, cfg.Duration)
+			st, el = runPhase(ctx, client, spec, cfg.Connections, cfg.Duration, 0, runID+"-"+op)
+		}
 		if op == OpCreate {
 			pool = append(pool, st.ris...)
 			if rcv != nil {
@@ -523,6 +559,8 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		rep.Phases = append(rep.Phases, st.result(TargetCSE, op, el))
 	}
 
+	// The ceiling's phases are listed first either way.
+	rep.Phases = append(ceilings, rep.Phases...)
 	// Ratios to the ceiling.
 	ceil := map[string]float64{}
 	for _, p := range rep.Phases {
@@ -537,6 +575,24 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 	}
 	return rep, ctx.Err()
+}
+
+// runSlices runs a phase in cfg.Slices slices, each first against the
+// ceiling (cspec) and then against the CSE (spec), and returns the ceiling's
+// merged stats and time; the CSE's go to *st and *el.
+func runSlices(ctx context.Context, client *http.Client, cspec, spec *opSpec, cfg Config, id string, st **stats, el *time.Duration) (*stats, time.Duration) {
+	slice := cfg.Duration / time.Duration(cfg.Slices)
+	cst, cel := newStats(), time.Duration(0)
+	*st, *el = newStats(), 0
+	for k := 0; k < cfg.Slices && ctx.Err() == nil; k++ {
+		s, e := runPhase(ctx, client, cspec, cfg.Connections, slice, 0, fmt.Sprintf("%s-ceiling-%d", id, k))
+		cst.merge(s)
+		cel += e
+		s, e = runPhase(ctx, client, spec, cfg.Connections, slice, 0, fmt.Sprintf("%s-%d", id, k))
+		(*st).merge(s)
+		*el += e
+	}
+	return cst, cel
 }
 
 // cinBody returns the contentInstance creation body with a con of size bytes.
