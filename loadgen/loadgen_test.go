@@ -259,6 +259,17 @@ func TestMainEndToEnd(t *testing.T) {
 	if rep.Prefill == nil || rep.Prefill.Created != 20 || rep.Prefill.Errors != 0 {
 		t.Errorf("prefill %+v", rep.Prefill)
 	}
+	checkPhases(t, rep, text)
+	if !strings.Contains(text, "%ceiling") {
+		t.Error("text report lacks the ceiling column")
+	}
+}
+
+// checkPhases checks a full run's report: the ceiling's three phases, then
+// the CSE's, each with requests and no errors, the CSE's as a % of the
+// ceiling, each a row of the text report.
+func checkPhases(t *testing.T, rep *Report, text string) {
+	t.Helper()
 	if len(rep.Phases) != 6 {
 		t.Fatalf("%d phases, want 6", len(rep.Phases))
 	}
@@ -279,9 +290,6 @@ func TestMainEndToEnd(t *testing.T) {
 		if !strings.Contains(text, fmt.Sprintf("%-8s %-8s %10d", p.Target, p.Phase, p.Requests)) {
 			t.Errorf("text report lacks the %s %s row", p.Target, p.Phase)
 		}
-	}
-	if !strings.Contains(text, "%ceiling") {
-		t.Error("text report lacks the ceiling column")
 	}
 }
 
@@ -385,21 +393,7 @@ func TestMainSlices(t *testing.T) {
 	if rep.Slices != slices || !strings.Contains(text, "3 slices") {
 		t.Errorf("report slices %d; text:\n%s", rep.Slices, text)
 	}
-	if len(rep.Phases) != 6 {
-		t.Fatalf("%d phases, want 6", len(rep.Phases))
-	}
-	for i, p := range rep.Phases {
-		want := TargetCeiling
-		if i >= 3 {
-			want = TargetCSE
-		}
-		if p.Target != want || p.Phase != allOps[i%3] || p.Requests == 0 || p.Errors != 0 {
-			t.Errorf("phase %d: %s %s, %d requests, %d errors", i, p.Target, p.Phase, p.Requests, p.Errors)
-		}
-		if want == TargetCSE && p.PctOfCeiling <= 0 {
-			t.Errorf("%s: no %% of ceiling", p.Phase)
-		}
-	}
+	checkPhases(t, rep, text)
 	// The turns: ceiling, CSE, ceiling, ... slices times per phase (the
 	// setup's requests go to the CSE before the first turn).
 	mu.Lock()
