@@ -537,7 +537,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		var el time.Duration
 		if interleave {
 			cfg.logf("ceiling and cse %s in turns: %d connections, %d slices of %v each ...", op, cfg.Connections, cfg.Slices, cfg.Duration/time.Duration(cfg.Slices))
-			cst, cel := runSlices(ctx, client, ceilingSpec(op), spec, cfg, runID+"-"+op, &st, &el)
+			var cst *stats
+			var cel time.Duration
+			st, el, cst, cel = runSlices(ctx, client, ceilingSpec(op), spec, cfg, runID+"-"+op)
 			ceilings = append(ceilings, cst.result(TargetCeiling, op, cel))
 		} else {
 			cfg.logf("cse %s: %d connections for %v ...", op, cfg.Connections, cfg.Duration)
@@ -578,21 +580,20 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 }
 
 // runSlices runs a phase in cfg.Slices slices, each first against the
-// ceiling (cspec) and then against the CSE (spec), and returns the ceiling's
-// merged stats and time; the CSE's go to *st and *el.
-func runSlices(ctx context.Context, client *http.Client, cspec, spec *opSpec, cfg Config, id string, st **stats, el *time.Duration) (*stats, time.Duration) {
+// ceiling (cspec) and then against the CSE (spec), and returns the merged
+// stats and time of each.
+func runSlices(ctx context.Context, client *http.Client, cspec, spec *opSpec, cfg Config, id string) (cse *stats, cseEl time.Duration, ceiling *stats, ceilingEl time.Duration) {
 	slice := cfg.Duration / time.Duration(cfg.Slices)
-	cst, cel := newStats(), time.Duration(0)
-	*st, *el = newStats(), 0
+	cse, ceiling = newStats(), newStats()
 	for k := 0; k < cfg.Slices && ctx.Err() == nil; k++ {
-		s, e := runPhase(ctx, client, cspec, cfg.Connections, slice, 0, fmt.Sprintf("%s-ceiling-%d", id, k))
-		cst.merge(s)
-		cel += e
-		s, e = runPhase(ctx, client, spec, cfg.Connections, slice, 0, fmt.Sprintf("%s-%d", id, k))
-		(*st).merge(s)
-		*el += e
+		st, el := runPhase(ctx, client, cspec, cfg.Connections, slice, 0, fmt.Sprintf("%s-ceiling-%d", id, k))
+		ceiling.merge(st)
+		ceilingEl += el
+		st, el = runPhase(ctx, client, spec, cfg.Connections, slice, 0, fmt.Sprintf("%s-%d", id, k))
+		cse.merge(st)
+		cseEl += el
 	}
-	return cst, cel
+	return cse, cseEl, ceiling, ceilingEl
 }
 
 // cinBody returns the contentInstance creation body with a con of size bytes.
