@@ -577,8 +577,9 @@ func (s *Store) writer() {
 // size and the disk's own fsync time instead of two settings. A CSE with
 // one caller at a time never waits (the previous group was one caller), and
 // the wait adapts downwards at once when the load falls: a group that timed
-// out sets the smaller size for the next one. Only with sync=full: without
-// an fsync per group there is no such cost to share.
+// out sets the smaller size for the next one. Only with sync=full, whose
+// callers wait for an fsync anyway and whose fsync time gives the wait its
+// bound; with sync=normal nothing measures how long waiting would be worth.
 func (s *Store) linger(batch []*op, lastN int, timer *time.Timer) []*op {
 	if !s.walSync || len(batch) >= lastN || s.maxLinger <= 0 {
 		return batch
