@@ -39,7 +39,7 @@ func Main(args []string, out io.Writer) int {
 	fs.StringVar(&ops, "ops", "create,retrieve,la", "phases to run, comma-separated: create, retrieve, la; or register alone (--count AEs, latency per --slice)")
 	fs.IntVar(&cfg.Prefill, "prefill", 0, "create `N` contentInstances before the phases")
 	fs.IntVar(&cfg.Size, "size", 32, "content size in `bytes` of each contentInstance")
-	fs.BoolVar(&cfg.Ceiling, "ceiling", false, "first run the same load against the in-process ceiling server and report the CSE as a % of it")
+	fs.BoolVar(&cfg.Ceiling, "ceiling", false, "also run the same load against the in-process ceiling server (in turns with the CSE, see --slices) and report the CSE as a % of it")
 	fs.BoolVar(&cfg.CeilingOnly, "ceiling-only", false, "run against the ceiling server only")
 	fs.StringVar(&cfg.CeilingURL, "ceiling-url", "", "use the ceiling server at this `URL` (one started with `onecse ceiling --http ADDR`, in a process of its own like the CSE) instead of one inside the load generator's process; implies --ceiling")
 	fs.IntVar(&cfg.Slices, "slices", 5, "with a ceiling: run each phase in `N` slices, the ceiling's and the CSE's in turns, so that both sides of a ratio see the same machine (1: all ceiling phases first)")

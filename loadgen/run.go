@@ -38,7 +38,7 @@ type Config struct {
 	Ops         []string      // phases to run (subset of create, retrieve, la)
 	Prefill     int           // contentInstances created before the phases
 	Size        int           // bytes of each contentInstance's con
-	Ceiling     bool          // run the phases against the in-process ceiling server first
+	Ceiling     bool          // also run the phases against the in-process ceiling server (see Slices)
 	CeilingOnly bool          // run against the ceiling server only
 	// CeilingURL, when set, is a ceiling server already running in a
 	// process of its own (`onecse ceiling`), used instead of the one the

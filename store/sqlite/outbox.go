@@ -59,15 +59,6 @@ func (t *outboxTail) reset(base int64, err error) {
 // outboxSeqQuery reads what reset needs.
 const outboxSeqQuery = "SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'outbox'), 0)"
 
-// invalidate makes every read go to the database (a commit failed and what
-// it kept is not known) until reset.
-func (t *outboxTail) invalidate() {
-	t.mu.Lock()
-	t.base = math.MaxInt64
-	t.entries, t.bytes = t.entries[:0], 0
-	t.mu.Unlock()
-}
-
 // apply records a committed group's appended and deleted entries.
 func (t *outboxTail) apply(added []store.OutboxEntry, deleted []int64) {
 	if len(added) == 0 && len(deleted) == 0 {

@@ -1071,14 +1071,7 @@ func addLabels(ctx context.Context, st *stmts, r *resource.Resource) error {
 // then written once per commit instead of once per instance. Reads in the
 // transaction see the new state through the overlay meanwhile.
 func (t *tx) Put(r *resource.Resource) error {
-	if t.readOnly {
-		return store.ErrReadOnly
-	}
-	if err := t.exists(r.RI); err != nil {
-		return err
-	}
-	t.op.put(r.Clone())
-	return nil
+	return t.PutOwned(r.Clone())
 }
 
 // PutOwned implements store.OwnedPutter: Put without the copy, for a caller
