@@ -147,6 +147,8 @@ type CSE struct {
 	// blocks holds UPDATEs back while another waits for its blocking update
 	// notification (blocking.go).
 	blocks blockLocks
+	// groupVerifs: subscription CREATEs fanned out with nfu (groupsub.go).
+	groupVerifs groupVerifications
 }
 
 // New opens the core on st, creating the CSEBase on first start.

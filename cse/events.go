@@ -78,6 +78,12 @@ const (
 	// (Sub: its attributes now) or deleted (Deleted, Sub holds its ri);
 	// later notes are matched against the new set.
 	NoteSubsChanged NoteKind = 101
+	// NoteGroupNotify: Res is a notification (m2m:sgn) that a member
+	// subscription sent to the group Subject, which aggregates it (TS-0004
+	// 7.5.1.2.6): Sub describes the batch it joins as a subscription would
+	// (ri: the group subscription, nu: where the aggregated notification
+	// goes, bn: the group's notifyAggregation).
+	NoteGroupNotify NoteKind = 102
 )
 
 // Note is one thing that happened.

@@ -281,6 +281,14 @@ func (c *CSE) fanOutTo(ctx context.Context, req *primitive.Request, o *originato
 	if gid == "" {
 		gid = newRI(0)
 	}
+	gs, err := c.prepareGroupSubscribe(req, grp, o.id)
+	if err != nil {
+		return nil, err
+	}
+	if gs != nil && gs.aggregate != nil {
+		c.groupVerifs.add(grp.RI, o.id, 1)
+		defer c.groupVerifs.add(grp.RI, o.id, -1)
+	}
 	out := make([]*primitive.Response, len(mid))
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, maxFanOut)
@@ -291,6 +299,12 @@ func (c *CSE) fanOutTo(ctx context.Context, req *primitive.Request, o *originato
 		}
 		sub := *req
 		sub.To, sub.GID = to, gid
+		if gs != nil {
+			sub.Content = gs.content
+			if gs.noContent {
+				sub.RCN = primitive.RCNAttributes
+			}
+		}
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
@@ -299,16 +313,26 @@ func (c *CSE) fanOutTo(ctx context.Context, req *primitive.Request, o *originato
 		}()
 	}
 	wg.Wait()
+	if gs != nil && gs.aggregate != nil {
+		if err := c.recordGroupSubscribe(ctx, grp, gs, mid, out); err != nil {
+			c.log.Warn("group: recording a subscription made through the fanOutPoint", "group", grp.Path, "err", err)
+		}
+	}
 	rsps := make([]any, 0, len(mid))
 	var removed []string
 	for i, r := range out {
 		e := map[string]any{"rsc": int64(r.RSC), "rqi": req.RQI, "fr": mid[i], "to": req.From}
-		if r.PC != nil {
+		if r.PC != nil && !(gs != nil && gs.noContent) {
 			e["pc"] = r.PC
 		}
 		rsps = append(rsps, e)
 		if req.Op == primitive.OpDelete && rest == "" && r.RSC == primitive.RSCDeleted && !c.virtualMember(mid[i]) {
 			removed = append(removed, mid[i])
+		}
+	}
+	if req.Op == primitive.OpDelete && rest != "" && !strings.Contains(rest, "/") && slices.ContainsFunc(out, func(r *primitive.Response) bool { return r.RSC == primitive.RSCDeleted }) {
+		if err := c.dropGroupSubscribes(ctx, grp.RI, rest); err != nil {
+			c.log.Warn("group: forgetting a subscription deleted through the fanOutPoint", "group", grp.Path, "err", err)
 		}
 	}
 	if len(removed) > 0 {

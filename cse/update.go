@@ -321,6 +321,11 @@ func (c *CSE) notify(ctx context.Context, req *primitive.Request, o *originator,
 	if tgt.virtual != "" {
 		return nil, primitive.Errorf(primitive.RSCOperationNotAllowed, "the virtual resource %s takes no notifications", tgt.virtual)
 	}
+	if r.Ty == resource.TyGroup && tgt.attr == "" {
+		// Notifications of member subscriptions: whether they come from
+		// one decides, not the group's access control (TS-0004 7.5.1.2.6).
+		return c.groupNotify(ctx, req, r)
+	}
 	err := c.st.View(ctx, func(tx store.Tx) error {
 		return c.authorize(tx, req, o, accessCheck{op: acp.OpNotify, target: r})
 	})

@@ -358,6 +358,14 @@ func (s *Service) note(ctx context.Context, en *entry, at time.Time, n *cse.Note
 				s.enqueue(en, sb, t, &item{sgn: sgn, counted: true})
 			}
 		}
+	case cse.NoteGroupNotify:
+		// A member's notification that the group host aggregates: Sub is
+		// the group subscription as a batching subscription, so the batch
+		// (nar) goes out as one m2m:agn, in order, with retries.
+		sb := parseSub(n.Sub)
+		for _, t := range sb.targets {
+			s.enqueue(en, sb, t, &item{sgn: n.Res, counted: true})
+		}
 	case cse.NoteSubDeleted:
 		sb := parseSub(n.Sub)
 		if n.SubjectGone {

@@ -20,6 +20,10 @@ type sub struct {
 	targets []string // notificationURI
 	su      string   // subscriberURI
 	cr      string   // creator attribute ("" when absent)
+	// nfu: notificationForwardingURI, set on a subscription created through
+	// a group's fanOutPoint to have the group host aggregate; each
+	// notification carries it (TS-0004 7.5.1.2.6).
+	nfu string
 
 	// eventNotificationCriteria (TS-0004 6.3.5.7)
 	nets                       []int64 // notificationEventType; default [1]
@@ -79,6 +83,7 @@ func parseSub(a map[string]any) *sub {
 	s.targets = resource.StringList(a["nu"])
 	s.su, _ = a["su"].(string)
 	s.cr, _ = a["cr"].(string)
+	s.nfu, _ = a["nfu"].(string)
 	if enc, ok := a["enc"].(map[string]any); ok {
 		if nets := ints(enc["net"]); len(nets) > 0 {
 			s.nets = nets
@@ -268,6 +273,9 @@ func (s *sub) notification(core *cse.CSE, net int64, rep map[string]any) map[str
 	}
 	if s.cr != "" {
 		n["cr"] = s.cr
+	}
+	if s.nfu != "" {
+		n["nfu"] = s.nfu
 	}
 	return n
 }

@@ -27,6 +27,9 @@ type dest struct {
 	// pch is the resource ID of an entity whose <pollingChannel> takes the
 	// request (an AE that is not request-reachable).
 	pch string
+	// group is the resource ID of a <group> of this CSE that aggregates
+	// the notifications of its members' subscriptions (cse/groupsub.go).
+	group string
 	// receiver is the AE the address is a point of access of ("" for a
 	// URL target); conn: send over the connection it opened to this CSE
 	// (WebSocket) rather than to addr.
@@ -76,6 +79,8 @@ func (s *Service) resolve(ctx context.Context, target string) ([]dest, error) {
 	case resource.TyCSEBase:
 		return []dest{{local: true}}, nil
 	case resource.TyAE:
+	case resource.TyGroup:
+		return []dest{{group: r.RI}}, nil
 	default:
 		return nil, fmt.Errorf("%w: %s is a %s, not an AE or a CSE", errUnreachable, target, resource.Key(r.Ty))
 	}
@@ -173,6 +178,9 @@ func (s *Service) deliver(ctx context.Context, target string, pc map[string]any,
 			// Addressed to this CSE itself, which has nothing more to do.
 			return &primitive.Response{RSC: primitive.RSCOK, RQI: req.RQI}, nil
 		}
+		if d.group != "" {
+			return s.groupNotify(ctx, d.group, req), nil
+		}
 		if d.pch != "" {
 			// Queued durably on the polling channel: delivered, as far as
 			// this service is concerned; the AE fetches it when it polls.
@@ -265,6 +273,8 @@ func (s *Service) NotifyBlocking(ctx context.Context, target string, pc map[stri
 			return &primitive.Response{RSC: primitive.RSCOK, RQI: req.RQI}, nil
 		case d.pch != "":
 			resp, err = s.core.PollingRequest(ctx, d.pch, req)
+		case d.group != "":
+			resp = s.groupNotify(ctx, d.group, req)
 		default:
 			resp, err = s.sendTo(ctx, d, req)
 		}
@@ -277,4 +287,15 @@ func (s *Service) NotifyBlocking(ctx context.Context, target string, pc map[stri
 		}
 	}
 	return nil, errors.Join(errs...)
+}
+
+// groupNotify hands a notification to a <group> of this CSE, which
+// aggregates it, and returns its answer (an error as its response, so that
+// a refusal is final like any 4xxx answer).
+func (s *Service) groupNotify(ctx context.Context, grp string, req *primitive.Request) *primitive.Response {
+	resp, err := s.core.GroupNotify(ctx, grp, req)
+	if err != nil {
+		return primitive.ErrorResponse(req, err)
+	}
+	return resp
 }
