@@ -149,6 +149,8 @@ type CSE struct {
 	blocks blockLocks
 	// groupVerifs: subscription CREATEs fanned out with nfu (groupsub.go).
 	groupVerifs groupVerifications
+	// gids: the Group Request Identifiers seen, by target (gid.go).
+	gids groupRequestIDs
 }
 
 // New opens the core on st, creating the CSEBase on first start.
@@ -400,6 +402,9 @@ func (c *CSE) handle(ctx context.Context, req *primitive.Request) (*primitive.Re
 	}
 	tgt, err := c.resolve(ctx, req.To)
 	if err != nil {
+		return nil, err
+	}
+	if err := c.checkGroupRequest(req, tgt.res.RI+"/"+tgt.virtual+"#"+tgt.attr); err != nil {
 		return nil, err
 	}
 	if tgt.res.Ty == resource.TyPollingCh {

@@ -277,9 +277,15 @@ func (c *CSE) fanOutTo(ctx context.Context, req *primitive.Request, o *originato
 		return nil, primitive.Errorf(primitive.RSCGroupRequestIdentifierExists, "the group %s is reached twice by one group request (a loop of sub-groups)", grp.Path)
 	}
 	ctx = context.WithValue(ctx, fanOutKey{}, append(slices.Clip(seen), grp.RI))
+	// The group host checks a gid it receives, and remembers one it
+	// generates, by the fanOutPoint it reached (TS-0004 7.4.14.2.4,
+	// 7.3.3.2): the same group request coming back is refused with 4104.
 	gid := req.GID
 	if gid == "" {
 		gid = newRI(0)
+	}
+	if !c.gids.admit(gid, grp.RI+"/"+virtFanOut+"/"+rest, c.now(), req.RQET) {
+		return nil, primitive.Errorf(primitive.RSCGroupRequestIdentifierExists, "the group request %q has already reached the fanOutPoint of %s", gid, grp.Path)
 	}
 	gs, err := c.prepareGroupSubscribe(req, grp, o.id)
 	if err != nil {

@@ -1,0 +1,54 @@
+package e2e
+
+// Parameters of group requests: Group Request Identifier (gid, TS-0004
+// 7.3.3.2), Group Request Target Members (grtm, 7.4.14.2.4) and Result
+// Expiration Timestamp on a fan-out (7.4.14.2.5).
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/onecse/onecse/internal/testcse"
+)
+
+// TestGroupRequestIdentifierRepeated: a hosting CSE that receives a gid
+// again for the same target answers 4104; another target, or another gid,
+// is served.
+func TestGroupRequestIdentifierRepeated(t *testing.T) {
+	c := testcse.Start(t, nil)
+	aei, ri := grpSetup(t, c)
+	mkGroup(c, aei, "/cse-in/gae", map[string]any{"rn": "g", "mnm": 10, "mid": []any{ri["c1"], ri["c2"]}}).Must(t, 2001)
+	get := func(path, gid string) *testcse.Resp {
+		return c.Do(testcse.Req{Method: "GET", Path: path, From: aei, Header: map[string]string{"X-M2M-GID": gid}})
+	}
+	get("/cse-in/gae/c1", "g1").Must(t, 2000)
+	get("/cse-in/gae/c1", "g1").Must(t, 4104)
+	get("/cse-in/gae/c2", "g1").Must(t, 2000)
+	get("/cse-in/gae/c1", "g2").Must(t, 2000)
+	// A fanOutPoint reached again by the same group request.
+	if got := rscs(agr(t, get("/cse-in/gae/g/fopt", "g3"))); !slices.Equal(got, []int64{2000, 2000}) {
+		t.Fatalf("first fan-out: %v", got)
+	}
+	get("/cse-in/gae/g/fopt", "g3").Must(t, 4104)
+	// The members got g3 too: a request of g3 to one of them is a repeat.
+	get("/cse-in/gae/c2", "g3").Must(t, 4104)
+}
+
+// TestGroupRequestIdentifierTwoPaths: a member reached by one group
+// request through two paths (directly and through a sub-group) is operated
+// on once.
+func TestGroupRequestIdentifierTwoPaths(t *testing.T) {
+	c := testcse.Start(t, nil)
+	aei, ri := grpSetup(t, c)
+	sub := mkGroup(c, aei, "/cse-in/gae", map[string]any{"rn": "sub", "mnm": 10, "mid": []any{ri["c1"]}}).Must(t, 2001).Res("m2m:grp")
+	mkGroup(c, aei, "/cse-in/gae", map[string]any{"rn": "g", "mnm": 10, "mid": []any{ri["c1"], sub["ri"].(string) + "/fopt"}}).Must(t, 2001)
+	rs := agr(t, c.Do(testcse.Req{Method: "POST", Path: "/cse-in/gae/g/fopt", From: aei, Ty: 4, Body: map[string]any{"m2m:cin": map[string]any{"con": "x"}}}))
+	inner := rs[1]["pc"].(map[string]any)["m2m:agr"].(map[string]any)["m2m:rsp"].([]any)[0].(map[string]any)
+	// The two paths run in parallel: either may come first.
+	if got := []int64{rs[0]["rsc"].(int64), inner["rsc"].(int64)}; !slices.Equal(got, []int64{2001, 4104}) && !slices.Equal(got, []int64{4104, 2001}) {
+		t.Fatalf("want one 2001 and one 4104 (directly, through the sub-group), got %v and %v", rs[0], inner)
+	}
+	if cni := get(t, c, "/cse-in/gae/c1")["m2m:cnt"].(map[string]any)["cni"]; cni != int64(1) {
+		t.Fatalf("c1 has %v instances, want 1", cni)
+	}
+}
