@@ -74,14 +74,14 @@ func (g *groupRequestIDs) admit(gid, target string, now, rqet time.Time) bool {
 }
 
 // checkGroupRequest applies the duplicate check of TS-0004 7.3.3.2 to a
-// request for target (a resource ID, with the virtual resource or relative
-// path addressed under it).
+// request for target (a resource ID, with the virtual resource or
+// attribute addressed under it).
 func (c *CSE) checkGroupRequest(req *primitive.Request, target string) error {
 	if req.GID == "" {
 		return nil
 	}
 	if !c.gids.admit(req.GID, target, c.now(), req.RQET) {
-		return primitive.Errorf(primitive.RSCGroupRequestIdentifierExists, "the group request %q has already reached %s", req.GID, target)
+		return primitive.Errorf(primitive.RSCGroupRequestIdentifierExists, "the group request %q has already reached %s", req.GID, req.To)
 	}
 	return nil
 }

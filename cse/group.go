@@ -272,6 +272,10 @@ func (c *CSE) fanOutTo(ctx context.Context, req *primitive.Request, o *originato
 	if len(mid) == 0 {
 		return nil, primitive.Errorf(primitive.RSCNoMembers, "the group %s has no members", grp.Path)
 	}
+	mid, passGRTM, err := c.targetMembers(ctx, req, mid)
+	if err != nil {
+		return nil, err
+	}
 	seen, _ := ctx.Value(fanOutKey{}).([]string)
 	if slices.Contains(seen, grp.RI) {
 		return nil, primitive.Errorf(primitive.RSCGroupRequestIdentifierExists, "the group %s is reached twice by one group request (a loop of sub-groups)", grp.Path)
@@ -304,7 +308,7 @@ func (c *CSE) fanOutTo(ctx context.Context, req *primitive.Request, o *originato
 			to = strings.TrimSuffix(m, "/") + "/" + rest
 		}
 		sub := *req
-		sub.To, sub.GID = to, gid
+		sub.To, sub.GID, sub.GRTM = to, gid, passGRTM[i]
 		if gs != nil {
 			sub.Content = gs.content
 			if gs.noContent {

@@ -106,7 +106,10 @@ type Request struct {
 	ATRL    []string // attribute list of a partial RETRIEVE
 	VSI     string
 	RIDs    []string
-	Peer    Peer
+	// GRTM is Group Request Target Members: the members of the group a
+	// request to its fanOutPoint goes to (TS-0004 7.4.14.2.4).
+	GRTM []string
+	Peer Peer
 }
 
 // NewRequest returns a request with the "absent" markers set.

@@ -137,7 +137,7 @@ func ApplyQuery(req *Request, q url.Values, now time.Time) error {
 // SetParam sets the request parameter name from the value of a member of a
 // serialised request primitive (MQTT, WebSocket), in the canonical shape of
 // package codec (int64, string, bool, []any ...). It handles the parameters
-// that the HTTP binding takes from the query string: rcn, rp, da, drt, rids,
+// that the HTTP binding takes from the query string: rcn, rp, da, drt, rids, grtm,
 // the token and signature indicators (sqi, tqi, asi, auri: false is accepted,
 // true is a 5001), tids, ltids and ma (5001). It reports false for any other
 // name.
@@ -215,6 +215,13 @@ func setParam(req *Request, name string, v paramValue, now time.Time) (bool, err
 		var l []string
 		if l, err = v.strs(); err == nil {
 			req.RIDs = append(req.RIDs, l...)
+		}
+	case "grtm":
+		// TS-0009 names no header for it: like the other lists it travels
+		// as a (repeated) query item.
+		var l []string
+		if l, err = v.strs(); err == nil {
+			req.GRTM = append(req.GRTM, l...)
 		}
 	case "sqi", "tqi", "asi", "auri":
 		// Semantic queries, token requests and authorization signatures

@@ -38,6 +38,7 @@ func (r *Request) Query() url.Values {
 		q.Set("drt", strconv.Itoa(r.DRT))
 	}
 	q["rids"] = append(q["rids"], r.RIDs...)
+	q["grtm"] = append(q["grtm"], r.GRTM...)
 	q["atrl"] = append(q["atrl"], r.ATRL...)
 	if f := r.FC; f != nil {
 		ints := func(name string, v, absent int) {

@@ -198,8 +198,6 @@ func RequestFromMap(m map[string]any, now time.Time) (*primitive.Request, error)
 			err = primitive.Errorf(primitive.RSCNotImplemented, "dynamic authorization tokens (tkns) are not supported")
 		case "aus":
 			err = primitive.Errorf(primitive.RSCNotImplemented, "authorization signatures (aus) are not supported")
-		case "grtm":
-			err = primitive.Errorf(primitive.RSCNotImplemented, "group request target members (grtm) are not supported")
 		default:
 			var ok bool
 			if ok, err = primitive.SetParam(req, name, v, now); !ok && err == nil {
@@ -402,6 +400,9 @@ func RequestMap(req *primitive.Request) map[string]any {
 	setStr(m, "vsi", req.VSI)
 	if req.RIDs != nil {
 		m["rids"] = strList(req.RIDs)
+	}
+	if req.GRTM != nil {
+		m["grtm"] = strList(req.GRTM)
 	}
 	return m
 }

@@ -52,3 +52,44 @@ func TestGroupRequestIdentifierTwoPaths(t *testing.T) {
 		t.Fatalf("c1 has %v instances, want 1", cni)
 	}
 }
+
+// TestGroupRequestTargetMembers: with grtm the fan-out goes only to the
+// members listed, also members of a sub-group (through its fanOutPoint);
+// an entry that is no member is refused with 4000 and nothing is sent.
+func TestGroupRequestTargetMembers(t *testing.T) {
+	c := testcse.Start(t, nil)
+	aei, ri := grpSetup(t, c)
+	sub := mkGroup(c, aei, "/cse-in/gae", map[string]any{"rn": "sub", "mnm": 10, "mid": []any{ri["c1"], ri["c2"]}}).Must(t, 2001).Res("m2m:grp")
+	subFopt := sub["ri"].(string) + "/fopt"
+	mkGroup(c, aei, "/cse-in/gae", map[string]any{"rn": "g", "mnm": 10, "mid": []any{ri["c3"], ri["c2"], subFopt}}).Must(t, 2001)
+	create := func(query, con string) *testcse.Resp {
+		return c.Do(testcse.Req{Method: "POST", Path: "/cse-in/gae/g/fopt" + query, From: aei, Ty: 4, Body: map[string]any{"m2m:cin": map[string]any{"con": con}}})
+	}
+	cni := func(rn string) int64 { return get(t, c, "/cse-in/gae/"+rn)["m2m:cnt"].(map[string]any)["cni"].(int64) }
+
+	rs := agr(t, create("?grtm="+ri["c2"], "a"))
+	if len(rs) != 1 || rs[0]["fr"] != ri["c2"] || rs[0]["rsc"] != int64(2001) {
+		t.Fatalf("grtm c2: %v", rs)
+	}
+	if cni("c1") != 0 || cni("c2") != 1 || cni("c3") != 0 {
+		t.Fatalf("instances c1 %d c2 %d c3 %d, want 0 1 0", cni("c1"), cni("c2"), cni("c3"))
+	}
+	// c1 is a member of the sub-group only: the request goes to the
+	// sub-group's fanOutPoint, which sends it to c1 alone.
+	rs = agr(t, create("?grtm="+ri["c1"]+"&grtm="+ri["c3"], "b"))
+	if len(rs) != 2 || rs[0]["fr"] != ri["c3"] || rs[1]["fr"] != subFopt {
+		t.Fatalf("grtm c1, c3: %v", rs)
+	}
+	inner := rs[1]["pc"].(map[string]any)["m2m:agr"].(map[string]any)["m2m:rsp"].([]any)
+	if len(inner) != 1 || inner[0].(map[string]any)["fr"] != ri["c1"] {
+		t.Fatalf("the sub-group fanned out to %v, want c1 only", inner)
+	}
+	if cni("c1") != 1 || cni("c2") != 1 || cni("c3") != 1 {
+		t.Fatalf("instances c1 %d c2 %d c3 %d, want 1 1 1", cni("c1"), cni("c2"), cni("c3"))
+	}
+	// Not a member anywhere: 4000, nothing created.
+	create("?grtm="+ri["c2"]+"&grtm="+ri["p"], "c").Must(t, 4000)
+	if cni("c2") != 1 {
+		t.Fatal("a refused grtm request created something")
+	}
+}
