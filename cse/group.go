@@ -5,7 +5,7 @@ import (
 	"errors"
 	"slices"
 	"strings"
-	"sync"
+	"time"
 
 	"github.com/onecse/onecse/acp"
 	"github.com/onecse/onecse/primitive"
@@ -300,7 +300,9 @@ func (c *CSE) fanOutTo(ctx context.Context, req *primitive.Request, o *originato
 		defer c.groupVerifs.add(grp.RI, o.id, -1)
 	}
 	out := make([]*primitive.Response, len(mid))
-	var wg sync.WaitGroup
+	// Buffered for every member: one that answers after the result
+	// expiration time leaves its answer here and nobody reads it.
+	results := make(chan memberResult, len(mid))
 	sem := make(chan struct{}, maxFanOut)
 	for i, m := range mid {
 		to := m
@@ -315,14 +317,17 @@ func (c *CSE) fanOutTo(ctx context.Context, req *primitive.Request, o *originato
 				sub.RCN = primitive.RCNAttributes
 			}
 		}
-		wg.Add(1)
-		sem <- struct{}{}
 		go func() {
-			defer func() { <-sem; wg.Done() }()
-			out[i] = c.Handle(ctx, &sub)
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			results <- memberResult{i, c.Handle(ctx, &sub)}
 		}()
 	}
-	wg.Wait()
+	if answered := c.collectMembers(req, results, out); answered == 0 {
+		// TS-0004 7.4.14.2.5: no member answered before the result
+		// expiration time.
+		return nil, primitive.Errorf(primitive.RSCGroupMembersNotResponded, "no member of the group %s answered before the result expiration time %s", grp.Path, primitive.FormatTime(req.RSET))
+	}
 	if gs != nil && gs.aggregate != nil {
 		if err := c.recordGroupSubscribe(ctx, grp, gs, mid, out); err != nil {
 			c.log.Warn("group: recording a subscription made through the fanOutPoint", "group", grp.Path, "err", err)
@@ -331,6 +336,9 @@ func (c *CSE) fanOutTo(ctx context.Context, req *primitive.Request, o *originato
 	rsps := make([]any, 0, len(mid))
 	var removed []string
 	for i, r := range out {
+		if r == nil {
+			continue // answered too late: discarded (TS-0004 7.4.14.2.5)
+		}
 		e := map[string]any{"rsc": int64(r.RSC), "rqi": req.RQI, "fr": mid[i], "to": req.From}
 		if r.PC != nil && !(gs != nil && gs.noContent) {
 			e["pc"] = r.PC
@@ -340,7 +348,7 @@ func (c *CSE) fanOutTo(ctx context.Context, req *primitive.Request, o *originato
 			removed = append(removed, mid[i])
 		}
 	}
-	if req.Op == primitive.OpDelete && rest != "" && !strings.Contains(rest, "/") && slices.ContainsFunc(out, func(r *primitive.Response) bool { return r.RSC == primitive.RSCDeleted }) {
+	if req.Op == primitive.OpDelete && rest != "" && !strings.Contains(rest, "/") && slices.ContainsFunc(out, func(r *primitive.Response) bool { return r != nil && r.RSC == primitive.RSCDeleted }) {
 		if err := c.dropGroupSubscribes(ctx, grp.RI, rest); err != nil {
 			c.log.Warn("group: forgetting a subscription deleted through the fanOutPoint", "group", grp.Path, "err", err)
 		}
@@ -429,4 +437,33 @@ func cloneAttrs(m map[string]any) map[string]any {
 		out[k] = v
 	}
 	return out
+}
+
+// memberResult is the answer of the member mid[i].
+type memberResult struct {
+	i    int
+	resp *primitive.Response
+}
+
+// collectMembers puts the members' answers into out as they arrive, until
+// all have answered or, for a request with a Result Expiration Timestamp,
+// until that time: the answers that come later are discarded (TS-0001
+// 9.6.14, TS-0004 7.4.14.2.5; blocking requests). It returns how many
+// answered in time.
+func (c *CSE) collectMembers(req *primitive.Request, results <-chan memberResult, out []*primitive.Response) int {
+	var expired <-chan time.Time
+	if !req.RSET.IsZero() {
+		t := time.NewTimer(req.RSET.Sub(c.now()))
+		defer t.Stop()
+		expired = t.C
+	}
+	for n := range len(out) {
+		select {
+		case r := <-results:
+			out[r.i] = r.resp
+		case <-expired:
+			return n
+		}
+	}
+	return len(out)
 }

@@ -7,8 +7,10 @@ package e2e
 import (
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/onecse/onecse/internal/testcse"
+	"github.com/onecse/onecse/primitive"
 )
 
 // TestGroupRequestIdentifierRepeated: a hosting CSE that receives a gid
@@ -91,5 +93,43 @@ func TestGroupRequestTargetMembers(t *testing.T) {
 	create("?grtm="+ri["c2"]+"&grtm="+ri["p"], "c").Must(t, 4000)
 	if cni("c2") != 1 {
 		t.Fatal("a refused grtm request created something")
+	}
+}
+
+// TestGroupResultExpiration: a fan-out with a Result Expiration Timestamp
+// answers at that time with the member answers received by then; a member
+// that answers later is left out; when none answered, 5209
+// GROUP_MEMBERS_NOT_RESPONDED (TS-0004 7.4.14.2.5). The slow member is a
+// container whose UPDATE waits for the consent of a blocking update
+// subscriber that does not answer.
+func TestGroupResultExpiration(t *testing.T) {
+	f := newBlockingFixture(t, 5*time.Second)
+	c := f.c
+	f.subscribe(t, map[string]any{"nu": []any{f.aei}, "enc": map[string]any{"net": []any{7}}}).Must(t, 2001)
+	quick := c.Create(f.aei, "/cse-in/blk", 3, "m2m:cnt", map[string]any{"rn": "quick"})["ri"].(string)
+	slow := get(t, c, f.cnt)["m2m:cnt"].(map[string]any)["ri"].(string)
+	mkGroup(c, f.aei, "/cse-in/blk", map[string]any{"rn": "both", "mnm": 5, "mid": []any{slow, quick}}).Must(t, 2001)
+	mkGroup(c, f.aei, "/cse-in/blk", map[string]any{"rn": "slowonly", "mnm": 5, "mid": []any{slow}}).Must(t, 2001)
+	f.rcv.Hold()
+	defer f.rcv.Release()
+	update := func(grp string) (*testcse.Resp, time.Duration) {
+		start := time.Now()
+		r := c.Do(testcse.Req{Method: "PUT", Path: "/cse-in/blk/" + grp + "/fopt", From: f.aei,
+			Header: map[string]string{"X-M2M-RST": primitive.FormatTime(time.Now().Add(time.Second))},
+			Body:   map[string]any{"m2m:cnt": map[string]any{"lbl": []any{"x"}}}})
+		return r, time.Since(start)
+	}
+	r, took := update("both")
+	rs := agr(t, r)
+	if len(rs) != 1 || rs[0]["fr"] != quick || rs[0]["rsc"] != int64(2004) {
+		t.Fatalf("want only the quick member's 2004, got %s", r.Body)
+	}
+	if took > 3*time.Second {
+		t.Errorf("the answer took %s: it should come at the result expiration time (1 s)", took)
+	}
+	r, took = update("slowonly")
+	r.Must(t, 5209)
+	if took > 3*time.Second {
+		t.Errorf("5209 took %s", took)
 	}
 }
