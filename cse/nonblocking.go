@@ -408,13 +408,19 @@ func (c *CSE) recallRequest(r *resource.Resource) error {
 	return nil
 }
 
-// StopNonBlocking lets the non-blocking requests under way finish within
-// grace, then cancels the rest; each records how it ended (a cancelled one
-// as FAILED). Call it when no more requests arrive and before the store
+// StopNonBlocking cancels the non-blocking requests that wait for their
+// operation execution time, lets those running finish within grace, then
+// cancels the rest; each records how it ended (a cancelled one as FAILED). Call it when no more requests arrive and before the store
 // closes; later non-blocking requests are refused.
 func (c *CSE) StopNonBlocking(grace time.Duration) {
 	c.nb.mu.Lock()
 	c.nb.stopped = true
+	for _, j := range c.nb.jobs {
+		if !j.started {
+			// Waiting for its operation execution time: nothing to finish.
+			j.cancel()
+		}
+	}
 	c.nb.mu.Unlock()
 	done := make(chan struct{})
 	go func() { c.nb.wg.Wait(); close(done) }()

@@ -162,3 +162,143 @@ func TestNonBlockingRefused(t *testing.T) {
 		t.Errorf("srt %v lacks 17", cb["srt"])
 	}
 }
+
+// rsp returns the m2m:rsp of a result notification.
+func rsp(t *testing.T, g *testcse.Received) map[string]any {
+	t.Helper()
+	if g.Method != "POST" || g.Header.Get("X-M2M-Origin") != "/id-in" {
+		t.Errorf("result notification: %s from %q, want POST from the CSE /id-in", g.Method, g.Header.Get("X-M2M-Origin"))
+	}
+	m, ok := g.JSON["m2m:rsp"].(map[string]any)
+	if !ok {
+		t.Fatalf("no m2m:rsp in %s", g.Body)
+	}
+	return m
+}
+
+// rt=2: the result goes to the originator through its pointOfAccess when rt
+// has no nu, to the targets of X-M2M-RTU when it has, and nowhere when
+// X-M2M-RTU is empty (TS-0004 7.5.1.2.5).
+func TestNonBlockingAsynch(t *testing.T) {
+	c := testcse.Start(t, nil)
+	own := testcse.NewReceiver(t)
+	other := testcse.NewReceiver(t)
+	c.Do(testcse.Req{Method: "POST", Path: "/cse-in", From: "Cnba", Ty: 2,
+		Body: map[string]any{"m2m:ae": map[string]any{"rn": "nba", "api": "Nx", "rr": true, "srv": []any{"3"}, "poa": []any{own.URL}}}}).Must(t, 2001)
+
+	r := c.Do(testcse.Req{Method: "POST", Path: "/cse-in/nba?rt=2", From: "Cnba", Ty: 3,
+		Body: map[string]any{"m2m:cnt": map[string]any{"rn": "a"}}})
+	uri := nbAck(t, r, 1002)
+	got := rsp(t, own.Wait(1, 10*time.Second)[0])
+	if got["rsc"] != int64(2001) || got["rqi"] != r.Header.Get("X-M2M-RI") || got["to"] != "Cnba" {
+		t.Fatalf("m2m:rsp %v, want rsc 2001, rqi %s, to Cnba", got, r.Header.Get("X-M2M-RI"))
+	}
+	if cnt, _ := got["pc"].(map[string]any)["m2m:cnt"].(map[string]any); cnt["rn"] != "a" {
+		t.Errorf("m2m:rsp pc %v lacks the container", got["pc"])
+	}
+	// The <request> holds the same result.
+	if req := nbWait(t, c, "Cnba", uri); req["rs"] != int64(1) {
+		t.Errorf("requestStatus %v, want 1", req["rs"])
+	}
+
+	r = c.Do(testcse.Req{Method: "GET", Path: "/cse-in/nba/none?rt=2", From: "Cnba",
+		Header: map[string]string{"X-M2M-RTU": other.URL}})
+	nbAck(t, r, 1002)
+	got = rsp(t, other.Wait(1, 10*time.Second)[0])
+	if got["rsc"] != int64(4004) || got["rqi"] != r.Header.Get("X-M2M-RI") {
+		t.Fatalf("m2m:rsp %v, want rsc 4004, rqi %s", got, r.Header.Get("X-M2M-RI"))
+	}
+
+	r = c.Do(testcse.Req{Method: "GET", Path: "/cse-in/nba?rt=2", From: "Cnba",
+		Header: map[string]string{"X-M2M-RTU": ""}})
+	uri = nbAck(t, r, 1002)
+	nbWait(t, c, "Cnba", uri)
+	own.Quiet(1, 300*time.Millisecond)
+	other.Quiet(1, 0)
+}
+
+// A non-blocking request to a fanOutPoint runs the fan-out in the background;
+// the aggregated answer lands in ors.
+func TestNonBlockingFanOut(t *testing.T) {
+	c := testcse.Start(t, nil)
+	aei, ri := grpSetup(t, c)
+	mkGroup(c, aei, "/cse-in/gae", map[string]any{"rn": "g", "mnm": 5, "mid": []any{ri["c1"], ri["c2"]}}).Must(t, 2001)
+	uri := nbAck(t, c.Do(testcse.Req{Method: "POST", Path: "/cse-in/gae/g/fopt?rt=1", From: aei, Ty: 4,
+		Body: map[string]any{"m2m:cin": map[string]any{"con": "v"}}}), 1001)
+	req := nbWait(t, c, aei, uri)
+	ors, _ := req["ors"].(map[string]any)
+	if req["rs"] != int64(1) || ors["rsc"] != int64(2000) {
+		t.Fatalf("rs %v ors %v, want 1 and an aggregated 2000", req["rs"], ors)
+	}
+	agr, _ := ors["pc"].(map[string]any)["m2m:agr"].(map[string]any)
+	members, _ := agr["m2m:rsp"].([]any)
+	if len(members) != 2 {
+		t.Fatalf("ors.pc %v: want 2 member responses", ors["pc"])
+	}
+	for _, m := range members {
+		if m.(map[string]any)["rsc"] != int64(2001) {
+			t.Errorf("member response %v, want 2001", m)
+		}
+	}
+	for _, rn := range []string{"c1", "c2"} {
+		if cni := c.Do(testcse.Req{Method: "GET", Path: "/cse-in/gae/" + rn, From: aei}).Must(t, 2000).Res("m2m:cnt")["cni"]; cni != int64(1) {
+			t.Errorf("%s has cni %v, want 1", rn, cni)
+		}
+	}
+}
+
+// A request waiting for its operation execution time can be recalled by
+// deleting its <request>; one that runs cannot (5220), and its <request>
+// stays (TS-0004 7.4.12.2.4).
+func TestNonBlockingRecall(t *testing.T) {
+	c := testcse.Start(t, nil)
+	aei := aclRegister(t, c, "Cnb", "nb")
+	r := c.Do(testcse.Req{Method: "POST", Path: "/cse-in/nb?rt=1", From: aei, Ty: 3,
+		Header: map[string]string{"X-M2M-OET": "2000"},
+		Body:   map[string]any{"m2m:cnt": map[string]any{"rn": "later"}}})
+	uri := nbAck(t, r, 1001)
+	c.Do(testcse.Req{Method: "DELETE", Path: "/" + uri, From: aei}).Must(t, 2002)
+	time.Sleep(2500 * time.Millisecond)
+	c.Do(testcse.Req{Method: "GET", Path: "/cse-in/nb/later", From: aei}).Must(t, 4004)
+
+	// A NOTIFY to an AE is passed on to it: while its receiver holds the
+	// request, the operation runs.
+	rcv := testcse.NewReceiver(t)
+	c.Do(testcse.Req{Method: "POST", Path: "/cse-in", From: "Cheld", Ty: 2,
+		Body: map[string]any{"m2m:ae": map[string]any{"rn": "held", "api": "Nx", "rr": true, "srv": []any{"3"}, "poa": []any{rcv.URL}}}}).Must(t, 2001)
+	rcv.Hold()
+	uri = nbAck(t, c.Do(testcse.Req{Method: "POST", Path: "/cse-in/held?rt=1", From: "Cheld",
+		Body: map[string]any{"m2m:sgn": map[string]any{"sur": "/id-in/x", "nev": map[string]any{"net": 1}}}}), 1001)
+	rcv.WaitHeld(1, 10*time.Second)
+	c.Do(testcse.Req{Method: "DELETE", Path: "/" + uri, From: "Cheld"}).Must(t, 5220)
+	rcv.Release()
+	if req := nbWait(t, c, "Cheld", uri); req["rs"] != int64(1) {
+		t.Errorf("after the release: requestStatus %v, want 1 (ors %v)", req["rs"], req["ors"])
+	}
+	c.Do(testcse.Req{Method: "DELETE", Path: "/" + uri, From: "Cheld"}).Must(t, 2002)
+}
+
+// A request still waiting when the CSE stops is recorded as FAILED, and
+// stays so after the restart.
+func TestNonBlockingShutdown(t *testing.T) {
+	c := testcse.Start(t, nil)
+	aei := aclRegister(t, c, "Cnb", "nb")
+	r := c.Do(testcse.Req{Method: "POST", Path: "/cse-in/nb?rt=1", From: aei, Ty: 3,
+		Header: map[string]string{"X-M2M-OET": "20000"},
+		Body:   map[string]any{"m2m:cnt": map[string]any{"rn": "never"}}})
+	uri := nbAck(t, r, 1001)
+	start := time.Now()
+	c.Stop()
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("shutdown took %s: a request waiting for its execution time held it", d)
+	}
+	cfg := c.Config
+	cfg.HTTP = c.Addr()
+	c = testcse.StartConfig(t, cfg)
+	req := nbWait(t, c, aei, uri)
+	ors, _ := req["ors"].(map[string]any)
+	if req["rs"] != int64(2) || ors["rsc"] != int64(4008) {
+		t.Fatalf("after the restart: rs %v ors %v, want 2 and 4008", req["rs"], ors)
+	}
+	c.Do(testcse.Req{Method: "GET", Path: "/cse-in/nb/never", From: aei}).Must(t, 4004)
+}
