@@ -73,7 +73,7 @@ var attrNames = map[string]string{
 	"cnd": "containerDefinition", "nods": "nodes", "pei": "periodicInterval", "mdd": "missingDataDetect",
 	"mdn": "missingDataMaxNr", "mdlt": "missingDataList", "mdc": "missingDataCurrentNr", "mdt": "missingDataDetectTimer",
 	"peid": "periodicIntervalDelta", "cmdcf": "ContentMismatchDataFlag", "op": "operation", "tg": "target",
-	"og": "originator", "rid": "requestID", "mi": "metaInformation", "pc": "primitiveContent", "rs": "requestStatus",
+	"og": "originator", "org": "originator", "ors": "operationResult", "rid": "requestID", "mi": "metaInformation", "pc": "primitiveContent", "rs": "requestStatus",
 	"ol": "operationResult", "pcuri": "pollingChannelURI",
 	// node, mgmtObj
 	"ni": "nodeID", "hcl": "hostedCSELink", "mgd": "mgmtDefinition", "obis": "objectIDs", "obps": "objectPaths",

@@ -52,6 +52,10 @@ type Config struct {
 	// PollTimeout is how long a RETRIEVE of a pollingChannelURI without a
 	// request expiration time waits for a request (default 30 s).
 	PollTimeout time.Duration
+	// RequestPersistence is how long the <request> of a non-blocking
+	// request stays after its request, result and execution times when the
+	// request gives no result persistence (rp); default 1 h.
+	RequestPersistence time.Duration
 
 	// CSE registration and routing (remotecse.go, registree.go, forward.go).
 	Registration
@@ -88,6 +92,9 @@ func (c *Config) Defaults() {
 	}
 	if c.PollTimeout <= 0 {
 		c.PollTimeout = 30 * time.Second
+	}
+	if c.RequestPersistence <= 0 {
+		c.RequestPersistence = time.Hour
 	}
 	if c.DefaultBatchDuration <= 0 {
 		c.DefaultBatchDuration = 60 * time.Second
@@ -151,6 +158,9 @@ type CSE struct {
 	groupVerifs groupVerifications
 	// gids: the Group Request Identifiers seen, by target (gid.go).
 	gids groupRequestIDs
+	// nb holds the non-blocking requests running in this process
+	// (nonblocking.go).
+	nb nbState
 }
 
 // New opens the core on st, creating the CSEBase on first start.
@@ -167,6 +177,7 @@ func New(ctx context.Context, cfg Config, st store.Store, log *slog.Logger) (*CS
 	c := &CSE{cfg: cfg, st: st, log: log, now: time.Now, acps: newACPCache()}
 	c.reg.kick = make(chan struct{}, 1)
 	c.reg.round = make(chan struct{}, 1)
+	c.nb.init()
 	if announce {
 		c.cfg.AEPolicy = &announcer{allow: AllowList(c.cfg.AllowedAEOriginators), c: c}
 	}
@@ -178,6 +189,9 @@ func New(ctx context.Context, cfg Config, st store.Store, log *slog.Logger) (*CS
 	}
 	if err := c.recountSubscriptions(ctx); err != nil {
 		return nil, fmt.Errorf("counting subscriptions: %w", err)
+	}
+	if err := c.failOrphanedRequests(ctx); err != nil {
+		return nil, fmt.Errorf("non-blocking requests left pending: %w", err)
 	}
 	return c, nil
 }
@@ -351,12 +365,12 @@ func (c *CSE) handle(ctx context.Context, req *primitive.Request) (*primitive.Re
 	if !req.OET.IsZero() && !req.RQET.IsZero() && req.OET.After(req.RQET) {
 		return nil, primitive.Errorf(primitive.RSCBadRequest, "the operation execution time is after the request expiration time")
 	}
-	if req.RT != nil && req.RT.RTV != primitive.RTBlocking && req.RT.RTV != 0 {
+	if req.RT != nil {
 		switch req.RT.RTV {
-		case primitive.RTNonBlockingSynch:
-			return nil, primitive.Errorf(primitive.RSCNonBlockingSynchRequestNotSupported, "non-blocking requests are not supported yet")
+		case 0, primitive.RTBlocking, primitive.RTNonBlockingSynch, primitive.RTNonBlockingAsynch:
+			// Non-blocking requests are taken below, once the originator is known.
 		case primitive.RTFlexBlocking:
-			// The receiver may choose: onecse answers blocking.
+			// The receiver may choose (TS-0001 8.2.2): onecse answers blocking.
 		default:
 			return nil, primitive.Errorf(primitive.RSCNotImplemented, "response type %d is not supported", req.RT.RTV)
 		}
@@ -391,6 +405,11 @@ func (c *CSE) handle(ctx context.Context, req *primitive.Request) (*primitive.Re
 	orig, err := c.originator(ctx, req, isAECreate)
 	if err != nil {
 		return nil, err
+	}
+	// rt=1/2: a <request>, an acknowledgement now, the request itself in
+	// the background through this same path (nonblocking.go).
+	if isNonBlocking(req) {
+		return c.nonBlocking(ctx, req, orig)
 	}
 	// A target on another CSE is forwarded (TS-0004 7.3.2.6; forward.go).
 	if resp, err := c.route(ctx, req, orig); resp != nil || err != nil {

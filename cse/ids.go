@@ -20,7 +20,7 @@ func randomID(n int) string {
 }
 
 // typePrefix gives generated resource IDs a readable prefix ("cnt…", "cin…").
-var typePrefix = map[int]string{1: "acp", 3: "cnt", 4: "cin", 9: "grp", 11: "mssp", 15: "pch", 16: "csr", 19: "asar", 20: "svsn", 23: "sub"}
+var typePrefix = map[int]string{1: "acp", 3: "cnt", 4: "cin", 9: "grp", 11: "mssp", 15: "pch", 16: "csr", 17: "req", 19: "asar", 20: "svsn", 23: "sub"}
 
 // sortAlphabet is in ASCII order, so that IDs drawn later sort later.
 const sortAlphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"

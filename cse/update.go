@@ -278,6 +278,12 @@ func (c *CSE) delete(ctx context.Context, req *primitive.Request, o *originator,
 		if annc, err = c.announcedBelow(tx, cur); err != nil {
 			return err
 		}
+		if cur.Ty == resource.TyRequest {
+			// Last before the deletion: a recalled request is not run.
+			if err := c.recallRequest(cur); err != nil {
+				return err
+			}
+		}
 		if err := c.deleteInTx(tx, ev, cur); err != nil {
 			return storeErr(err, req.To)
 		}

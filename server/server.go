@@ -789,6 +789,10 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	if s.broker != nil {
 		s.broker.Close()
 	}
+	// Non-blocking requests under way get a moment to finish (their
+	// result NOTIFYs need the notification service, stopped next); the
+	// rest are recorded as FAILED.
+	s.core.StopNonBlocking(nonBlockingGrace(ctx))
 	if s.cancel != nil {
 		s.cancel()
 	}
@@ -800,6 +804,16 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	s.log.Info("onecse stopped")
 	return err
+}
+
+// nonBlockingGrace is how long Shutdown waits for non-blocking requests:
+// up to 5 s, less when ctx ends sooner.
+func nonBlockingGrace(ctx context.Context) time.Duration {
+	g := 5 * time.Second
+	if dl, ok := ctx.Deadline(); ok {
+		g = min(g, time.Until(dl))
+	}
+	return max(g, 0)
 }
 
 // redactURL hides the password of a URL with user information (an MQTT

@@ -269,9 +269,10 @@ func responseOptions(resp *primitive.Response) message.Options {
 	if resp.CNOT != 0 {
 		opts = append(opts, message.Option{ID: optCTO, Value: uintBytes(uint32(resp.CNOT))})
 	}
-	if resp.RSC == primitive.RSCCreated && resp.Location != "" {
+	if resp.Location != "" && (resp.RSC == primitive.RSCCreated || resp.RSC == primitive.RSCAcceptedNonBlockingSynch || resp.RSC == primitive.RSCAcceptedNonBlockingAsynch) {
 		// TS-0008 6.2.3: the URI of a created resource in Location-Path,
-		// as the path that retrieves it over this binding.
+		// as the path that retrieves it over this binding; 6.3.2/6.3.3: the
+		// <request> of a non-blocking request likewise.
 		for _, s := range pathOf(resp.Location) {
 			opts = append(opts, message.Option{ID: message.LocationPath, Value: []byte(s)})
 		}

@@ -340,6 +340,11 @@ func codeOf(rsc primitive.RSC, op primitive.Operation) codes.Code {
 	if rsc == primitive.RSCOK && op == primitive.OpNotify {
 		return codes.Changed
 	}
+	if rsc == primitive.RSCAcceptedNonBlockingAsynch {
+		// 2.04 is the code of an acknowledgement without a <request>;
+		// onecse always creates one: 2.01 (TS-0008 6.3.2).
+		return codes.Created
+	}
 	return parseCode(rsc.CoAPCode())
 }
 

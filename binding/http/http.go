@@ -144,10 +144,12 @@ func (b *Binding) write(w http.ResponseWriter, resp *primitive.Response, mi code
 	if resp.CNOT != 0 {
 		set(hCTO, strconv.Itoa(resp.CNOT))
 	}
-	if resp.RSC == primitive.RSCCreated && resp.Location != "" {
+	if resp.Location != "" && (resp.RSC == primitive.RSCCreated || resp.RSC == primitive.RSCAcceptedNonBlockingSynch || resp.RSC == primitive.RSCAcceptedNonBlockingAsynch) {
 		// TS-0009 6.4.4 asks for it when the content holds the URI (rcn 2 or
 		// 3); onecse sends it on every CREATE, as the TR-0051 examples do,
 		// as the path that retrieves the new resource over this binding.
+		// The acknowledgement of a non-blocking request names its
+		// <request> the same way.
 		set("Content-Location", "/"+resp.Location)
 	}
 	if len(body) > 0 {
