@@ -19,9 +19,29 @@ import (
 // target.
 func (c *CSE) route(ctx context.Context, req *primitive.Request, o *originator) (*primitive.Response, error) {
 	a, ok := primitive.ParseAddress(req.To)
-	if !ok || a.Scope == primitive.ScopeCSERelative {
-		return nil, nil // resolve answers a bad To
+	if !ok || a.Scope == primitive.ScopeCSERelative || c.isLocalAddress(a) {
+		return nil, nil // resolve answers a bad To, and serves a local one
 	}
+	if req.Op == primitive.OpCreate && (req.Ty == resource.TyAE || req.Ty == resource.TyRemoteCSE) && (a.Scope != primitive.ScopeAbsolute || a.SPID == c.cfg.SPID) {
+		// A registration is made with the receiver itself (protocol.md 1.11).
+		return nil, primitive.Errorf(primitive.RSCBadRequest, "a registration is not forwarded: send it to %s itself", a.CSEID)
+	}
+	// A request that came down from the registrar is not sent back up: that
+	// would loop.
+	fromAbove := o.cse && !c.routeTable().below(c.cseOf(o.id))
+	e, err := c.nextHop(a, fromAbove)
+	if err != nil {
+		return nil, err
+	}
+	return c.forward(ctx, req, o, e)
+}
+
+// nextHop returns the <remoteCSE> through which the CSE of a (an address
+// of another CSE) is reached: that CSE itself when it is registered here,
+// the registree below which it sits, else the registrar, unless this CSE
+// is the top (an IN-CSE, or none registered) or up is where the request
+// came from (fromAbove): then 4004.
+func (c *CSE) nextHop(a primitive.Address, fromAbove bool) (*route, error) {
 	rt := c.routeTable()
 	if a.Scope == primitive.ScopeAbsolute && a.SPID != c.cfg.SPID {
 		// Another service provider: onecse has no Mcc' registrations, so
@@ -29,29 +49,44 @@ func (c *CSE) route(ctx context.Context, req *primitive.Request, o *originator) 
 		if c.cfg.CSEType == TypeIN || rt.registrar == nil {
 			return nil, primitive.Errorf(primitive.RSCNotFound, "no route to the service provider %s", a.SPID)
 		}
-		return c.forward(ctx, req, o, rt.registrar)
-	}
-	if a.CSEID == c.cfg.CSEID {
-		return nil, nil
-	}
-	if req.Op == primitive.OpCreate && (req.Ty == resource.TyAE || req.Ty == resource.TyRemoteCSE) {
-		// A registration is made with the receiver itself (protocol.md 1.11).
-		return nil, primitive.Errorf(primitive.RSCBadRequest, "a registration is not forwarded: send it to %s itself", a.CSEID)
+		return rt.registrar, nil
 	}
 	if e, ok := rt.byCSI[a.CSEID]; ok {
-		return c.forward(ctx, req, o, e)
+		return e, nil
 	}
 	if e, ok := rt.byDesc[a.CSEID]; ok {
-		return c.forward(ctx, req, o, e)
+		return e, nil
 	}
-	if c.cfg.CSEType == TypeIN || rt.registrar == nil {
+	if c.cfg.CSEType == TypeIN || rt.registrar == nil || fromAbove {
 		return nil, primitive.Errorf(primitive.RSCNotFound, "no route to the CSE %s", a.CSEID)
 	}
-	if from := c.cseOf(o.id); o.cse && !rt.below(from) {
-		// It came down from the registrar: sending it back up would loop.
-		return nil, primitive.Errorf(primitive.RSCNotFound, "no route to the CSE %s", a.CSEID)
+	return rt.registrar, nil
+}
+
+// SendOnward sends a request of this CSE's own making (a notification, its
+// verification) to an entity of another CSE, named by an SP-relative or
+// absolute ID: to the next CSE on the way through the registration tree,
+// as a request of an AE would be forwarded (TS-0004 7.3.2.6). The CSE on
+// the way forwards it on; the target's CSE hands it to the entity (an AE
+// through its pointOfAccess). req.From is this CSE.
+func (c *CSE) SendOnward(ctx context.Context, req *primitive.Request) (*primitive.Response, error) {
+	a, ok := primitive.ParseAddress(req.To)
+	if !ok || a.Scope == primitive.ScopeCSERelative || c.isLocalAddress(a) {
+		return nil, primitive.Errorf(primitive.RSCBadRequest, "%q is not an ID on another CSE", req.To)
 	}
-	return c.forward(ctx, req, o, rt.registrar)
+	e, err := c.nextHop(a, false)
+	if err != nil {
+		return nil, err
+	}
+	return c.send(ctx, e.csi, e.poa, req)
+}
+
+// isLocalAddress reports whether a names this CSE or something on it.
+func (c *CSE) isLocalAddress(a primitive.Address) bool {
+	if a.Scope == primitive.ScopeAbsolute && a.SPID != c.cfg.SPID {
+		return false
+	}
+	return a.CSEID == c.cfg.CSEID
 }
 
 // forward sends req to the CSE of e and returns its answer.
@@ -109,6 +144,7 @@ func (c *CSE) send(ctx context.Context, receiver string, poa []string, req *prim
 	if receiver != "" {
 		ctx = WithReceiver(ctx, receiver)
 	}
+	ctx = primitive.WithHopToCSE(ctx)
 	var last error
 	try := func(send func() (*primitive.Response, error)) (*primitive.Response, bool, error) {
 		resp, err := send()

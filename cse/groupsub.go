@@ -306,6 +306,11 @@ func (c *CSE) groupNotify(ctx context.Context, req *primitive.Request, grp *reso
 	}
 	if len(sgns) == 1 && sgns[0]["vrq"] == true {
 		cr, _ := sgns[0]["cr"].(string)
+		if id, local := c.localID(cr); local && id != "" {
+			// A member on another CSE names the creator in SP-relative
+			// form (/id-in/Cae), as it reached that CSE.
+			cr = id
+		}
 		if c.groupVerifs.pending(grp.RI, cr) || slices.ContainsFunc(recs, func(g *groupSubscription) bool { return g.cr == cr }) {
 			return &primitive.Response{RSC: primitive.RSCOK}, nil
 		}

@@ -335,6 +335,11 @@ func (c *CSE) notify(ctx context.Context, req *primitive.Request, o *originator,
 	err := c.st.View(ctx, func(tx store.Tx) error {
 		return c.authorize(tx, req, o, accessCheck{op: acp.OpNotify, target: r})
 	})
+	if err != nil && isVerification(req) && primitive.ErrorRSC(err) == primitive.RSCOriginatorHasNoPrivilege {
+		// TS-0004 7.5.1.2.3: the subscription's host may not notify this
+		// target, and the subscription is refused for that reason.
+		return nil, primitive.Errorf(primitive.RSCSubscriptionHostHasNoPrivilege, "the subscription host %q has no NOTIFY privilege on %s", req.From, r.Path)
+	}
 	if err != nil {
 		return nil, storeErr(err, req.To)
 	}
@@ -360,4 +365,11 @@ func (c *CSE) conditional(tx store.Tx, req *primitive.Request, cur *resource.Res
 		return primitive.Errorf(primitive.RSCNotFound, "%s does not match the filter criteria of the %s: nothing was changed", cur.Path, req.Op)
 	}
 	return nil
+}
+
+// isVerification reports whether req carries a subscription verification
+// request ({"m2m:sgn":{"vrq":true,...}}).
+func isVerification(req *primitive.Request) bool {
+	sgn, _ := req.Content["m2m:sgn"].(map[string]any)
+	return sgn["vrq"] == true
 }

@@ -35,6 +35,10 @@ type dest struct {
 	// (WebSocket) rather than to addr.
 	receiver string
 	conn     bool
+	// onward is the ID of an entity of another CSE (an AE-ID or a CSE-ID
+	// in SP-relative or absolute form): the request goes through the
+	// registration tree, and that entity's CSE delivers it.
+	onward string
 }
 
 // errUnreachable marks a target that cannot be reached at all as things are
@@ -57,9 +61,13 @@ func (s *Service) resolve(ctx context.Context, target string) ([]dest, error) {
 	}
 	id, local := s.core.LocalID(addr)
 	if !local || id == "" {
-		// A CSE-ID or an entity of another CSE: reaching it needs a
-		// <remoteCSE>, which arrives with CSE registration.
-		return nil, fmt.Errorf("%w: %s is not registered with this CSE", errUnreachable, target)
+		// A CSE-ID or an entity of another CSE: its own CSE knows its
+		// pointOfAccess, so the request is sent there through the
+		// registration tree (TS-0004 7.3.2.6), as an AE's would be.
+		if a, ok := primitive.ParseAddress(addr); ok && a.Scope != primitive.ScopeCSERelative {
+			return []dest{{onward: addr}}, nil
+		}
+		return nil, fmt.Errorf("%w: %s is not an ID this CSE can reach", errUnreachable, target)
 	}
 	var r *resource.Resource
 	err = s.st.View(ctx, func(tx store.Tx) error {
@@ -120,6 +128,9 @@ func (s *Service) resolve(ctx context.Context, target string) ([]dest, error) {
 
 // String names d in errors.
 func (d dest) String() string {
+	if d.onward != "" {
+		return d.onward + " (through the registration tree)"
+	}
 	if d.conn {
 		return "the connection of " + d.receiver
 	}
@@ -130,6 +141,9 @@ func (d dest) String() string {
 func (s *Service) sendTo(ctx context.Context, d dest, req *primitive.Request) (*primitive.Response, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.opt.Timeout)
 	defer cancel()
+	if d.onward != "" {
+		return s.core.SendOnward(ctx, req)
+	}
 	if d.conn {
 		return s.core.Connections().Send(ctx, d.receiver, req)
 	}

@@ -180,7 +180,7 @@ func (c *Client) Send(ctx context.Context, addr string, f codec.Format, req *pri
 		ctx, cancel = context.WithTimeout(ctx, c.opt.Timeout)
 		defer cancel()
 	}
-	opts, code, body, cf, err := requestMessage(u, f, req)
+	opts, code, body, cf, err := requestMessage(u, f, req, primitive.IsHopToCSE(ctx))
 	if err != nil {
 		return nil, err
 	}
@@ -222,7 +222,7 @@ func (c *Client) Send(ctx context.Context, addr string, f codec.Format, req *pri
 }
 
 // requestMessage builds the options, method and payload of req.
-func requestMessage(u *url.URL, f codec.Format, req *primitive.Request) (message.Options, codes.Code, []byte, message.MediaType, error) {
+func requestMessage(u *url.URL, f codec.Format, req *primitive.Request, toCSE bool) (message.Options, codes.Code, []byte, message.MediaType, error) {
 	var code codes.Code
 	switch req.Op {
 	case primitive.OpCreate, primitive.OpNotify:
@@ -244,7 +244,9 @@ func requestMessage(u *url.URL, f codec.Format, req *primitive.Request) (message
 		}
 	}
 	var queries []string
-	if req.Op != primitive.OpNotify && (u.Path == "" || u.Path == "/") && u.RawQuery == "" && req.To != "" {
+	// A NOTIFY to a CSE on its way to an entity of that CSE is addressed
+	// by its To like any request (primitive.WithHopToCSE).
+	if (req.Op != primitive.OpNotify || toCSE) && (u.Path == "" || u.Path == "/") && u.RawQuery == "" && req.To != "" {
 		to, q := req.To, req.Query()
 		if i := strings.IndexByte(to, '#'); i >= 0 {
 			if to[i+1:] != "" {

@@ -104,8 +104,9 @@ func (c *Client) Send(ctx context.Context, addr string, f codec.Format, req *pri
 	}
 	// A NOTIFY goes to its target URL as given (the notification target's
 	// path is its own business); other requests to a point of access carry
-	// their To as the path.
-	if req.Op != primitive.OpNotify && (u.Path == "" || u.Path == "/") && u.RawQuery == "" && req.To != "" {
+	// their To as the path, and so does a NOTIFY sent to a CSE on its way to
+	// an entity of that CSE.
+	if (req.Op != primitive.OpNotify || primitive.IsHopToCSE(ctx)) && (u.Path == "" || u.Path == "/") && u.RawQuery == "" && req.To != "" {
 		to, q := req.To, req.Query()
 		if i := strings.IndexByte(to, '#'); i >= 0 {
 			// To#attr: a fragment never reaches an HTTP server, so the

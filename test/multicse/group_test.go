@@ -3,6 +3,7 @@ package multicse
 import (
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/onecse/onecse/internal/testcse"
 )
@@ -76,5 +77,38 @@ func TestGroupWithRemoteMembers(t *testing.T) {
 	get(mn, "/cse-mn/pub").Must(t, 4004)
 	if g := get(in, "/cse-in/app/g").Res("m2m:grp"); g["cnm"] != int64(0) {
 		t.Fatalf("members not removed: %v", g)
+	}
+}
+
+// A subscription through the fanOutPoint of a group on the IN with a
+// member on the MN: the member subscription on the MN notifies the group
+// on the IN through the registration tree, and the group host aggregates
+// it with the local member's (TS-0001 10.2.7.11; TS-0004 7.4.14.2.5).
+func TestGroupSubscriptionWithRemoteMember(t *testing.T) {
+	in := testcse.Start(t, cseCfg("IN", "/id-in", "cse-in", nil))
+	mn := testcse.Start(t, cseCfg("MN", "/id-mn", "cse-mn", in))
+	waitFor(t, "the MN is registered with the IN", func() bool { return get(in, "/cse-in/id-mn").RSC == 2000 })
+	waitRegistered(t, mn, "/id-in")
+	openACP(mn)
+	mn.Create("CAdmin", "/cse-mn", 3, "m2m:cnt", map[string]any{"rn": "pub", "acpi": []any{"cse-mn/open"}})
+	aei := in.RegisterAE("app")
+	in.Create(aei, "/cse-in/app", 3, "m2m:cnt", map[string]any{"rn": "local"})
+	in.Do(testcse.Req{Method: "POST", Path: "/cse-in/app", From: aei, Ty: 9,
+		Body: map[string]any{"m2m:grp": map[string]any{"rn": "g", "mnm": 5, "mid": []any{"cse-in/app/local", "/id-mn/cse-mn/pub"},
+			"nar": map[string]any{"num": 2, "dur": "PT30S"}}}}).Must(t, 2001)
+	rcv := testcse.NewReceiver(t)
+	r := in.Do(testcse.Req{Method: "POST", Path: "/cse-in/app/g/fopt", From: aei, Ty: 23,
+		Body: map[string]any{"m2m:sub": map[string]any{"rn": "gs", "nu": []any{rcv.URL}, "nfu": rcv.URL, "enc": map[string]any{"net": []any{3}}}}}).Must(t, 2000)
+	for _, e := range r.JSON["m2m:agr"].(map[string]any)["m2m:rsp"].([]any) {
+		if rsc := e.(map[string]any)["rsc"]; rsc != int64(2001) {
+			t.Fatalf("member answers %s", r.Body)
+		}
+	}
+	in.Create(aei, "/cse-in/app/local", 4, "m2m:cin", map[string]any{"con": "here"})
+	mn.Create("CAdmin", "/cse-mn/pub", 4, "m2m:cin", map[string]any{"con": "there"})
+	got := rcv.Wait(1, 10*time.Second)
+	batch := got[0].Batch()
+	if len(batch) != 2 {
+		t.Fatalf("aggregated notification %s: want both members' notifications", got[0].Body)
 	}
 }
