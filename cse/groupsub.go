@@ -329,6 +329,11 @@ func (c *CSE) groupNotify(ctx context.Context, req *primitive.Request, grp *reso
 			// TS-0004 7.5.1.2.6 step 1.
 			return nil, primitive.Errorf(primitive.RSCOriginatorHasNoPrivilege, "the notification of %q does not come from a member subscription of the group %s", sur, grp.Path)
 		}
+		if host := c.cseOf(sur); host == "" || c.spRelative(req.From) != host {
+			// Only the CSE hosting the member subscription sends its
+			// notifications: knowing a subscription's ID is not enough.
+			return nil, primitive.Errorf(primitive.RSCOriginatorHasNoPrivilege, "the notification of %q comes from %q, not from the CSE hosting that subscription", sur, req.From)
+		}
 		if s["sud"] == true {
 			ended = append(ended, sur)
 			continue

@@ -335,8 +335,8 @@ func (c *CSE) notify(ctx context.Context, req *primitive.Request, o *originator,
 	err := c.st.View(ctx, func(tx store.Tx) error {
 		return c.authorize(tx, req, o, accessCheck{op: acp.OpNotify, target: r})
 	})
-	if err != nil && isVerification(req) && primitive.ErrorRSC(err) == primitive.RSCOriginatorHasNoPrivilege {
-		// TS-0004 7.5.1.2.3: the subscription's host may not notify this
+	if err != nil && o.cse && isVerification(req) && primitive.ErrorRSC(err) == primitive.RSCOriginatorHasNoPrivilege {
+		// TS-0004 7.5.1.2.3: the subscription's host (a CSE) may not notify this
 		// target, and the subscription is refused for that reason.
 		return nil, primitive.Errorf(primitive.RSCSubscriptionHostHasNoPrivilege, "the subscription host %q has no NOTIFY privilege on %s", req.From, r.Path)
 	}

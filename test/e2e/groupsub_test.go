@@ -151,7 +151,8 @@ func TestGroupSubscribePlain(t *testing.T) {
 
 // TestGroupUnsubscribe: a DELETE of <group>/fopt/<rn> removes the member
 // subscriptions, and the group host accepts no notification of them any
-// more; a notification that no member subscription sent is refused (4103).
+// more; a notification that no member subscription sent, or that does not
+// come from the CSE hosting it, is refused (4103).
 func TestGroupUnsubscribe(t *testing.T) {
 	c := notifyCSE(t, nil)
 	rcv := testcse.NewReceiver(t)
@@ -163,7 +164,11 @@ func TestGroupUnsubscribe(t *testing.T) {
 	}
 	notifyGroup("/id-in/sub-not-a-member").Must(t, 4103)
 	member := "/id-in/" + subs[0]["ri"].(string)
-	notifyGroup(member).Must(t, 2000)
+	// Knowing a member subscription's ID is not enough: only the CSE that
+	// hosts it sends its notifications.
+	notifyGroup(member).Must(t, 4103)
+	rcv.Quiet(0, 200*time.Millisecond)
+	addCIN(t, c, aei, "/cse-in/gae/c1", map[string]any{"con": "real"})
 	rcv.Wait(1, wait)
 
 	rs := agr(t, c.Do(testcse.Req{Method: "DELETE", Path: "/cse-in/gae/g/fopt/gs", From: aei}))
