@@ -63,6 +63,20 @@ func (c *CSE) nextHop(a primitive.Address, fromAbove bool) (*route, error) {
 	return rt.registrar, nil
 }
 
+// OutsideID returns the form in which an ID of this CSE (an AE-ID-Stem, the
+// admin) leaves it: SP-relative (TS-0001 7.2), "/Sabc" for an S-stem and
+// "/<CSE-ID>/<id>" otherwise. An ID that is already SP-relative or
+// absolute comes back as it is.
+func (c *CSE) OutsideID(id string) string {
+	switch {
+	case id == "" || strings.HasPrefix(id, "/"):
+		return id
+	case strings.HasPrefix(id, "S") && primitive.IsAEStem(id):
+		return "/" + id
+	}
+	return c.cfg.CSEID + "/" + id
+}
+
 // SendOnward sends a request of this CSE's own making (a notification, its
 // verification) to an entity of another CSE, named by an SP-relative or
 // absolute ID: to the next CSE on the way through the registration tree,
@@ -98,13 +112,7 @@ func (c *CSE) forward(ctx context.Context, req *primitive.Request, o *originator
 	fwd := *req
 	fwd.Peer = primitive.Peer{}
 	if !o.cse {
-		// An AE-ID-Stem (or the admin) leaves this CSE in SP-relative form
-		// (TS-0001 7.2).
-		if strings.HasPrefix(o.id, "S") && primitive.IsAEStem(o.id) {
-			fwd.From = "/" + o.id
-		} else {
-			fwd.From = c.cfg.CSEID + "/" + o.id
-		}
+		fwd.From = c.OutsideID(o.id)
 	}
 	resp, err := c.send(ctx, e.csi, e.poa, &fwd)
 	if err != nil {

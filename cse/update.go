@@ -343,6 +343,11 @@ func (c *CSE) notify(ctx context.Context, req *primitive.Request, o *originator,
 	if err != nil {
 		return nil, storeErr(err, req.To)
 	}
+	if o.cse && isVerification(req) {
+		if err := c.creatorMayNotify(ctx, req, r); err != nil {
+			return nil, err
+		}
+	}
 	if r.Ty == resource.TyCSEBase {
 		return &primitive.Response{RSC: primitive.RSCOK}, nil
 	}
@@ -372,4 +377,39 @@ func (c *CSE) conditional(tx store.Tx, req *primitive.Request, cur *resource.Res
 func isVerification(req *primitive.Request) bool {
 	sgn, _ := req.Content["m2m:sgn"].(map[string]any)
 	return sgn["vrq"] == true
+}
+
+// creatorMayNotify is the other half of the check of TS-0004 7.5.1.2.3 on a
+// verification request that another CSE (the subscription's host) sends to
+// a target here: the subscription's creator (cr) must have the NOTIFY
+// privilege on the target as well, else 4101. Without it, anybody could
+// point another CSE's notifications at an AE here that only trusts that
+// CSE. A request without cr (a host that does not send it) is left to the
+// host's own privilege.
+func (c *CSE) creatorMayNotify(ctx context.Context, req *primitive.Request, target *resource.Resource) error {
+	sgn, _ := req.Content["m2m:sgn"].(map[string]any)
+	cr, _ := sgn["cr"].(string)
+	if cr == "" {
+		return nil
+	}
+	co := &originator{id: cr, cse: true}
+	if id, local := c.localID(cr); local && id != "" {
+		co = &originator{id: id, admin: id == c.cfg.Admin}
+	}
+	// The creator is not the peer: no address or authentication of its own.
+	creq := *req
+	creq.Peer = primitive.Peer{}
+	var ok bool
+	err := c.st.View(ctx, func(tx store.Tx) error {
+		var err error
+		ok, err = c.allowed(tx, &creq, co, accessCheck{op: acp.OpNotify, target: target})
+		return err
+	})
+	if err != nil {
+		return storeErr(err, req.To)
+	}
+	if !ok {
+		return primitive.Errorf(primitive.RSCSubscriptionCreatorHasNoPrivilege, "the subscription creator %q has no NOTIFY privilege on %s", cr, target.Path)
+	}
+	return nil
 }

@@ -221,6 +221,13 @@ func (s *Service) deliver(ctx context.Context, target string, pc map[string]any,
 func (s *Service) Verify(ctx context.Context, sur, creator, target string) error {
 	ctx, cancel := context.WithTimeout(ctx, s.opt.VerifyTimeout)
 	defer cancel()
+	if a, ok := primitive.ParseAddress(target); ok && a.Scope != primitive.ScopeCSERelative {
+		if _, local := s.core.LocalID(target); !local {
+			// The target's CSE checks the creator's privilege (TS-0004
+			// 7.5.1.2.3), so it must be named as seen from there.
+			creator = s.core.OutsideID(creator)
+		}
+	}
 	sgn := map[string]any{"vrq": true, "sur": sur, "cr": creator}
 	resp, err := s.deliver(ctx, target, map[string]any{"m2m:sgn": sgn}, 0)
 	if err != nil {

@@ -1,6 +1,7 @@
 package multicse
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -29,7 +30,9 @@ func TestNotifyAcrossCSEs(t *testing.T) {
 
 	// The AE has not allowed the IN to notify it: the ASN refuses the
 	// verification request with 5205, so the subscription is refused.
-	sub("refused").Must(t, 5204)
+	if r := sub("refused").Must(t, 5204); !strings.Contains(string(r.Body), "5205") {
+		t.Fatalf("refusal %s: want the target's 5205 SUBSCRIPTION_HOST_HAS_NO_PRIVILEGE", r.Body)
+	}
 	if n := len(rcv.All()); n != 0 {
 		t.Fatalf("%d requests reached the AE, want none", n)
 	}
@@ -38,6 +41,14 @@ func TestNotifyAcrossCSEs(t *testing.T) {
 		"pvs": map[string]any{"acr": []any{map[string]any{"acor": []any{aei}, "acop": 63}}}})
 	tr.asn.Do(testcse.Req{Method: "PUT", Path: "/cse-asn/far", From: aei,
 		Body: map[string]any{"m2m:ae": map[string]any{"acpi": []any{"cse-asn/far/notifiers"}}}}).Must(t, 2004)
+	// The IN may notify the AE now, but the subscription's creator (the
+	// IN's admin) may not: 4101 at the ASN, so still refused.
+	if r := sub("refused").Must(t, 5204); !strings.Contains(string(r.Body), "4101") {
+		t.Fatalf("refusal %s: want the target's 4101 SUBSCRIPTION_CREATOR_HAS_NO_PRIVILEGE", r.Body)
+	}
+	tr.asn.Do(testcse.Req{Method: "PUT", Path: "/cse-asn/far/notifiers", From: aei,
+		Body: map[string]any{"m2m:acp": map[string]any{"pv": map[string]any{"acr": []any{
+			map[string]any{"acor": []any{"/id-in", "/id-in/CAdmin"}, "acop": 16}, map[string]any{"acor": []any{aei}, "acop": 63}}}}}}).Must(t, 2004)
 
 	// Subscribed by the admin of the IN, so the target is not the subscriber
 	// and is verified: the verification request takes the same way.
