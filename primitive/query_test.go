@@ -251,6 +251,7 @@ func FuzzApplyQuery(f *testing.F) {
 		"chty=3+4&pty=2&clbl=a&palb=b", "arp=cnt1/la", "arp=../x",
 		"lbq=color%20EQ%20red+NT%20size", "lbq=c%20IN%20(a,%20b)&lbq=k%3Av", "lbq=a%20NI%20(", "smf=x",
 		"fu=1&cfs=1&cfq=%24%5B%3F%40.t%20%3E%2020%5D", "cfs=1&cfq=%24..a%5B0%3A2%5D", "cfq=%24.a", "cfs=2",
+		"grtm=cnt1&grtm=%2Fid-mn%2Fcse-mn%2Fpub", "grtm=", "rt=1&rp=20301231T000000", "rt=2&rp=PT1H&rset=1000",
 	} {
 		f.Add(s)
 	}

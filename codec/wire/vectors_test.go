@@ -165,6 +165,12 @@ var vectors = []vector{
 }
 
 func init() {
+	vectors = append(vectors, vector{desc: "group request target members (grtm) and identifier (gid)",
+		doc: `{"op":2,"to":"cse-in/g/fopt","fr":"C","rqi":"r2","gid":"job-7","grtm":["cnt1","/id-mn/cse-mn/pub"]}`,
+		req: newReq(func(r *primitive.Request) {
+			r.Op, r.To, r.From, r.FromPresent, r.RQI = 2, "cse-in/g/fopt", "C", true, "r2"
+			r.GID, r.GRTM = "job-7", []string{"cnt1", "/id-mn/cse-mn/pub"}
+		})})
 	vectors = append(vectors, vector{desc: "nanosecond timestamps survive",
 		doc: `{"op":2,"to":"x","fr":"C","rqi":"r1","rqet":"20250601T120000,123456789"}`,
 		req: newReq(func(r *primitive.Request) {
