@@ -249,6 +249,12 @@ func (c *CSE) fanOut(ctx context.Context, req *primitive.Request, o *originator)
 }
 
 func (c *CSE) fanOutTo(ctx context.Context, req *primitive.Request, o *originator, grpTo, rest string) (*primitive.Response, error) {
+	// A non-blocking run watches the member answers of this fan-out only:
+	// the members' own requests (sub-groups, verifications) report nothing.
+	progress := progressOf(ctx)
+	if progress != nil {
+		ctx = withProgress(ctx, nil)
+	}
 	tgt, err := c.resolve(ctx, grpTo)
 	if err != nil {
 		if primitive.AsError(err).RSC == primitive.RSCNotFound {
@@ -323,7 +329,14 @@ func (c *CSE) fanOutTo(ctx context.Context, req *primitive.Request, o *originato
 			results <- memberResult{i, c.Handle(ctx, &sub)}
 		}()
 	}
-	if answered := c.collectMembers(req, results, out); answered == 0 {
+	var onAnswer func(int, *primitive.Response)
+	if progress != nil {
+		noContent := gs != nil && gs.noContent
+		onAnswer = func(i int, r *primitive.Response) {
+			progress.answer(len(mid), memberEntry(req, mid[i], r, noContent))
+		}
+	}
+	if answered := c.collectMembers(req, results, out, onAnswer); answered == 0 {
 		// TS-0004 7.4.14.2.5: no member answered before the result
 		// expiration time.
 		return nil, primitive.Errorf(primitive.RSCGroupMembersNotResponded, "no member of the group %s answered before the result expiration time %s", grp.Path, primitive.FormatTime(req.RSET))
@@ -339,11 +352,7 @@ func (c *CSE) fanOutTo(ctx context.Context, req *primitive.Request, o *originato
 		if r == nil {
 			continue // answered too late: discarded (TS-0004 7.4.14.2.5)
 		}
-		e := map[string]any{"rsc": int64(r.RSC), "rqi": req.RQI, "fr": mid[i], "to": req.From}
-		if r.PC != nil && !(gs != nil && gs.noContent) {
-			e["pc"] = r.PC
-		}
-		rsps = append(rsps, e)
+		rsps = append(rsps, memberEntry(req, mid[i], r, gs != nil && gs.noContent))
 		if req.Op == primitive.OpDelete && rest == "" && r.RSC == primitive.RSCDeleted && !c.virtualMember(mid[i]) {
 			removed = append(removed, mid[i])
 		}
@@ -439,6 +448,16 @@ func cloneAttrs(m map[string]any) map[string]any {
 	return out
 }
 
+// memberEntry is the m2m:rsp of member id's answer r in the aggregated
+// response: From is the member (TS-0004 7.4.14.2.5).
+func memberEntry(req *primitive.Request, id string, r *primitive.Response, noContent bool) map[string]any {
+	e := map[string]any{"rsc": int64(r.RSC), "rqi": req.RQI, "fr": id, "to": req.From}
+	if r.PC != nil && !noContent {
+		e["pc"] = r.PC
+	}
+	return e
+}
+
 // memberResult is the answer of the member mid[i].
 type memberResult struct {
 	i    int
@@ -449,8 +468,8 @@ type memberResult struct {
 // all have answered or, for a request with a Result Expiration Timestamp,
 // until that time: the answers that come later are discarded (TS-0001
 // 9.6.14, TS-0004 7.4.14.2.5; blocking requests). It returns how many
-// answered in time.
-func (c *CSE) collectMembers(req *primitive.Request, results <-chan memberResult, out []*primitive.Response) int {
+// answered in time. onAnswer, when not nil, is told of each answer taken.
+func (c *CSE) collectMembers(req *primitive.Request, results <-chan memberResult, out []*primitive.Response, onAnswer func(int, *primitive.Response)) int {
 	var expired <-chan time.Time
 	if !req.RSET.IsZero() {
 		t := time.NewTimer(req.RSET.Sub(c.now()))
@@ -461,6 +480,9 @@ func (c *CSE) collectMembers(req *primitive.Request, results <-chan memberResult
 		select {
 		case r := <-results:
 			out[r.i] = r.resp
+			if onAnswer != nil {
+				onAnswer(r.i, r.resp)
+			}
 		case <-expired:
 			return n
 		}

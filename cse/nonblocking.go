@@ -297,7 +297,19 @@ func (c *CSE) runNonBlocking(j *nbJob, ri string, req *primitive.Request, rt *pr
 		resp = primitive.ErrorResponse(req, primitive.Errorf(primitive.RSCRequestTimeout, "the CSE shut down before the request was run"))
 		resp.RQI = req.RQI
 	} else {
-		resp = c.Handle(j.ctx, req)
+		// A fan-out reports its member answers as they come (nbgroup.go).
+		p := newGroupProgress()
+		flushed := make(chan struct{})
+		go func() { defer close(flushed); c.flushPartial(j.ctx, ri, req, rt, p) }()
+		resp = c.Handle(withProgress(j.ctx, p), req)
+		close(p.done)
+		<-flushed // no partial result lands after the final one
+		rsp := c.resultPrimitive(req, resp)
+		c.storeResult(ri, rsp, resp.RSC)
+		if rt.RTV == primitive.RTNonBlockingAsynch {
+			c.notifyResult(j.ctx, req, rt, p.finalNotification(c, req, resp, rsp))
+		}
+		return
 	}
 	rsp := c.resultPrimitive(req, resp)
 	c.storeResult(ri, rsp, resp.RSC)
