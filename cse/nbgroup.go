@@ -17,7 +17,7 @@ import (
 // contain different member responses"). The last notification, and the
 // final operationResult with requestStatus 1, come when the fan-out ends:
 // all members answered, or the Result Expiration Timestamp passed (answers
-// after it are dropped by collectMembers).
+// after it are dropped by collectUntil).
 //
 // The store is written, and a notification sent, at most once per
 // partialInterval: a group of thousands of members does not rewrite its
@@ -99,14 +99,14 @@ func (c *CSE) flushPartial(ctx context.Context, ri string, req *primitive.Reques
 			return
 		}
 		all, fresh, complete := p.snapshot()
-		if complete || len(fresh) == 0 {
+		if complete || len(all) == 0 {
 			continue
 		}
 		partial := c.resultPrimitive(req, &primitive.Response{RSC: primitive.RSCOK, PC: aggregate(all)})
 		if err := c.setRequestResult(ctx, ri, resource.RequestPartiallyCompleted, partial); err != nil {
 			c.log.Debug("partial group result not stored", "ri", ri, "err", err)
 		}
-		if rt.RTV == primitive.RTNonBlockingAsynch {
+		if rt.RTV == primitive.RTNonBlockingAsynch && len(fresh) > 0 {
 			c.notifyResult(ctx, req, rt, c.resultPrimitive(req, &primitive.Response{RSC: primitive.RSCOK, PC: aggregate(fresh)}))
 			p.markSent(len(fresh))
 		}
@@ -133,4 +133,62 @@ func (p *groupProgress) finalNotification(c *CSE, req *primitive.Request, resp *
 		return rsp
 	}
 	return c.resultPrimitive(req, &primitive.Response{RSC: resp.RSC, PC: aggregate(fresh)})
+}
+
+// flexFanOut is a flexBlocking (rt=4) fan-out (TS-0004 7.4.14.2.5): it
+// waits FlexBlockingWait for the members. When all answered by then (or
+// the result expiration time passed) it returns nil and f.out holds the
+// answers, for a blocking response. Otherwise it creates a <request>,
+// answers 1001 with the <request>'s address and the member answers so
+// far, and keeps collecting in the background into the <request> (rs 5,
+// then 1), as a nonBlockingRequestSynch would. It owns stopMembers when it
+// answers 1001. When no <request> can be made (the CSE shuts down, too
+// many under way) it waits for the members as a blocking request does.
+func (c *CSE) flexFanOut(ctx context.Context, o *originator, f *fanOutRun, stopMembers func()) *primitive.Response {
+	t := time.NewTimer(c.cfg.FlexBlockingWait)
+	answered, early := c.collectUntil(f.req, f.results, f.out, nil, 0, t.C)
+	t.Stop()
+	if !early {
+		return nil
+	}
+	now := c.now()
+	created, j, err := c.createRequest(ctx, f.req, o, now)
+	if err != nil {
+		c.log.Debug("flexBlocking fan-out answered blocking: no <request>", "rqi", f.req.RQI, "err", err)
+		c.collectUntil(f.req, f.results, f.out, nil, answered, nil)
+		return nil
+	}
+	c.nb.start(j) // running: a DELETE of the <request> cannot recall it
+	noContent := f.gs != nil && f.gs.noContent
+	p := newGroupProgress()
+	sofar := make([]map[string]any, 0, answered)
+	for i, r := range f.out {
+		if r != nil {
+			e := memberEntry(f.req, f.mid[i], r, noContent)
+			sofar = append(sofar, e)
+			p.answer(len(f.mid), e)
+		}
+	}
+	p.markSent(len(sofar)) // they go in the response
+	go func() {
+		defer c.nb.release(created.RI, j)
+		defer stopMembers()
+		flushed := make(chan struct{})
+		go func() { defer close(flushed); c.flushPartial(j.ctx, created.RI, f.req, f.req.RT, p) }()
+		n, _ := c.collectUntil(f.req, f.results, f.out, func(i int, r *primitive.Response) {
+			p.answer(len(f.mid), memberEntry(f.req, f.mid[i], r, noContent))
+		}, answered, nil)
+		resp, err := c.finishFanOut(ctx, f, n)
+		if err != nil {
+			resp = primitive.ErrorResponse(f.req, err)
+		}
+		close(p.done)
+		<-flushed
+		c.storeResult(created.RI, c.resultPrimitive(f.req, resp), resp.RSC)
+	}()
+	pc := aggregate(sofar)
+	// The reference and the answers so far (TS-0004 7.4.14.2.5): the
+	// address is in pc too, for bindings without a Location header.
+	pc["m2m:uri"] = created.Path
+	return &primitive.Response{RSC: primitive.RSCAcceptedNonBlockingSynch, OT: primitive.FormatTime(now), PC: pc, Location: created.Path}
 }

@@ -133,3 +133,37 @@ func TestNonBlockingFanOutAsynchPartial(t *testing.T) {
 		t.Fatalf("final result %v, want both members", got)
 	}
 }
+
+// rt=4 (flexBlocking): members that answer within FlexBlockingWait (2 s)
+// get a blocking answer; a slow one makes the group host answer 1001 with
+// the <request>'s address and the answers so far, and the <request> gets
+// the rest.
+func TestFlexBlockingFanOut(t *testing.T) {
+	f := newNBGroupFixture(t)
+	mkGroup(f.c, f.aei, "/cse-in/blk", map[string]any{"rn": "fast", "mnm": 5, "mid": []any{f.quick}}).Must(t, 2001)
+	r := f.c.Do(testcse.Req{Method: "PUT", Path: "/cse-in/blk/fast/fopt?rt=4", From: f.aei,
+		Body: map[string]any{"m2m:cnt": map[string]any{"lbl": []any{"y"}}}})
+	if got := members(t, map[string]any{"pc": r.Must(t, 2000).JSON}); len(got) != 1 || got[f.quick] != 2004 {
+		t.Fatalf("fast group: %v, want the quick member's 2004", got)
+	}
+
+	start := time.Now()
+	r = f.update("?rt=4", nil)
+	took := time.Since(start)
+	uri := nbAck(t, r, 1001)
+	if took < 1500*time.Millisecond || took > 4*time.Second {
+		t.Errorf("the 1001 came after %s, want about the 2 s flexBlocking wait", took)
+	}
+	if got := members(t, map[string]any{"pc": r.JSON}); len(got) != 1 || got[f.quick] != 2004 {
+		t.Fatalf("answers so far %v, want the quick member's 2004", got)
+	}
+	req := pollRequest(t, f, uri, 5)
+	if got := members(t, req["ors"].(map[string]any)); len(got) != 1 {
+		t.Fatalf("partial result %v, want the quick member's", got)
+	}
+	f.rcv.Release()
+	req = pollRequest(t, f, uri, 1)
+	if got := members(t, req["ors"].(map[string]any)); len(got) != 2 || got[f.slow] != 2004 {
+		t.Fatalf("final result %v, want 2004 from both members", got)
+	}
+}
