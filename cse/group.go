@@ -254,6 +254,9 @@ func (c *CSE) fanOutTo(ctx context.Context, req *primitive.Request, o *originato
 	progress := progressOf(ctx)
 	if progress != nil {
 		ctx = withProgress(ctx, nil)
+		if progress.to != req.To {
+			progress = nil // a request made on the way (a member check), not the one watched
+		}
 	}
 	tgt, err := c.resolve(ctx, grpTo)
 	if err != nil {

@@ -40,6 +40,7 @@ func withProgress(ctx context.Context, p *groupProgress) context.Context {
 
 // groupProgress collects the member answers of one fan-out as they arrive.
 type groupProgress struct {
+	to    string // the target of the request watched: another request in its context reports nothing
 	mu    sync.Mutex
 	total int              // members the fan-out waits for; 0 before the first answer
 	got   []map[string]any // member entries (m2m:rsp) in the order they came
@@ -48,8 +49,8 @@ type groupProgress struct {
 	done  chan struct{}    // the fan-out ended: the flusher stops
 }
 
-func newGroupProgress() *groupProgress {
-	return &groupProgress{wake: make(chan struct{}, 1), done: make(chan struct{})}
+func newGroupProgress(to string) *groupProgress {
+	return &groupProgress{to: to, wake: make(chan struct{}, 1), done: make(chan struct{})}
 }
 
 // answer records one member's entry of a fan-out to total members.
@@ -160,7 +161,7 @@ func (c *CSE) flexFanOut(ctx context.Context, o *originator, f *fanOutRun, stopM
 	}
 	c.nb.start(j) // running: a DELETE of the <request> cannot recall it
 	noContent := f.gs != nil && f.gs.noContent
-	p := newGroupProgress()
+	p := newGroupProgress(f.req.To)
 	sofar := make([]map[string]any, 0, answered)
 	for i, r := range f.out {
 		if r != nil {

@@ -308,7 +308,7 @@ func (c *CSE) runNonBlocking(j *nbJob, ri string, req *primitive.Request, rt *pr
 		resp.RQI = req.RQI
 	} else {
 		// A fan-out reports its member answers as they come (nbgroup.go).
-		p := newGroupProgress()
+		p := newGroupProgress(req.To)
 		flushed := make(chan struct{})
 		go func() { defer close(flushed); c.flushPartial(j.ctx, ri, req, rt, p) }()
 		resp = c.Handle(withProgress(j.ctx, p), req)
