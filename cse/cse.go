@@ -56,6 +56,10 @@ type Config struct {
 	// request stays after its request, result and execution times when the
 	// request gives no result persistence (rp); default 1 h.
 	RequestPersistence time.Duration
+	// FlexBlockingWait is how long a flexBlocking (rt=4) request to a
+	// fanOutPoint waits for all members before it answers with a
+	// <request> and the answers so far (TS-0004 7.4.14.2.5); default 2 s.
+	FlexBlockingWait time.Duration
 
 	// CSE registration and routing (remotecse.go, registree.go, forward.go).
 	Registration
@@ -95,6 +99,9 @@ func (c *Config) Defaults() {
 	}
 	if c.RequestPersistence <= 0 {
 		c.RequestPersistence = time.Hour
+	}
+	if c.FlexBlockingWait <= 0 {
+		c.FlexBlockingWait = 2 * time.Second
 	}
 	if c.DefaultBatchDuration <= 0 {
 		c.DefaultBatchDuration = 60 * time.Second
@@ -370,7 +377,8 @@ func (c *CSE) handle(ctx context.Context, req *primitive.Request) (*primitive.Re
 		case 0, primitive.RTBlocking, primitive.RTNonBlockingSynch, primitive.RTNonBlockingAsynch:
 			// Non-blocking requests are taken below, once the originator is known.
 		case primitive.RTFlexBlocking:
-			// The receiver may choose (TS-0001 8.2.2): onecse answers blocking.
+			// The receiver may choose (TS-0001 8.2.2): onecse answers blocking,
+			// except a fanOutPoint whose members are slow (flexFanOut).
 		default:
 			return nil, primitive.Errorf(primitive.RSCNotImplemented, "response type %d is not supported", req.RT.RTV)
 		}

@@ -249,6 +249,15 @@ func (c *CSE) fanOut(ctx context.Context, req *primitive.Request, o *originator)
 }
 
 func (c *CSE) fanOutTo(ctx context.Context, req *primitive.Request, o *originator, grpTo, rest string) (*primitive.Response, error) {
+	// A non-blocking run watches the member answers of this fan-out only:
+	// the members' own requests (sub-groups, verifications) report nothing.
+	progress := progressOf(ctx)
+	if progress != nil {
+		ctx = withProgress(ctx, nil)
+		if progress.to != req.To {
+			progress = nil // a request made on the way (a member check), not the one watched
+		}
+	}
 	tgt, err := c.resolve(ctx, grpTo)
 	if err != nil {
 		if primitive.AsError(err).RSC == primitive.RSCNotFound {
@@ -299,6 +308,19 @@ func (c *CSE) fanOutTo(ctx context.Context, req *primitive.Request, o *originato
 		c.groupVerifs.add(grp.RI, o.id, 1)
 		defer c.groupVerifs.add(grp.RI, o.id, -1)
 	}
+	// flexBlocking (rt=4) at the fanOutPoint it reached: the answer is
+	// blocking when the members answer soon, else a <request> (nbgroup.go).
+	// A subscription the group host aggregates is made blocking.
+	flex := progress == nil && req.RT != nil && req.RT.RTV == primitive.RTFlexBlocking && !(gs != nil && gs.aggregate != nil)
+	stopMembers := func() {}
+	if flex {
+		// The members' requests may outlive this one, up to the result
+		// expiration time; shutdown still ends them.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithCancel(context.WithoutCancel(ctx))
+		unhook := context.AfterFunc(c.nb.base, cancel)
+		stopMembers = func() { unhook(); cancel() }
+	}
 	out := make([]*primitive.Response, len(mid))
 	// Buffered for every member: one that answers after the result
 	// expiration time leaves its answer here and nobody reads it.
@@ -311,6 +333,9 @@ func (c *CSE) fanOutTo(ctx context.Context, req *primitive.Request, o *originato
 		}
 		sub := *req
 		sub.To, sub.GID, sub.GRTM = to, gid, passGRTM[i]
+		if flex {
+			sub.RT = nil // the group host chooses; members answer blocking
+		}
 		if gs != nil {
 			sub.Content = gs.content
 			if gs.noContent {
@@ -323,7 +348,53 @@ func (c *CSE) fanOutTo(ctx context.Context, req *primitive.Request, o *originato
 			results <- memberResult{i, c.Handle(ctx, &sub)}
 		}()
 	}
-	if answered := c.collectMembers(req, results, out); answered == 0 {
+	f := &fanOutRun{req: req, grp: grp, gs: gs, mid: mid, rest: rest, results: results, out: out}
+	if flex {
+		if resp := c.flexFanOut(ctx, o, f, stopMembers); resp != nil {
+			return resp, nil
+		}
+		defer stopMembers()
+		return c.finishFanOut(ctx, f, len(out)-countNil(out))
+	}
+	var onAnswer func(int, *primitive.Response)
+	if progress != nil {
+		noContent := gs != nil && gs.noContent
+		onAnswer = func(i int, r *primitive.Response) {
+			progress.answer(len(mid), memberEntry(req, mid[i], r, noContent))
+		}
+	}
+	answered, _ := c.collectUntil(req, results, out, onAnswer, 0, nil)
+	return c.finishFanOut(ctx, f, answered)
+}
+
+// fanOutRun is one fan-out under way: the members' answers come on
+// results and are put into out.
+type fanOutRun struct {
+	req     *primitive.Request
+	grp     *resource.Resource
+	gs      *groupSubscribe
+	mid     []string
+	rest    string
+	results chan memberResult
+	out     []*primitive.Response
+}
+
+func countNil(out []*primitive.Response) int {
+	n := 0
+	for _, r := range out {
+		if r == nil {
+			n++
+		}
+	}
+	return n
+}
+
+// finishFanOut makes the aggregated response of f once answered members
+// answered, and does what their answers call for (TS-0004 7.4.14.2.5,
+// 7.4.14.3.5).
+func (c *CSE) finishFanOut(ctx context.Context, f *fanOutRun, answered int) (*primitive.Response, error) {
+	req, grp, gs, mid, rest, out := f.req, f.grp, f.gs, f.mid, f.rest, f.out
+	if answered == 0 {
 		// TS-0004 7.4.14.2.5: no member answered before the result
 		// expiration time.
 		return nil, primitive.Errorf(primitive.RSCGroupMembersNotResponded, "no member of the group %s answered before the result expiration time %s", grp.Path, primitive.FormatTime(req.RSET))
@@ -339,11 +410,7 @@ func (c *CSE) fanOutTo(ctx context.Context, req *primitive.Request, o *originato
 		if r == nil {
 			continue // answered too late: discarded (TS-0004 7.4.14.2.5)
 		}
-		e := map[string]any{"rsc": int64(r.RSC), "rqi": req.RQI, "fr": mid[i], "to": req.From}
-		if r.PC != nil && !(gs != nil && gs.noContent) {
-			e["pc"] = r.PC
-		}
-		rsps = append(rsps, e)
+		rsps = append(rsps, memberEntry(req, mid[i], r, gs != nil && gs.noContent))
 		if req.Op == primitive.OpDelete && rest == "" && r.RSC == primitive.RSCDeleted && !c.virtualMember(mid[i]) {
 			removed = append(removed, mid[i])
 		}
@@ -439,31 +506,48 @@ func cloneAttrs(m map[string]any) map[string]any {
 	return out
 }
 
+// memberEntry is the m2m:rsp of member id's answer r in the aggregated
+// response: From is the member (TS-0004 7.4.14.2.5).
+func memberEntry(req *primitive.Request, id string, r *primitive.Response, noContent bool) map[string]any {
+	e := map[string]any{"rsc": int64(r.RSC), "rqi": req.RQI, "fr": id, "to": req.From}
+	if r.PC != nil && !noContent {
+		e["pc"] = r.PC
+	}
+	return e
+}
+
 // memberResult is the answer of the member mid[i].
 type memberResult struct {
 	i    int
 	resp *primitive.Response
 }
 
-// collectMembers puts the members' answers into out as they arrive, until
+// collectUntil puts the members' answers into out as they arrive, until
 // all have answered or, for a request with a Result Expiration Timestamp,
 // until that time: the answers that come later are discarded (TS-0001
 // 9.6.14, TS-0004 7.4.14.2.5; blocking requests). It returns how many
-// answered in time.
-func (c *CSE) collectMembers(req *primitive.Request, results <-chan memberResult, out []*primitive.Response) int {
+// answered in time, and whether it stopped early: onAnswer, when not nil,
+// is told of each answer taken; have answers are in out already; early,
+// when it fires, ends the wait before the result expiration time.
+func (c *CSE) collectUntil(req *primitive.Request, results <-chan memberResult, out []*primitive.Response, onAnswer func(int, *primitive.Response), have int, early <-chan time.Time) (int, bool) {
 	var expired <-chan time.Time
 	if !req.RSET.IsZero() {
 		t := time.NewTimer(req.RSET.Sub(c.now()))
 		defer t.Stop()
 		expired = t.C
 	}
-	for n := range len(out) {
+	for n := have; n < len(out); n++ {
 		select {
 		case r := <-results:
 			out[r.i] = r.resp
+			if onAnswer != nil {
+				onAnswer(r.i, r.resp)
+			}
 		case <-expired:
-			return n
+			return n, false
+		case <-early:
+			return n, true
 		}
 	}
-	return len(out)
+	return len(out), false
 }

@@ -141,17 +141,40 @@ func (c *CSE) nonBlocking(ctx context.Context, req *primitive.Request, o *origin
 		}
 	}
 	now := c.now()
-	et, err := c.requestExpiry(req, now)
+	created, j, err := c.createRequest(ctx, req, o, now)
 	if err != nil {
 		return nil, err
+	}
+	run := *req
+	run.RT = nil // runs blocking, and is forwarded so (protocol.md 12)
+	go c.runNonBlocking(j, created.RI, &run, req.RT)
+
+	rsc := primitive.RSCAcceptedNonBlockingSynch
+	if req.RT.RTV == primitive.RTNonBlockingAsynch {
+		rsc = primitive.RSCAcceptedNonBlockingAsynch
+	}
+	return &primitive.Response{
+		RSC:      rsc,
+		OT:       primitive.FormatTime(now),
+		PC:       map[string]any{"m2m:uri": created.Path},
+		Location: created.Path,
+	}, nil
+}
+
+// createRequest stores the <request> of req and reserves the job that
+// fills it in; the caller starts the job, which releases it.
+func (c *CSE) createRequest(ctx context.Context, req *primitive.Request, o *originator, now time.Time) (*resource.Resource, *nbJob, error) {
+	et, err := c.requestExpiry(req, now)
+	if err != nil {
+		return nil, nil, err
 	}
 	r, err := c.newRequestResource(req, o, et)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	j, err := c.nb.reserve()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var created *resource.Resource
 	err = c.write(ctx, func(tx store.Tx, ev *events) error {
@@ -177,23 +200,10 @@ func (c *CSE) nonBlocking(ctx context.Context, req *primitive.Request, o *origin
 	})
 	if err != nil {
 		c.nb.release("", j)
-		return nil, storeErr(err, "CSEBase")
+		return nil, nil, storeErr(err, "CSEBase")
 	}
 	c.nb.add(created.RI, j)
-	run := *req
-	run.RT = nil // runs blocking, and is forwarded so (protocol.md 12)
-	go c.runNonBlocking(j, created.RI, &run, req.RT)
-
-	rsc := primitive.RSCAcceptedNonBlockingSynch
-	if req.RT.RTV == primitive.RTNonBlockingAsynch {
-		rsc = primitive.RSCAcceptedNonBlockingAsynch
-	}
-	return &primitive.Response{
-		RSC:      rsc,
-		OT:       primitive.FormatTime(now),
-		PC:       map[string]any{"m2m:uri": created.Path},
-		Location: created.Path,
-	}, nil
+	return created, j, nil
 }
 
 // requestExpiry chooses the <request>'s expirationTime (Table 7.3.2.2-1):
@@ -297,7 +307,19 @@ func (c *CSE) runNonBlocking(j *nbJob, ri string, req *primitive.Request, rt *pr
 		resp = primitive.ErrorResponse(req, primitive.Errorf(primitive.RSCRequestTimeout, "the CSE shut down before the request was run"))
 		resp.RQI = req.RQI
 	} else {
-		resp = c.Handle(j.ctx, req)
+		// A fan-out reports its member answers as they come (nbgroup.go).
+		p := newGroupProgress(req.To)
+		flushed := make(chan struct{})
+		go func() { defer close(flushed); c.flushPartial(j.ctx, ri, req, rt, p) }()
+		resp = c.Handle(withProgress(j.ctx, p), req)
+		close(p.done)
+		<-flushed // no partial result lands after the final one
+		rsp := c.resultPrimitive(req, resp)
+		c.storeResult(ri, rsp, resp.RSC)
+		if rt.RTV == primitive.RTNonBlockingAsynch {
+			c.notifyResult(j.ctx, req, rt, p.finalNotification(c, req, resp, rsp))
+		}
+		return
 	}
 	rsp := c.resultPrimitive(req, resp)
 	c.storeResult(ri, rsp, resp.RSC)
