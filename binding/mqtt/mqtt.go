@@ -163,6 +163,12 @@ func New(core Handler, opt Options) (*Binding, error) {
 		// received during shutdown is delivered again after a restart.
 		SetAutoAckDisabled(true).
 		SetOnConnectHandler(b.subscribe).
+		// A broker keeping our session delivers what it queued right after
+		// CONNACK, before the subscribe in the connect handler has put its
+		// message handler in place; paho leaves such a message without a
+		// handler unacknowledged until the next reconnection. The same
+		// handler as the default takes it at once.
+		SetDefaultPublishHandler(b.onMessage).
 		SetConnectionLostHandler(func(_ paho.Client, err error) {
 			opt.Log.Warn("mqtt connection lost", "broker", opt.Broker, "err", err)
 		})
