@@ -103,15 +103,9 @@ func TestGroupRequestTargetMembers(t *testing.T) {
 // container whose UPDATE waits for the consent of a blocking update
 // subscriber that does not answer.
 func TestGroupResultExpiration(t *testing.T) {
-	f := newBlockingFixture(t, 5*time.Second)
-	c := f.c
-	f.subscribe(t, map[string]any{"nu": []any{f.aei}, "enc": map[string]any{"net": []any{7}}}).Must(t, 2001)
-	quick := c.Create(f.aei, "/cse-in/blk", 3, "m2m:cnt", map[string]any{"rn": "quick"})["ri"].(string)
-	slow := get(t, c, f.cnt)["m2m:cnt"].(map[string]any)["ri"].(string)
-	mkGroup(c, f.aei, "/cse-in/blk", map[string]any{"rn": "both", "mnm": 5, "mid": []any{slow, quick}}).Must(t, 2001)
-	mkGroup(c, f.aei, "/cse-in/blk", map[string]any{"rn": "slowonly", "mnm": 5, "mid": []any{slow}}).Must(t, 2001)
-	f.rcv.Hold()
-	defer f.rcv.Release()
+	g := newNBGroupFixture(t) // "both": slow and quick, the slow one held
+	f, c, quick := g.blockingFixture, g.c, g.quick
+	mkGroup(c, f.aei, "/cse-in/blk", map[string]any{"rn": "slowonly", "mnm": 5, "mid": []any{g.slow}}).Must(t, 2001)
 	update := func(grp string) (*testcse.Resp, time.Duration) {
 		start := time.Now()
 		r := c.Do(testcse.Req{Method: "PUT", Path: "/cse-in/blk/" + grp + "/fopt", From: f.aei,

@@ -14,7 +14,9 @@ import (
 )
 
 // nbGroupFixture is a group "both" of a slow and a quick container, with
-// the slow one's blocking update subscriber held.
+// the slow one's blocking update subscriber held (so an UPDATE of the slow
+// one waits). The fan-out tests with a Result Expiration Timestamp use it
+// too.
 type nbGroupFixture struct {
 	*blockingFixture
 	slow, quick string
