@@ -242,21 +242,8 @@ func (c *CSE) create(ctx context.Context, req *primitive.Request, o *originator,
 				return err
 			}
 		}
-		for attempt := 0; ; attempt++ {
-			err := tx.Create(nr)
-			if !errors.Is(err, store.ErrExists) {
-				if err != nil {
-					return err
-				}
-				break
-			}
-			if r.RN != "" || attempt > 3 {
-				return primitive.Errorf(primitive.RSCConflict, "a resource named %q already exists under %s", nr.RN, p.Path)
-			}
-			nr.RI = newRI(nr.Ty) // a generated ID clashed: draw again
-			nr.RN = nr.RI
-			nr.Path = p.Path + "/" + nr.RN
-			nr.Attrs["ri"], nr.Attrs["rn"] = nr.RI, nr.RN
+		if err := insertUnder(tx, p, nr, r.RN != ""); err != nil {
+			return err
 		}
 		if err := ev.created(tx, p, nr); err != nil {
 			return err
@@ -446,4 +433,24 @@ func (c *CSE) adminOnly(ty int, o *originator, op string) error {
 		return primitive.Errorf(primitive.RSCOriginatorHasNoPrivilege, "only the CSE's administrator may %s %s resources", op, t.Key)
 	}
 	return nil
+}
+
+// insertUnder stores the new resource nr, a child of p. When its name was
+// generated (named false), a clash draws a new resource ID (and name) and
+// tries again, a few times; a name the originator gave that exists already
+// is 4105 CONFLICT.
+func insertUnder(tx store.Tx, p, nr *resource.Resource, named bool) error {
+	for attempt := 0; ; attempt++ {
+		err := tx.Create(nr)
+		if !errors.Is(err, store.ErrExists) {
+			return err
+		}
+		if named || attempt > 3 {
+			return primitive.Errorf(primitive.RSCConflict, "a resource named %q already exists under %s", nr.RN, p.Path)
+		}
+		nr.RI = newRI(nr.Ty) // a generated ID clashed: draw again
+		nr.RN = nr.RI
+		nr.Path = p.Path + "/" + nr.RN
+		nr.Attrs["ri"], nr.Attrs["rn"] = nr.RI, nr.RN
+	}
 }

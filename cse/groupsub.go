@@ -47,15 +47,7 @@ type groupSubscription struct {
 }
 
 func (g *groupSubscription) attrs() map[string]any {
-	return map[string]any{"id": g.id, "rn": g.rn, "nu": toAnyList(g.nu), "nfu": g.nfu, "cr": g.cr, "surs": toAnyList(g.surs)}
-}
-
-func toAnyList(l []string) []any {
-	out := make([]any, len(l))
-	for i, s := range l {
-		out[i] = s
-	}
-	return out
+	return map[string]any{"id": g.id, "rn": g.rn, "nu": anyList(g.nu), "nfu": g.nfu, "cr": g.cr, "surs": anyList(g.surs)}
 }
 
 func groupSubscriptions(grp *resource.Resource) []*groupSubscription {
@@ -345,7 +337,7 @@ func (c *CSE) groupNotify(ctx context.Context, req *primitive.Request, grp *reso
 		for _, f := range fw {
 			ev.add(Note{Kind: NoteGroupNotify, Subject: grp.RI, Res: f.sgn, Sub: map[string]any{
 				"ri": grp.RI + "/" + groupSubsKey + "/" + f.g.id,
-				"nu": toAnyList(f.g.nu),
+				"nu": anyList(f.g.nu),
 				"bn": map[string]any{"num": num, "dur": dur},
 			}})
 		}

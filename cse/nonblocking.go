@@ -182,21 +182,15 @@ func (c *CSE) createRequest(ctx context.Context, req *primitive.Request, o *orig
 		if err != nil {
 			return err
 		}
-		for attempt := 0; ; attempt++ {
-			nr := r.Clone()
-			if err := c.fill(nr, p, now); err != nil {
-				return err
-			}
-			err := tx.Create(nr)
-			if errors.Is(err, store.ErrExists) && attempt < 3 {
-				continue // a generated ID clashed: fill draws another
-			}
-			if err != nil {
-				return err
-			}
-			created = nr
-			return ev.created(tx, p, nr)
+		nr := r.Clone()
+		if err := c.fill(nr, p, now); err != nil {
+			return err
 		}
+		if err := insertUnder(tx, p, nr, false); err != nil {
+			return err
+		}
+		created = nr
+		return ev.created(tx, p, nr)
 	})
 	if err != nil {
 		c.nb.release("", j)
@@ -432,8 +426,9 @@ func (c *CSE) recallRequest(r *resource.Resource) error {
 
 // StopNonBlocking cancels the non-blocking requests that wait for their
 // operation execution time, lets those running finish within grace, then
-// cancels the rest; each records how it ended (a cancelled one as FAILED). Call it when no more requests arrive and before the store
-// closes; later non-blocking requests are refused.
+// cancels the rest; each records how it ended (a cancelled one as FAILED).
+// Call it when no more requests arrive and before the store closes; later
+// non-blocking requests are refused.
 func (c *CSE) StopNonBlocking(grace time.Duration) {
 	c.nb.mu.Lock()
 	c.nb.stopped = true
@@ -457,8 +452,9 @@ func (c *CSE) StopNonBlocking(grace time.Duration) {
 	c.nb.cancel()
 }
 
-// failOrphanedRequests sets every <request> still PENDING to FAILED: at
-// start-up nothing runs them any more (the process that took them ended).
+// failOrphanedRequests sets every <request> still PENDING, or PARTIALLY
+// COMPLETED by a fan-out (nbgroup.go), to FAILED: at start-up nothing runs
+// them any more (the process that took them ended).
 func (c *CSE) failOrphanedRequests(ctx context.Context) error {
 	var pending []*resource.Resource
 	err := c.st.View(ctx, func(tx store.Tx) error {
@@ -467,7 +463,7 @@ func (c *CSE) failOrphanedRequests(ctx context.Context) error {
 			return err
 		}
 		for _, r := range all {
-			if rs, _ := r.Int("rs"); rs == resource.RequestPending {
+			if rs, _ := r.Int("rs"); rs == resource.RequestPending || rs == resource.RequestPartiallyCompleted {
 				pending = append(pending, r)
 			}
 		}

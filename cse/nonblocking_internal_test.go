@@ -11,9 +11,9 @@ import (
 	"github.com/onecse/onecse/store/sqlite"
 )
 
-// TestOrphanedRequestFailed: a <request> left PENDING by a process that
-// ended without recording its result (a crash) is FAILED when a CSE starts
-// on the store, not PENDING for ever.
+// TestOrphanedRequestFailed: a <request> left PENDING or PARTIALLY_COMPLETED
+// by a process that ended without recording its result (a crash) is FAILED
+// when a CSE starts on the store, not pending for ever.
 func TestOrphanedRequestFailed(t *testing.T) {
 	st, err := sqlite.Open(t.TempDir(), sqlite.Options{Sync: "normal"})
 	if err != nil {
@@ -41,16 +41,37 @@ func TestOrphanedRequestFailed(t *testing.T) {
 		t.Fatalf("ack %d %v", ack.RSC, ack.PC)
 	}
 	path := ack.PC["m2m:uri"].(string)
+	// A second one that a fan-out had left PARTIALLY_COMPLETED.
+	req.RQI = "3"
+	ack = crashed.Handle(ctx, req)
+	if ack.RSC != primitive.RSCAcceptedNonBlockingSynch {
+		t.Fatalf("ack %d %v", ack.RSC, ack.PC)
+	}
+	partial := ack.PC["m2m:uri"].(string)
+	err = st.Update(ctx, func(tx store.Tx) error {
+		r, err := tx.GetByPath(partial)
+		if err != nil {
+			return err
+		}
+		r = r.Clone()
+		r.Attrs["rs"] = int64(resource.RequestPartiallyCompleted)
+		return tx.Put(r)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	if _, err := New(ctx, Config{}, st, nil); err != nil { // the next start
 		t.Fatal(err)
 	}
-	var r *resource.Resource
-	if err := st.View(ctx, func(tx store.Tx) error { r, err = tx.GetByPath(path); return err }); err != nil {
-		t.Fatal(err)
-	}
-	ors, _ := r.Attrs["ors"].(map[string]any)
-	if rs, _ := r.Int("rs"); rs != resource.RequestFailed || ors["rsc"] != int64(primitive.RSCInternalServerError) || ors["rqi"] != "2" {
-		t.Fatalf("after the restart: rs %v ors %v, want 2 FAILED with 5000 for rqi 2", r.Attrs["rs"], ors)
+	for rqi, p := range map[string]string{"2": path, "3": partial} {
+		var r *resource.Resource
+		if err := st.View(ctx, func(tx store.Tx) error { r, err = tx.GetByPath(p); return err }); err != nil {
+			t.Fatal(err)
+		}
+		ors, _ := r.Attrs["ors"].(map[string]any)
+		if rs, _ := r.Int("rs"); rs != resource.RequestFailed || ors["rsc"] != int64(primitive.RSCInternalServerError) || ors["rqi"] != rqi {
+			t.Fatalf("after the restart: rs %v ors %v, want 2 FAILED with 5000 for rqi %s", r.Attrs["rs"], ors, rqi)
+		}
 	}
 }
